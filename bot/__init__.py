@@ -1,0 +1,1 @@
+"""carebot: a Telegram customer-care bot."""
