@@ -1,0 +1,112 @@
+"""The `carebot` command: run, demo, shell, migrate, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, default_config_path, load_settings
+from storage.db import Database
+from storage.errors import StorageError
+from storage.migrate import current_version, migrate
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="carebot", description="Telegram customer-care bot.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument(
+            "--config", default=None, help="config file (default: $CAREBOT_CONFIG or config.toml)"
+        )
+        return p
+
+    command("run", "run the bot by long polling")
+    command("migrate", "apply database migrations and exit")
+    check = command("check-config", "validate a config file and exit")
+    check.add_argument("file", nargs="?", help="the file to check (default: --config)")
+    shell = command("shell", "chat with the bot in this terminal through the local sandbox")
+    shell.add_argument("--as", dest="role", choices=("customer", "staff"), default="customer")
+    shell.add_argument(
+        "--lang", choices=("en", "zh"), default="en", help="the chatting user's Telegram language"
+    )
+    demo = command("demo", "seed a demo database and open the shell (no token needed)")
+    demo.add_argument("--as", dest="role", choices=("customer", "staff"), default="customer")
+    demo.add_argument("--lang", choices=("en", "zh"), default="en")
+    demo.add_argument("--data-dir", default="demo-data", help="where the demo database lives")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `carebot` console script."""
+    args = build_parser().parse_args(argv)
+    interactive = args.command in ("shell", "demo")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING if interactive else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    from bot.app import quiet_http_logs
+
+    quiet_http_logs()
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except StorageError as exc:
+        print(f"storage error: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    config = args.config or default_config_path()
+    if args.command == "check-config":
+        path = args.file or config
+        settings = load_settings(path)
+        print(
+            f"{path}: ok (storage {settings.storage.path}, {len(settings.staff.owners)} owner(s))"
+        )
+        return 0
+    if args.command == "run":
+        return _run(load_settings(config))
+    if args.command == "migrate":
+        settings = load_settings(config, require_token=False)
+        return asyncio.run(_migrate(settings.storage.path))
+    if args.command in ("shell", "demo"):
+        from bot import shell
+
+        if args.command == "demo":
+            return asyncio.run(shell.run_demo(args.data_dir, role=args.role, lang=args.lang))
+        settings = load_settings(config, require_token=False)
+        return asyncio.run(shell.run_shell(settings, role=args.role, lang=args.lang))
+    raise AssertionError(args.command)
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import build_application
+
+    app = build_application(settings)
+    log.info("polling base_url=%s", settings.telegram.base_url or "telegram")
+    app.run_polling(timeout=settings.telegram.poll_timeout, drop_pending_updates=False)
+    return 0
+
+
+async def _migrate(path: str) -> int:
+    db = await Database.open(path)
+    try:
+        applied = await migrate(db)
+        version = await current_version(db)
+    finally:
+        await db.close()
+    print(f"{path}: schema version {version} ({len(applied)} migration(s) applied)")
+    return 0

@@ -1,0 +1,164 @@
+"""Configuration: a TOML file read into frozen dataclasses and validated at start-up."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from care.settings import BusinessSettings, LocaleSettings, StaffSettings
+
+TOKEN_ENV = "CAREBOT_TOKEN"  # noqa: S105 (a variable name, not a secret)
+CONFIG_ENV = "CAREBOT_CONFIG"
+DEFAULT_CONFIG = "config.toml"
+
+
+class ConfigError(Exception):
+    """A configuration problem, naming the file and the key."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        super().__init__(f"{source}: [{key}] {problem}" if key else f"{source}: {problem}")
+        self.source = source
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramSettings:
+    """How to reach the Bot API."""
+
+    token: str = ""
+    base_url: str | None = None
+    base_file_url: str | None = None
+    poll_timeout: int = 30
+
+    def __post_init__(self) -> None:
+        if self.poll_timeout < 0:
+            raise ValueError("poll_timeout: must be zero or more seconds")
+
+    def __repr__(self) -> str:  # the token must never reach a log line
+        return f"TelegramSettings(token=***, base_url={self.base_url!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    """Where the SQLite file lives."""
+
+    path: str = "carebot.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything carebot is configured with."""
+
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    staff: StaffSettings = field(default_factory=StaffSettings)
+    locale: LocaleSettings = field(default_factory=LocaleSettings)
+    business: BusinessSettings = field(default_factory=BusinessSettings)
+
+
+def default_config_path() -> str:
+    """The config file to use when none is given: $CAREBOT_CONFIG, else config.toml."""
+    return os.environ.get(CONFIG_ENV, DEFAULT_CONFIG)
+
+
+def load_settings(
+    path: str | Path, *, environ: dict[str, str] | None = None, require_token: bool = True
+) -> Settings:
+    """Read and validate a config file; raise ConfigError naming the file and the key."""
+    source = str(path)
+    try:
+        raw = tomllib.loads(Path(path).read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(source, "", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, "", f"not valid TOML: {exc}") from None
+    return settings_from_mapping(raw, source, environ=environ, require_token=require_token)
+
+
+def settings_from_mapping(
+    raw: dict[str, Any],
+    source: str = "<config>",
+    *,
+    environ: dict[str, str] | None = None,
+    require_token: bool = True,
+) -> Settings:
+    """Build Settings from parsed TOML; the token may come from $CAREBOT_TOKEN."""
+    settings = _build(Settings, raw, source, "")
+    env = os.environ if environ is None else environ
+    token = settings.telegram.token or env.get(TOKEN_ENV, "")
+    if require_token and not token:
+        raise ConfigError(source, "telegram.token", f"missing (set it or ${TOKEN_ENV})")
+    telegram = _replace(settings.telegram, token=token)
+    return _replace(settings, telegram=telegram)
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    values = {f.name: getattr(obj, f.name) for f in fields(obj)}
+    values.update(changes)
+    return type(obj)(**values)
+
+
+def _build(cls: type, raw: Any, source: str, prefix: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(source, prefix, "must be a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(source, _join(prefix, key), "unknown key")
+    values: dict[str, Any] = {}
+    for name, spec in known.items():
+        key = _join(prefix, name)
+        if name not in raw:
+            if spec.default is MISSING and spec.default_factory is MISSING:
+                raise ConfigError(source, key, "missing")
+            continue
+        values[name] = _convert(hints[name], raw[name], source, key)
+    try:
+        return cls(**values)
+    except ValueError as exc:
+        field_name, _, problem = str(exc).partition(": ")
+        if field_name in known and problem:
+            raise ConfigError(source, _join(prefix, field_name), problem) from None
+        raise ConfigError(source, prefix, str(exc)) from None
+
+
+def _convert(hint: Any, value: Any, source: str, key: str) -> Any:
+    if is_dataclass(hint):
+        return _build(hint, value, source, key)  # type: ignore[arg-type]
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        options = [a for a in args if a is not type(None)]
+        return _convert(options[0], value, source, key)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(source, key, f"must be a list, got {_kind(value)}")
+        return [_convert(args[0], item, source, key) for item in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(source, key, f"must be a table, got {_kind(value)}")
+        return {k: _convert(args[1], v, source, _join(key, k)) for k, v in value.items()}
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(source, key, f"must be true or false, got {_kind(value)}")
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(source, key, f"must be an integer, got {_kind(value)}")
+    if not isinstance(value, hint):
+        raise ConfigError(source, key, f"must be {hint.__name__}, got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name

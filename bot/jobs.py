@@ -1,0 +1,26 @@
+"""JobQueue callbacks: each a few lines that call `care` and log counts."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from handlers.context import CareContext
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY = timedelta(hours=6)
+
+
+async def job_prune_updates(context: CareContext) -> None:
+    """Forget processed update ids that Telegram can no longer redeliver."""
+    removed = await context.care.updates.prune()
+    log.info("processed updates pruned removed=%s", removed)
+
+
+def schedule(app: Any) -> None:
+    """Register the recurring jobs."""
+    if app.job_queue is None:
+        return
+    app.job_queue.run_repeating(job_prune_updates, interval=PRUNE_EVERY, first=PRUNE_EVERY)

@@ -1,0 +1,66 @@
+"""Implements care's Messenger with the PTB Bot: the one place that maps Telegram's failures."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from care.ports import OutboundMessage, SendResult, SendStatus
+from handlers.texts import t
+
+log = logging.getLogger(__name__)
+
+
+class TelegramMessenger:
+    """Sends catalogue messages; retries 429, timeouts and 5xx; reports 403 and 400."""
+
+    def __init__(self, bot: Any, *, max_attempts: int = 4, backoff_seconds: float = 0.5) -> None:
+        self._bot = bot
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one message; never raises for Telegram's refusals."""
+        text = t(message.key, message.lang, **message.fields)
+        markup = None
+        if message.buttons:
+            markup = InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(t(key, message.lang), callback_data=data)]
+                    for key, data in message.buttons
+                ]
+            )
+        error = "no attempt"
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                sent = await self._bot.send_message(
+                    message.chat_id,
+                    text,
+                    reply_markup=markup,
+                    reply_to_message_id=message.reply_to_message_id,
+                )
+                return SendResult(SendStatus.SENT, message_id=sent.message_id)
+            except RetryAfter as exc:
+                error = f"retry_after {exc.retry_after}"
+                await asyncio.sleep(_seconds(exc.retry_after))
+            except Forbidden as exc:
+                return SendResult(SendStatus.BLOCKED, error=exc.message)
+            except BadRequest as exc:
+                if "chat not found" in exc.message.lower():
+                    return SendResult(SendStatus.NOT_FOUND, error=exc.message)
+                return SendResult(SendStatus.FAILED, error=exc.message)
+            except (TimedOut, NetworkError) as exc:
+                error = f"{type(exc).__name__}: {exc.message}"
+                await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+            log.info("send retry chat_id=%s attempt=%s error=%s", message.chat_id, attempt, error)
+        return SendResult(SendStatus.FAILED, error=error)
+
+
+def _seconds(retry_after: Any) -> float:
+    """RetryAfter.retry_after is an int or a timedelta depending on PTB settings."""
+    total = getattr(retry_after, "total_seconds", None)
+    return float(total() if total else retry_after)

@@ -1,0 +1,174 @@
+"""Customers: first contact, language, outreach opt-out and the right to be forgotten."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+import aiosqlite
+
+from care.clock import Clock, iso
+from care.errors import InvalidArgument, UnknownCustomer
+from care.settings import LANGUAGES, LocaleSettings
+from storage import customers as repo
+from storage.customers import CustomerRow
+from storage.db import Database
+from storage.errors import DuplicateKey
+
+# No 0/O, 1/I/L: the code is read aloud and typed at the counter.
+MEMBER_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+MEMBER_CODE_LENGTH = 6
+_PHONE_JUNK = re.compile(r"[\s\-().]")
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """The result of /start: the customer and whether they are new."""
+
+    customer: CustomerRow
+    created: bool
+
+
+def language_from_code(language_code: str | None, default: str) -> str:
+    """Map Telegram's language_code ('zh-hans', 'en-GB') to a supported language."""
+    if language_code:
+        prefix = language_code.split("-")[0].lower()
+        if prefix in LANGUAGES:
+            return prefix
+    return default
+
+
+def new_member_code() -> str:
+    """A random member code without look-alike characters."""
+    return "".join(secrets.choice(MEMBER_CODE_ALPHABET) for _ in range(MEMBER_CODE_LENGTH))
+
+
+def normalise_phone(phone: str) -> str:
+    """Strip spaces and punctuation from a phone number, keeping a leading +."""
+    cleaned = _PHONE_JUNK.sub("", phone.strip())
+    digits = cleaned.lstrip("+")
+    if not digits.isdigit() or not 5 <= len(digits) <= 15:
+        raise InvalidArgument(f"not a phone number: {phone}", usage="usage.phone")
+    return ("+" if cleaned.startswith("+") else "") + digits
+
+
+class CustomerService:
+    """Registers customers and keeps their preferences."""
+
+    def __init__(self, db: Database, clock: Clock, locale: LocaleSettings) -> None:
+        self._db, self._clock, self._locale = db, clock, locale
+
+    async def register(
+        self, telegram_id: int, username: str | None, name: str | None, language_code: str | None
+    ) -> Registration:
+        """Create the customer on first contact; later calls only refresh who they are."""
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            existing = await repo.find_by_telegram_id(tx, telegram_id)
+            if existing is not None:
+                await repo.touch(tx, existing.id, username=username, name=name, at=now)
+                return Registration(await repo.get(tx, existing.id), created=False)
+            language = language_from_code(language_code, self._locale.default_language)
+            for _ in range(10):  # a collision among 31^6 codes is rare; retry a few times
+                try:
+                    row = await repo.add(
+                        tx,
+                        telegram_id=telegram_id,
+                        username=username,
+                        name=name,
+                        language=language,
+                        member_code=new_member_code(),
+                        at=now,
+                    )
+                    return Registration(row, created=True)
+                except DuplicateKey as exc:
+                    if "member_code" not in exc.key:
+                        raise
+            raise RuntimeError("could not allocate a unique member code")
+
+    async def seen(
+        self, telegram_id: int, *, username: str | None, name: str | None
+    ) -> CustomerRow | None:
+        """Record an interaction by a known customer and return them; None if unknown."""
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            existing = await repo.find_by_telegram_id(tx, telegram_id)
+            if existing is None:
+                return None
+            await repo.touch(tx, existing.id, username=username, name=name, at=now)
+            return existing
+
+    async def find(self, telegram_id: int) -> CustomerRow | None:
+        """The customer with this Telegram id, or None."""
+        async with self._db.read() as tx:
+            return await repo.find_by_telegram_id(tx, telegram_id)
+
+    async def require(self, telegram_id: int) -> CustomerRow:
+        """The customer with this Telegram id; UnknownCustomer if they never pressed /start."""
+        found = await self.find(telegram_id)
+        if found is None:
+            raise UnknownCustomer(str(telegram_id))
+        return found
+
+    async def set_language(self, telegram_id: int, language: str) -> CustomerRow:
+        """Store the customer's language."""
+        if language not in LANGUAGES:
+            raise InvalidArgument(f"unsupported language {language}", usage="usage.language")
+        async with self._db.transaction() as tx:
+            customer = await self._require(tx, telegram_id)
+            await repo.set_language(tx, customer.id, language)
+            return await repo.get(tx, customer.id)
+
+    async def toggle_language(self, telegram_id: int) -> CustomerRow:
+        """Switch between English and Chinese."""
+        customer = await self.require(telegram_id)
+        return await self.set_language(telegram_id, "zh" if customer.language == "en" else "en")
+
+    async def set_opted_out(self, telegram_id: int, opted_out: bool) -> CustomerRow:
+        """Stop (True) or resume (False) outreach for the customer."""
+        async with self._db.transaction() as tx:
+            customer = await self._require(tx, telegram_id)
+            await repo.set_opted_out(tx, customer.id, opted_out)
+            return await repo.get(tx, customer.id)
+
+    async def forget(self, telegram_id: int) -> CustomerRow:
+        """Erase the customer's personal data; ledger and tickets stay, unlinked from them."""
+        async with self._db.transaction() as tx:
+            customer = await self._require(tx, telegram_id)
+            await repo.erase_personal_data(tx, customer.id, iso(self._clock.now()))
+            return await repo.get(tx, customer.id)
+
+    async def mark_unreachable(self, customer_id: int) -> None:
+        """Record that Telegram refused delivery (blocked or deactivated)."""
+        async with self._db.transaction() as tx:
+            await repo.set_reachable(tx, customer_id, False)
+
+    async def resolve(self, reference: str) -> CustomerRow:
+        """Find a customer by member code, @username, Telegram id or phone number."""
+        ref = reference.strip()
+        if not ref:
+            raise UnknownCustomer(reference)
+        async with self._db.read() as tx:
+            found: CustomerRow | None = None
+            if ref.startswith("@"):
+                found = await repo.find_by_username(tx, ref[1:])
+            elif ref.isdigit() and len(ref) < 16:
+                found = await repo.find_by_telegram_id(tx, int(ref))
+            if found is None:
+                found = await repo.find_by_member_code(tx, ref.upper())
+            if found is None and any(ch.isdigit() for ch in ref):
+                try:
+                    found = await repo.find_by_phone(tx, normalise_phone(ref))
+                except InvalidArgument:
+                    found = None
+        if found is None or found.forgotten_at is not None:
+            raise UnknownCustomer(reference)
+        return found
+
+    @staticmethod
+    async def _require(tx: aiosqlite.Connection, telegram_id: int) -> CustomerRow:
+        found = await repo.find_by_telegram_id(tx, telegram_id)
+        if found is None:
+            raise UnknownCustomer(str(telegram_id))
+        return found

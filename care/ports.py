@@ -1,0 +1,45 @@
+"""Ports to the outside world that `care` needs and `bot` implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class SendStatus(StrEnum):
+    """What happened to one outbound message."""
+
+    SENT = "sent"
+    BLOCKED = "blocked"  # 403: the user blocked the bot or was deactivated
+    NOT_FOUND = "not_found"  # 400: chat not found
+    FAILED = "failed"  # retried and still failing (timeouts, 5xx)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A message for a chat, as a catalogue key and its fields (never a finished text)."""
+
+    chat_id: int
+    key: str
+    lang: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    buttons: tuple[tuple[str, str], ...] = ()  # (catalogue key, callback data)
+    reply_to_message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The outcome of a send: status, Telegram's message id when sent, and the error text."""
+
+    status: SendStatus
+    message_id: int | None = None
+    error: str | None = None
+
+
+class Messenger(Protocol):
+    """Sends messages to Telegram chats outside a conversation."""
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one message; never raises for Telegram's refusals, reports them instead."""
+        ...

@@ -1,0 +1,45 @@
+"""CareServices: every care service, built once over one database and one clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from care.clock import Clock
+from care.customers import CustomerService
+from care.settings import BusinessSettings, LocaleSettings, StaffSettings
+from care.staff import StaffService
+from care.updates import UpdateLog
+from storage.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class CareSettings:
+    """The configuration slices care needs."""
+
+    locale: LocaleSettings
+    staff: StaffSettings
+    business: BusinessSettings
+
+
+@dataclass(frozen=True, slots=True)
+class CareServices:
+    """The domain, as the handlers and jobs see it."""
+
+    db: Database
+    clock: Clock
+    settings: CareSettings
+    customers: CustomerService
+    staff: StaffService
+    updates: UpdateLog
+
+    @classmethod
+    def build(cls, db: Database, clock: Clock, settings: CareSettings) -> CareServices:
+        """Wire every service to the database, the clock and its settings."""
+        return cls(
+            db=db,
+            clock=clock,
+            settings=settings,
+            customers=CustomerService(db, clock, settings.locale),
+            staff=StaffService(db, clock, settings.staff),
+            updates=UpdateLog(db, clock),
+        )

@@ -1,0 +1,94 @@
+"""Staff roles and the audit log: who may do what, and a record of everything they did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from care.clock import Clock, iso
+from care.errors import InvalidArgument, NotStaff
+from care.roles import Role
+from care.settings import StaffSettings
+from storage import audit as audit_repo
+from storage import staff as staff_repo
+from storage.audit import AuditRow
+from storage.db import Database
+from storage.staff import StaffRow
+
+MAX_AUDIT_ARGUMENTS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """A person with a role: owners from config, the others from the database."""
+
+    telegram_id: int
+    role: Role
+    name: str | None
+
+
+class StaffService:
+    """Checks roles on every call and writes the audit log."""
+
+    def __init__(self, db: Database, clock: Clock, settings: StaffSettings) -> None:
+        self._db, self._clock, self._settings = db, clock, settings
+
+    @property
+    def staff_chat_id(self) -> int | None:
+        """The staff group's chat id, if configured."""
+        return self._settings.chat_id
+
+    async def role_of(self, telegram_id: int) -> Role:
+        """The caller's role, read from config (owners) and the database (everyone else)."""
+        if telegram_id in self._settings.owners:
+            return Role.OWNER
+        async with self._db.read() as tx:
+            row = await staff_repo.find(tx, telegram_id)
+        return Role.CUSTOMER if row is None else Role.parse(row.role)
+
+    async def authorize(self, actor_id: int, action: str, arguments: str, needed: Role) -> Role:
+        """Return the caller's role if it suffices; otherwise audit the refusal and raise."""
+        role = await self.role_of(actor_id)
+        if role < needed:
+            await self.audit(actor_id, action, arguments, f"refused: needs {needed.label}")
+            raise NotStaff(actor_id, action, needed.label, role.label)
+        return role
+
+    async def audit(self, actor_id: int, action: str, arguments: str, result: str) -> None:
+        """Append one audit entry in its own transaction."""
+        async with self._db.transaction() as tx:
+            await audit_repo.add(
+                tx,
+                actor_id,
+                action,
+                arguments[:MAX_AUDIT_ARGUMENTS],
+                result,
+                iso(self._clock.now()),
+            )
+
+    async def grant(self, actor_id: int, telegram_id: int, role: Role, name: str | None) -> None:
+        """Give someone a staff or manager role (owners are set in config only)."""
+        if role not in (Role.STAFF, Role.MANAGER):
+            raise InvalidArgument(f"cannot grant {role.label}", usage="usage.staff")
+        if telegram_id in self._settings.owners:
+            raise InvalidArgument("owners are set in the config file", usage="usage.staff")
+        async with self._db.transaction() as tx:
+            await staff_repo.upsert(
+                tx, telegram_id, role.label, name, actor_id, iso(self._clock.now())
+            )
+
+    async def revoke(self, telegram_id: int) -> bool:
+        """Take someone's role away; False if they had none."""
+        async with self._db.transaction() as tx:
+            return await staff_repo.remove(tx, telegram_id)
+
+    async def members(self) -> list[StaffMember]:
+        """Owners first, then the staff in the database."""
+        async with self._db.read() as tx:
+            rows: list[StaffRow] = await staff_repo.list_all(tx)
+        owners = [StaffMember(owner, Role.OWNER, None) for owner in self._settings.owners]
+        return owners + [StaffMember(r.telegram_id, Role.parse(r.role), r.name) for r in rows]
+
+    async def recent_audit(self, limit: int = 20) -> list[AuditRow]:
+        """The newest audit entries."""
+        async with self._db.read() as tx:
+            return await audit_repo.list_recent(tx, limit)

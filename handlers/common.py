@@ -1,0 +1,77 @@
+"""Small pieces every handler module shares: replies, error texts and the staff gate."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from care.errors import CareError, InvalidArgument, NotStaff, UnknownCustomer
+from care.roles import Role
+from handlers.context import CareContext
+from handlers.texts import t
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Update, CareContext], Awaitable[None]]
+StaffAction = Callable[[Update, CareContext, Role], Awaitable[str | None]]
+NeededRole = Role | Callable[[Sequence[str]], Role]
+
+
+def error_text(exc: CareError, lang: str) -> str:
+    """The catalogue text for a domain error."""
+    if isinstance(exc, UnknownCustomer):
+        return t(exc.key, lang, reference=exc.reference)
+    if isinstance(exc, InvalidArgument):
+        return t(exc.key, lang, usage=t(exc.usage, lang))
+    if isinstance(exc, NotStaff):
+        if exc.has == Role.CUSTOMER.label:
+            return t("error.not_staff", lang)
+        return t("error.not_allowed_role", lang, role=exc.needed)
+    return t(exc.key, lang)
+
+
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (text, callback data)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+def staff_command(
+    action: str, needed: NeededRole = Role.STAFF
+) -> Callable[[StaffAction], Handler]:
+    """Gate a staff command: check the stored role on every call and audit the outcome."""
+
+    def decorate(func: StaffAction) -> Handler:
+        @functools.wraps(func)
+        async def handler(update: Update, context: CareContext) -> None:
+            user, message = update.effective_user, update.effective_message
+            if user is None or message is None:
+                return
+            args = list(context.args or [])
+            arguments = " ".join(args)
+            role_needed = needed(args) if callable(needed) else needed
+            try:
+                role = await context.care.staff.authorize(user.id, action, arguments, role_needed)
+                result = await func(update, context, role)
+            except CareError as exc:
+                if not isinstance(exc, NotStaff):
+                    await context.care.staff.audit(
+                        user.id, action, arguments, f"error: {type(exc).__name__}"
+                    )
+                await message.reply_text(error_text(exc, context.lang))
+                return
+            await context.care.staff.audit(user.id, action, arguments, result or "ok")
+
+        return handler
+
+    return decorate
+
+
+async def reply(message: Message | None, text: str, **kwargs: object) -> None:
+    """Reply if there is a message to reply to."""
+    if message is not None:
+        await message.reply_text(text, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,148 @@
+"""End to end through the sandbox: a customer's first contact and their settings."""
+
+from __future__ import annotations
+
+from storage import customers as customers_repo
+from tests.conftest import Harness
+
+
+async def _row(harness: Harness, telegram_id: int) -> customers_repo.CustomerRow | None:
+    async with harness.care.db.read() as tx:
+        return await customers_repo.find_by_telegram_id(tx, telegram_id)
+
+
+async def test_start_registers_once_and_shows_the_menu(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    welcome = await alice.next_message()
+    assert "Bean There Café" in (welcome.text or "")
+    labels = [text for text, _ in welcome.buttons()]
+    assert labels == [
+        "⭐ My points",
+        "❓ Ask a question",
+        "💬 Feedback",
+        "⚠️ Complaint",
+        "⚙️ Settings",
+    ]
+
+    await alice.send("/start")
+    again = await alice.next_message()
+    assert "Welcome back" in (again.text or "")
+    async with harness.care.db.read() as tx:
+        assert await customers_repo.count(tx) == 1
+    row = await _row(harness, alice.id)
+    assert row is not None and row.language == "en" and len(row.member_code) == 6
+
+
+async def test_chinese_telegram_user_is_greeted_in_chinese(harness: Harness) -> None:
+    wei = harness.customer("Wei", language_code="zh-hans")
+    await wei.send("/start")
+    welcome = await wei.next_message()
+    assert "你好" in (welcome.text or "")
+    assert ("⚙️ 设置", "menu:open:settings") in welcome.buttons()
+    row = await _row(harness, wei.id)
+    assert row is not None and row.language == "zh"
+
+
+async def test_language_switch_is_stored_and_used(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    await alice.next_message()
+    await alice.send("/language")
+    assert "中文" in ((await alice.next_message()).text or "")
+    await alice.send("/help")
+    assert "主菜单" in ((await alice.next_message()).text or "")
+    row = await _row(harness, alice.id)
+    assert row is not None and row.language == "zh"
+    await alice.send("/language en")
+    assert "English" in ((await alice.next_message()).text or "")
+
+
+async def test_language_with_a_bad_argument_explains_usage(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    await alice.next_message()
+    await alice.send("/language klingon")
+    reply = await alice.next_message()
+    assert "/language [en|zh]" in (reply.text or "")
+    row = await _row(harness, alice.id)
+    assert row is not None and row.language == "en"
+
+
+async def test_stop_and_resume_toggle_outreach(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    await alice.next_message()
+    await alice.send("/stop")
+    assert "/resume" in ((await alice.next_message()).text or "")
+    row = await _row(harness, alice.id)
+    assert row is not None and row.opted_out
+    await alice.send("/stop")
+    assert "already off" in ((await alice.next_message()).text or "")
+    await alice.send("/resume")
+    assert "hear from us again" in ((await alice.next_message()).text or "")
+    row = await _row(harness, alice.id)
+    assert row is not None and not row.opted_out
+
+
+async def test_settings_menu_switches_language_and_outreach(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    menu = await alice.next_message()
+    await alice.press(menu, "menu:open:settings")
+    settings = await alice.next_message()
+    assert "Messages from us: on" in (settings.text or "")
+    await alice.press(settings, "settings:outreach:stop")
+    edited = await alice.next_message()
+    assert edited.edited and "Messages from us: off" in (edited.text or "")
+    await alice.press(edited, "settings:language:toggle")
+    in_chinese = await alice.next_message()
+    assert "主动消息：关闭" in (in_chinese.text or "")
+
+
+async def test_forget_erases_personal_data_after_confirmation(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    await alice.next_message()
+    before = await _row(harness, alice.id)
+    assert before is not None
+    await alice.send("/forget")
+    confirm = await alice.next_message()
+    await alice.press(confirm, "forget:cancel")
+    assert "Nothing was erased" in ((await alice.next_message()).text or "")
+    assert await _row(harness, alice.id) is not None
+
+    await alice.send("/forget")
+    confirm = await alice.next_message()
+    await alice.press(confirm, "forget:confirm")
+    assert "erased" in ((await alice.next_message()).text or "")
+    assert await _row(harness, alice.id) is None
+    async with harness.care.db.read() as tx:
+        kept = await customers_repo.get(tx, before.id)
+    assert kept.name is None and kept.username is None and kept.forgotten_at is not None
+    assert kept.member_code == before.member_code  # the ledger and tickets stay attached
+
+    await alice.send("/start")
+    assert "Hello" in ((await alice.next_message()).text or "")
+    fresh = await _row(harness, alice.id)
+    assert fresh is not None and fresh.id != before.id
+
+
+async def test_unknown_command_and_oversized_text_get_clear_answers(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    await alice.next_message()
+    await alice.send("/teleport")
+    assert "don't know that command" in ((await alice.next_message()).text or "")
+    await alice.send("x" * 2500)
+    reply = await alice.next_message()
+    assert "too long" in (reply.text or "") and "2500" in (reply.text or "")
+
+
+async def test_commands_are_registered_for_customers_and_staff(harness: Harness) -> None:
+    english = [c["command"] for c in harness.sandbox.commands()]
+    assert english == ["start", "help", "language", "stop", "resume", "forget"]
+    chinese = harness.sandbox.commands(language_code="zh")
+    assert chinese[0]["description"] == "主菜单"
+    owner_scope = {"type": "chat", "chat_id": harness.owner.id}
+    assert "staff" in [c["command"] for c in harness.sandbox.commands(scope=owner_scope)]

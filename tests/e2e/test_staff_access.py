@@ -1,0 +1,73 @@
+"""End to end: staff commands are served to staff, refused to customers, and always audited."""
+
+from __future__ import annotations
+
+from storage import audit as audit_repo
+from storage.audit import AuditRow
+from tests.conftest import Harness
+
+
+async def _audit(harness: Harness) -> list[AuditRow]:
+    async with harness.care.db.read() as tx:
+        return await audit_repo.list_recent(tx, 100)
+
+
+async def test_customer_is_refused_every_staff_command_and_audited(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    await alice.next_message()
+    for command in ("/staff list", "/staff add @alice manager", "/audit"):
+        await alice.send(command)
+        assert (await alice.next_message()).text == "Sorry, that command is for staff only."
+    await alice.expect_no_message(0.2)
+    refusals = [row for row in await _audit(harness) if row.actor_id == alice.id]
+    assert {row.action for row in refusals} == {"staff", "audit"}
+    assert all(row.result.startswith("refused") for row in refusals)
+    assert len(refusals) == 3
+
+
+async def test_owner_grants_a_role_and_the_staff_member_is_served(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    await alice.next_message()
+    owner = harness.owner
+    await owner.send("/staff add @alice manager")
+    assert "is now manager" in ((await owner.next_message()).text or "")
+    scope = {"type": "chat", "chat_id": alice.id}
+    assert "audit" in [c["command"] for c in harness.sandbox.commands(scope=scope)]
+
+    await alice.send("/staff list")
+    listing = (await alice.next_message()).text or ""
+    assert "owner" in listing and "Alice" in listing and "manager" in listing
+    await alice.send("/audit 5")
+    assert "audit entries" in ((await alice.next_message()).text or "")
+    await alice.send("/staff remove @alice")
+    assert "needs the owner role" in ((await alice.next_message()).text or "")
+
+    await owner.send("/staff remove @alice")
+    assert "no longer staff" in ((await owner.next_message()).text or "")
+    await alice.send("/staff list")
+    assert "staff only" in ((await alice.next_message()).text or "")
+
+    results = [(row.actor_id, row.action, row.result) for row in reversed(await _audit(harness))]
+    assert (owner.id, "staff", f"granted manager to {alice.id}") in results
+    assert (alice.id, "staff", "refused: needs owner") in results
+    assert (owner.id, "staff", f"revoked {alice.id}") in results
+
+
+async def test_staff_commands_with_bad_arguments_show_usage(harness: Harness) -> None:
+    owner = harness.owner
+    for command in ("/staff add", "/staff promote 5", "/staff add 123 emperor", "/audit lots"):
+        await owner.send(command)
+        reply = (await owner.next_message()).text or ""
+        assert reply.startswith("That doesn't look right. Usage:"), (command, reply)
+    await owner.send("/staff add @nobody")
+    assert "don't know @nobody" in ((await owner.next_message()).text or "")
+    errors = [row for row in await _audit(harness) if row.result.startswith("error")]
+    assert len(errors) == 4
+
+
+async def test_owner_cannot_be_changed_from_chat(harness: Harness) -> None:
+    owner = harness.owner
+    await owner.send(f"/staff remove {owner.id}")
+    assert "config file" in ((await owner.next_message()).text or "")

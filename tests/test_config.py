@@ -1,0 +1,100 @@
+"""Configuration: errors name the file and the key; the token can come from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, load_settings
+
+GOOD = """
+[telegram]
+token = "123:abc"
+[storage]
+path = "data/care.sqlite3"
+[staff]
+owners = [111, 222]
+chat_id = -100123
+[locale]
+default_language = "zh"
+timezone = "Asia/Shanghai"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_a_good_file_loads(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, GOOD), environ={})
+    assert settings.telegram.token == "123:abc"
+    assert settings.staff.owners == [111, 222]
+    assert settings.locale.zone.key == "Asia/Shanghai"
+    assert "123:abc" not in repr(settings)
+
+
+def test_the_example_config_is_valid() -> None:
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    settings = load_settings(example, environ={"CAREBOT_TOKEN": "1:x"})
+    assert settings.telegram.token == "1:x"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        (GOOD + "\n[extra]\nx = 1\n", "extra", "unknown key"),
+        (GOOD.replace("[storage]", "[storage]\ncolour = 'red'"), "storage.colour", "unknown key"),
+        (GOOD.replace("Asia/Shanghai", "Mars/Olympus"), "locale.timezone", "unknown IANA"),
+        (GOOD.replace('"zh"', '"fr"'), "locale.default_language", "must be one of"),
+        (GOOD.replace("[111, 222]", '"111"'), "staff.owners", "must be a list"),
+        (GOOD.replace("-100123", '"staff"'), "staff.chat_id", "must be an integer"),
+        (GOOD.replace('token = "123:abc"', ""), "telegram.token", "missing"),
+    ],
+)
+def test_errors_name_the_file_and_the_key(
+    tmp_path: Path, text: str, key: str, problem: str
+) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert caught.value.key == key
+    assert problem in caught.value.problem
+    assert str(path) in str(caught.value)
+
+
+def test_token_from_environment(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD.replace('token = "123:abc"', ""))
+    assert load_settings(path, environ={"CAREBOT_TOKEN": "9:env"}).telegram.token == "9:env"
+
+
+def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(_write(tmp_path, "[telegram\n"), environ={})
+    with pytest.raises(ConfigError, match="file not found"):
+        load_settings(tmp_path / "absent.toml", environ={})
+
+
+def test_check_config_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CAREBOT_TOKEN", raising=False)
+    good = _write(tmp_path, GOOD)
+    assert main(["check-config", str(good)]) == 0
+    assert "ok" in capsys.readouterr().out
+    good.write_text(GOOD.replace("Asia/Shanghai", "Nowhere/City"), "utf-8")
+    assert main(["check-config", str(good)]) == 2
+    assert "locale.timezone" in capsys.readouterr().err
+
+
+def test_migrate_command_creates_the_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, GOOD)
+    assert main(["migrate", "--config", "config.toml"]) == 0
+    assert "schema version" in capsys.readouterr().out
+    assert (tmp_path / "data" / "care.sqlite3").exists()
