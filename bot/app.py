@@ -10,6 +10,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot import jobs
 from bot.config import Settings
 from bot.errors import on_error
+from bot.messenger import TelegramMessenger
 from care.clock import Clock, SystemClock
 from care.services import CareServices, CareSettings
 from handlers import build_handlers
@@ -37,7 +38,8 @@ def build_application(
     async def post_init(app: Application[Any, CareContext, Any, Any, BotData, Any]) -> None:
         db = await Database.open(settings.storage.path)
         applied = await migrate(db)
-        app.bot_data.care = CareServices.build(db, clock, care_settings(settings))
+        messenger = TelegramMessenger(app.bot)
+        app.bot_data.care = CareServices.build(db, clock, care_settings(settings), messenger)
         log.info("started db=%s migrations_applied=%s", settings.storage.path, len(applied))
         staff_chats = [m.telegram_id for m in await app.bot_data.care.staff.members()]
         if settings.staff.chat_id is not None:

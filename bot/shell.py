@@ -42,7 +42,7 @@ def demo_settings(data_dir: str) -> Settings:
     )
 
 
-async def run_demo(data_dir: str, *, role: str, lang: str) -> int:
+async def run_demo(data_dir: str, *, role: str, lang: str, stdin: TextIO | None = None) -> int:
     """Seed the demo database if it is empty, then open the shell."""
     settings = demo_settings(data_dir)
     db = await Database.open(settings.storage.path)
@@ -53,7 +53,7 @@ async def run_demo(data_dir: str, *, role: str, lang: str) -> int:
         await db.close()
     if seeded:
         print(f"demo database created at {settings.storage.path}")
-    return await run_shell(settings, role=role, lang=lang)
+    return await run_shell(settings, role=role, lang=lang, stdin=stdin)
 
 
 async def run_shell(

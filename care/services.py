@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from care.clock import Clock
 from care.customers import CustomerService
+from care.ports import Messenger
 from care.settings import BusinessSettings, LocaleSettings, StaffSettings
 from care.staff import StaffService
 from care.updates import UpdateLog
@@ -28,17 +29,21 @@ class CareServices:
     db: Database
     clock: Clock
     settings: CareSettings
+    messenger: Messenger
     customers: CustomerService
     staff: StaffService
     updates: UpdateLog
 
     @classmethod
-    def build(cls, db: Database, clock: Clock, settings: CareSettings) -> CareServices:
-        """Wire every service to the database, the clock and its settings."""
+    def build(
+        cls, db: Database, clock: Clock, settings: CareSettings, messenger: Messenger
+    ) -> CareServices:
+        """Wire every service to the database, the clock, its settings and the messenger."""
         return cls(
             db=db,
             clock=clock,
             settings=settings,
+            messenger=messenger,
             customers=CustomerService(db, clock, settings.locale),
             staff=StaffService(db, clock, settings.staff),
             updates=UpdateLog(db, clock),
