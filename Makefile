@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m bot demo
+	$(PY) -m bot demo $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
