@@ -8,12 +8,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot import faq_cli
 from bot.config import ConfigError, Settings, default_config_path, load_settings
 from storage.db import Database
 from storage.errors import StorageError
 from storage.migrate import current_version, migrate
 
 log = logging.getLogger(__name__)
+CONFIG_HELP = "config file (default: $CAREBOT_CONFIG or config.toml)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,9 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
-        p.add_argument(
-            "--config", default=None, help="config file (default: $CAREBOT_CONFIG or config.toml)"
-        )
+        p.add_argument("--config", default=None, help=CONFIG_HELP)
         return p
 
     command("run", "run the bot by long polling")
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--as", dest="role", choices=("customer", "staff"), default="customer")
     demo.add_argument("--lang", choices=("en", "zh"), default="en")
     demo.add_argument("--data-dir", default="demo-data", help="where the demo database lives")
+    faq_cli.add_parser(sub, CONFIG_HELP)
     return parser
 
 
@@ -82,6 +83,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "migrate":
         settings = load_settings(config, require_token=False)
         return asyncio.run(_migrate(settings.storage.path))
+    if args.command == "faq":
+        return faq_cli.run(args, load_settings(config, require_token=False))
     if args.command in ("shell", "demo"):
         from bot import shell
 

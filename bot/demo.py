@@ -1,10 +1,12 @@
-"""Demo data: a café with a few customers, points, stages and a staff member."""
+"""Demo data: a café with its FAQ, a few customers with points and stages, a staff member."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib import resources
 
 from care.clock import Clock, iso
+from care.faq_csv import import_faq
 from storage import customers as customers_repo
 from storage import staff as staff_repo
 from storage.db import Database
@@ -57,4 +59,14 @@ async def seed_demo(db: Database, clock: Clock) -> bool:
         await staff_repo.upsert(
             tx, DEMO_STAFF_ID, "staff", "Sam (barista)", DEMO_OWNER_ID, iso(now)
         )
+    await seed_demo_faq(db, clock)
     return True
+
+
+async def seed_demo_faq(db: Database, clock: Clock) -> int:
+    """Load the demo café FAQ in English and Chinese; returns the rows imported."""
+    imported = 0
+    for lang in ("en", "zh"):
+        text = resources.files("bot").joinpath("data", f"faq_{lang}.csv").read_text("utf-8")
+        imported += (await import_faq(db, clock, None, text, lang)).imported
+    return imported

@@ -64,3 +64,11 @@ def _seconds(retry_after: Any) -> float:
     """RetryAfter.retry_after is an int or a timedelta depending on PTB settings."""
     total = getattr(retry_after, "total_seconds", None)
     return float(total() if total else retry_after)
+
+
+class OfflineMessenger:
+    """A Messenger for command-line tools that have no bot: reports every send as failed."""
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Deliver nothing; say so."""
+        return SendResult(SendStatus.FAILED, error="no bot connection in this command")

@@ -41,3 +41,13 @@ class InvalidArgument(CareError):
         super().__init__(detail)
         self.detail = detail
         self.usage = usage
+
+
+class UnknownFaqEntry(CareError):
+    """No FAQ entry has this id."""
+
+    key = "error.unknown_faq_entry"
+
+    def __init__(self, entry_id: int) -> None:
+        super().__init__(f"unknown FAQ entry {entry_id}")
+        self.entry_id = entry_id

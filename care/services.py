@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from care.clock import Clock
 from care.customers import CustomerService
+from care.faq import FaqService
 from care.ports import Messenger
-from care.settings import BusinessSettings, LocaleSettings, StaffSettings
+from care.settings import BusinessSettings, FaqSettings, LocaleSettings, StaffSettings
 from care.staff import StaffService
 from care.updates import UpdateLog
 from storage.db import Database
@@ -20,6 +21,7 @@ class CareSettings:
     locale: LocaleSettings
     staff: StaffSettings
     business: BusinessSettings
+    faq: FaqSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class CareServices:
     customers: CustomerService
     staff: StaffService
     updates: UpdateLog
+    faq: FaqService
 
     @classmethod
     def build(
@@ -47,4 +50,12 @@ class CareServices:
             customers=CustomerService(db, clock, settings.locale),
             staff=StaffService(db, clock, settings.staff),
             updates=UpdateLog(db, clock),
+            faq=FaqService(
+                db,
+                clock,
+                settings.faq,
+                messenger,
+                settings.staff,
+                settings.locale.default_language,
+            ),
         )

@@ -53,3 +53,23 @@ class BusinessSettings:
             raise ValueError("name: must not be empty")
         if not 1 <= self.max_text_length <= 4096:
             raise ValueError("max_text_length: must be between 1 and 4096 (Telegram's limit)")
+
+
+@dataclass(frozen=True, slots=True)
+class FaqSettings:
+    """When the FAQ matcher answers, suggests or falls back (scores 0–100; see the README)."""
+
+    answer_threshold: float = 40.0
+    suggest_threshold: float = 34.0
+    margin: float = 10.0
+    max_suggestions: int = 3
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.suggest_threshold <= self.answer_threshold <= 100:
+            raise ValueError(
+                "suggest_threshold: need 0 <= suggest_threshold <= answer_threshold <= 100"
+            )
+        if not 0 <= self.margin <= 100:
+            raise ValueError("margin: must be between 0 and 100")
+        if not 0 <= self.max_suggestions <= 5:
+            raise ValueError("max_suggestions: must be between 0 and 5")

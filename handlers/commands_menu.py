@@ -14,7 +14,7 @@ from handlers.texts import LANGUAGES, t
 log = logging.getLogger(__name__)
 
 CUSTOMER_COMMANDS = ("start", "help", "language", "stop", "resume", "forget")
-STAFF_COMMANDS = ("staff", "audit")
+STAFF_COMMANDS = ("staff", "audit", "faq", "unanswered")
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from care.errors import CareError, InvalidArgument, NotStaff, UnknownCustomer
+from care.errors import CareError, InvalidArgument, NotStaff, UnknownCustomer, UnknownFaqEntry
 from care.roles import Role
 from handlers.context import CareContext
 from handlers.texts import t
@@ -24,6 +24,8 @@ def error_text(exc: CareError, lang: str) -> str:
     """The catalogue text for a domain error."""
     if isinstance(exc, UnknownCustomer):
         return t(exc.key, lang, reference=exc.reference)
+    if isinstance(exc, UnknownFaqEntry):
+        return t(exc.key, lang, entry_id=exc.entry_id)
     if isinstance(exc, InvalidArgument):
         return t(exc.key, lang, usage=t(exc.usage, lang))
     if isinstance(exc, NotStaff):

@@ -1,4 +1,4 @@
-"""Tried last: menu entries no feature claimed, unknown commands, and text nothing else took."""
+"""Tried last: buttons no feature claimed and unknown commands in private chats."""
 
 from __future__ import annotations
 
@@ -24,15 +24,9 @@ async def on_unknown_command(update: Update, context: CareContext) -> None:
     await reply(update.effective_message, t("common.unknown_command", context.lang))
 
 
-async def on_plain_text(update: Update, context: CareContext) -> None:
-    """Free text no feature claimed: point the customer to the menu."""
-    await reply(update.effective_message, t("help.customer", context.lang))
-
-
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     """The last resort handlers, in order."""
     return [
         CallbackQueryHandler(on_unclaimed_button),
-        MessageHandler(filters.COMMAND, on_unknown_command),
-        MessageHandler(filters.TEXT & ~filters.COMMAND, on_plain_text),
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, on_unknown_command),
     ]

@@ -1,0 +1,391 @@
+"""Benchmark the FAQ matcher (care/faq_match.py) on public intent datasets.
+
+Usage: python bench/faq_bench.py [--data /work/shared/data/faq] [--quick] [--tune]
+
+For each set the FAQ has one entry per intent built from the FIRST K phrasings of that intent in
+train.csv file order (deterministic; `oos` excluded).  Top-1 accuracy is measured on the in-scope
+test rows for the shipped matcher, rapidfuzz `token_set_ratio` (max over an entry's phrasings,
+`default_process`) and TF-IDF char_wb 1-4-gram cosine nearest neighbour (scikit-learn, fitted on
+the FAQ phrasings).  Then decision rates on CLINC150 at the shipped thresholds, latency of
+`FaqIndex.match()` on synthetic 1,000 x 5 and 10,000 x 5 FAQs, and (with --tune) the threshold
+grid on CLINC150 *validation* that the defaults were picked from.  Prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import fuzz, process, utils
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from care.faq_match import Decision, FaqDoc, FaqIndex, MatchThresholds
+
+SETS: dict[str, str] = {"banking77": "en", "clinc150": "en", "xsid_zh": "zh"}
+Rows = list[tuple[str, str]]
+
+
+def load(path: Path) -> Rows:
+    """Read a `text,label` CSV."""
+    with path.open(newline="", encoding="utf-8") as f:
+        return [(r["text"], r["label"]) for r in csv.DictReader(f)]
+
+
+@dataclass(frozen=True, slots=True)
+class Faq:
+    """An FAQ built from a training file: labels[i] is the intent of entry i."""
+
+    labels: list[str]
+    docs: list[FaqDoc]
+
+
+def build_faq(train: Rows, k: int, lang: str) -> Faq:
+    """One entry per in-scope intent from its first k phrasings in file order."""
+    by: dict[str, list[str]] = {}
+    for text, label in train:
+        if label == "oos":
+            continue
+        ph = by.setdefault(label, [])
+        if len(ph) < k:
+            ph.append(text)
+    labels = list(by)
+    return Faq(labels, [FaqDoc(i, lang, tuple(by[lb])) for i, lb in enumerate(labels)])
+
+
+def acc_ours(faq: Faq, test: Rows, lang: str) -> float:
+    """Top-1 accuracy of FaqIndex.rank on in-scope test rows."""
+    idx = FaqIndex.build(faq.docs)
+    lab = {lb: i for i, lb in enumerate(faq.labels)}
+    rows = [(t, lab.get(lb, -1)) for t, lb in test if lb != "oos"]
+    ok = 0
+    for text, gold in rows:
+        r = idx.rank(text, lang, 1)
+        ok += bool(r) and r[0].entry_id == gold
+    return 100.0 * ok / len(rows)
+
+
+def _flat(faq: Faq) -> tuple[list[str], np.ndarray]:
+    texts = [p for d in faq.docs for p in d.phrasings]
+    owner = np.array([d.entry_id for d in faq.docs for _ in d.phrasings])
+    return texts, owner
+
+
+def _top1_from_sims(sims: np.ndarray, owner: np.ndarray, n_entries: int) -> np.ndarray:
+    best = np.full((sims.shape[0], n_entries), -np.inf)
+    for j in range(sims.shape[1]):
+        np.maximum(best[:, owner[j]], sims[:, j], out=best[:, owner[j]])
+    return best.argmax(axis=1)
+
+
+def acc_token_set(faq: Faq, test: Rows) -> float:
+    """Baseline: rapidfuzz token_set_ratio, entry = max over its phrasings."""
+    texts, owner = _flat(faq)
+    lab = {lb: i for i, lb in enumerate(faq.labels)}
+    rows = [(t, lab.get(lb, -1)) for t, lb in test if lb != "oos"]
+    sims = process.cdist(
+        [t for t, _ in rows],
+        texts,
+        scorer=fuzz.token_set_ratio,
+        processor=utils.default_process,
+        workers=-1,
+        dtype=np.float32,
+    )
+    pred = _top1_from_sims(sims, owner, len(faq.labels))
+    return 100.0 * float(np.mean(pred == np.array([g for _, g in rows])))
+
+
+def acc_tfidf(faq: Faq, test: Rows) -> float:
+    """Baseline: scikit-learn TF-IDF char_wb 1-4-grams, cosine nearest phrasing."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts, owner = _flat(faq)
+    lab = {lb: i for i, lb in enumerate(faq.labels)}
+    rows = [(t, lab.get(lb, -1)) for t, lb in test if lb != "oos"]
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4))
+    m = vec.fit_transform(texts)
+    sims = (vec.transform([t for t, _ in rows]) @ m.T).toarray()
+    pred = _top1_from_sims(sims, owner, len(faq.labels))
+    return 100.0 * float(np.mean(pred == np.array([g for _, g in rows])))
+
+
+def accuracy_table(data: Path, ks: Sequence[int]) -> None:
+    """Print top-1 accuracy of ours vs. the two baselines per set and K."""
+    print("## Top-1 accuracy (%), in-scope test rows, FAQ = first K train phrasings per intent\n")
+    print("| set | K | carebot | rapidfuzz token_set | TF-IDF char_wb 1-4 |")
+    print("|---|---|---|---|---|")
+    for name, lang in SETS.items():
+        train, test = load(data / name / "train.csv"), load(data / name / "test.csv")
+        for k in ks:
+            faq = build_faq(train, k, lang)
+            ours, ts, tf = (
+                acc_ours(faq, test, lang),
+                acc_token_set(faq, test),
+                acc_tfidf(faq, test),
+            )
+            print(f"| {name} | {k} | **{ours:.1f}** | {ts:.1f} | {tf:.1f} |", flush=True)
+    print()
+
+
+# ------------------------------------------------------------------------------------------------
+# Decisions on CLINC150
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """Top-3 ranking of one query: gold entry (-1 for oos), ids, scores."""
+
+    gold: int
+    ids: tuple[int, ...]
+    scores: tuple[float, ...]
+
+
+def score_rows(idx: FaqIndex, faq: Faq, rows: Rows) -> list[Scored]:
+    """Rank every row once; thresholds are then applied offline (same rule as match())."""
+    lab = {lb: i for i, lb in enumerate(faq.labels)}
+    out: list[Scored] = []
+    for text, label in rows:
+        r = idx.rank(text, "en", 3)
+        out.append(
+            Scored(lab.get(label, -1), tuple(c.entry_id for c in r), tuple(c.score for c in r))
+        )
+    return out
+
+
+def decide(s: Scored, th: MatchThresholds) -> tuple[Decision, tuple[int, ...]]:
+    """Replicates FaqIndex.match's decision rule on a precomputed ranking."""
+    if not s.scores:
+        return Decision.FALLBACK, ()
+    best = s.scores[0]
+    second = s.scores[1] if len(s.scores) > 1 else 0.0
+    if best >= th.answer and best - second >= th.margin:
+        return Decision.ANSWER, (s.ids[0],)
+    if best >= th.suggest:
+        sug = tuple(i for i, sc in zip(s.ids, s.scores, strict=True) if sc >= th.suggest)
+        return Decision.SUGGEST, sug[: th.max_suggestions]
+    return Decision.FALLBACK, ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """Decision rates (%) over in-scope and oos queries."""
+
+    ans: float  # in-scope answered
+    ans_acc: float  # accuracy of those answers
+    ans_ok: float  # in-scope answered correctly (share of all in-scope)
+    sug: float  # in-scope suggested
+    sug_hit: float  # in-scope suggested and the gold entry among suggestions
+    helped: float  # answered correctly or gold in suggestions
+    oos_fb: float  # oos -> fallback
+    oos_not_ans: float  # oos -> not answered
+
+
+def rates(scored: list[Scored], th: MatchThresholds) -> Rates:
+    """Apply thresholds to precomputed rankings and summarise."""
+    ins = [s for s in scored if s.gold >= 0]
+    oos = [s for s in scored if s.gold < 0]
+    n_ans = n_ok = n_sug = n_hit = 0
+    for s in ins:
+        d, ids = decide(s, th)
+        if d is Decision.ANSWER:
+            n_ans += 1
+            n_ok += ids[0] == s.gold
+        elif d is Decision.SUGGEST:
+            n_sug += 1
+            n_hit += s.gold in ids
+    fb = nans = 0
+    for s in oos:
+        d, _ = decide(s, th)
+        fb += d is Decision.FALLBACK
+        nans += d is not Decision.ANSWER
+    ni, no = max(len(ins), 1), max(len(oos), 1)
+    return Rates(
+        100 * n_ans / ni,
+        100 * n_ok / max(n_ans, 1),
+        100 * n_ok / ni,
+        100 * n_sug / ni,
+        100 * n_hit / ni,
+        100 * (n_ok + n_hit) / ni,
+        100 * fb / no,
+        100 * nans / no,
+    )
+
+
+def clinc_decisions(data: Path, k: int, th: MatchThresholds) -> None:
+    """Print decision rates on CLINC150 validation and test at the given thresholds."""
+    train = load(data / "clinc150" / "train.csv")
+    faq = build_faq(train, k, "en")
+    idx = FaqIndex.build(faq.docs)
+    print(
+        f"## CLINC150 decisions, FAQ K={k}, thresholds answer={th.answer:g} "
+        f"suggest={th.suggest:g} margin={th.margin:g}\n"
+    )
+    print(
+        "| split | in-scope answered | answer accuracy | in-scope suggested "
+        "| gold in suggestions | answered right or gold suggested "
+        "| oos FALLBACK | oos not ANSWER |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for split in ("validation", "test"):
+        r = rates(score_rows(idx, faq, load(data / "clinc150" / f"{split}.csv")), th)
+        print(
+            f"| {split} | {r.ans:.1f} | {r.ans_acc:.1f} | {r.sug:.1f} | {r.sug_hit:.1f} "
+            f"| {r.helped:.1f} | {r.oos_fb:.1f} | {r.oos_not_ans:.1f} |"
+        )
+    print()
+
+
+def pick_thresholds(scored: list[Scored]) -> tuple[MatchThresholds, Rates]:
+    """The selection rule for the shipped defaults, applied to validation rankings.
+
+    answer / margin: most in-scope questions answered correctly, subject to answers being right
+    at least 90% of the time and at most 3% of oos questions being answered.
+    suggest: the lowest threshold (>= 20) at which at least 80% of oos questions still get the
+    plain fallback rather than irrelevant suggestions.
+    """
+    best: tuple[float, float, float] | None = None
+    for a in range(30, 71, 5):
+        for m10 in range(0, 201, 25):
+            r = rates(scored, MatchThresholds(answer=a, suggest=a, margin=m10 / 10))
+            if (
+                r.ans_acc >= 90.0
+                and r.oos_not_ans >= 97.0
+                and (best is None or r.ans_ok > best[0])
+            ):
+                best = (r.ans_ok, a, m10 / 10)
+    ans, margin = (best[1], best[2]) if best else (60.0, 10.0)
+    sug = ans
+    for sg in range(20, int(ans) + 1):
+        if rates(scored, MatchThresholds(answer=ans, suggest=sg, margin=margin)).oos_fb >= 80.0:
+            sug = sg
+            break
+    th = MatchThresholds(answer=ans, suggest=sug, margin=margin)
+    return th, rates(scored, th)
+
+
+def tune(data: Path, k: int) -> None:
+    """Print part of the threshold grid on CLINC150 validation and the rule's pick."""
+    train = load(data / "clinc150" / "train.csv")
+    faq = build_faq(train, k, "en")
+    idx = FaqIndex.build(faq.docs)
+    scored = score_rows(idx, faq, load(data / "clinc150" / "validation.csv"))
+    print(f"## Threshold grid, CLINC150 validation, FAQ K={k}\n")
+    print("| answer | margin | suggest | ans | ans acc | ans ok | helped | oos FB | oos !ANS |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for a in (35, 40, 45, 50, 60):
+        for m in (0, 5, 10, 15):
+            for sg in (25, 30, 35):
+                r = rates(scored, MatchThresholds(answer=a, suggest=min(sg, a), margin=m))
+                print(
+                    f"| {a} | {m} | {min(sg, a)} | {r.ans:.1f} | {r.ans_acc:.1f} | {r.ans_ok:.1f} "
+                    f"| {r.helped:.1f} | {r.oos_fb:.1f} | {r.oos_not_ans:.1f} |"
+                )
+    th, r = pick_thresholds(scored)
+    print(
+        f"\nRule's pick: answer={th.answer:g} margin={th.margin:g} suggest={th.suggest:g} "
+        f"(answered {r.ans:.1f}% at {r.ans_acc:.1f}% accuracy, oos not answered "
+        f"{r.oos_not_ans:.1f}%, oos fallback {r.oos_fb:.1f}%); shipped: {MatchThresholds()}\n"
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Latency
+# ------------------------------------------------------------------------------------------------
+
+
+def _vary(text: str, rnd: random.Random, filler: Sequence[str]) -> str:
+    """A cheap paraphrase: drop, swap or insert a word."""
+    w = text.split()
+    if len(w) < 2:
+        return f"{text} {rnd.choice(filler)}"
+    op = rnd.randrange(3)
+    i = rnd.randrange(len(w) - 1)
+    if op == 0:
+        del w[i]
+    elif op == 1:
+        w[i], w[i + 1] = w[i + 1], w[i]
+    else:
+        w.insert(i, rnd.choice(filler))
+    return " ".join(w)
+
+
+def synth_docs(pool: Sequence[str], n_entries: int, per: int, seed: int = 7) -> list[FaqDoc]:
+    """n_entries x per phrasings cycled from real texts, varied once the pool is used up."""
+    rnd = random.Random(seed)
+    filler = [w for t in pool[:2000] for w in t.split()]
+    docs: list[FaqDoc] = []
+    j = 0
+    for e in range(n_entries):
+        ph: list[str] = []
+        for _ in range(per):
+            text = pool[j % len(pool)]
+            if j >= len(pool):
+                text = _vary(text, rnd, filler)
+            ph.append(text)
+            j += 1
+        docs.append(FaqDoc(e, "en", tuple(ph)))
+    return docs
+
+
+def latency(data: Path, sizes: Sequence[int], n_queries: int) -> None:
+    """Print build time and p50/p99 of match() per query on synthetic FAQs."""
+    pool = [t for name in ("clinc150", "banking77") for t, _ in load(data / name / "train.csv")]
+    queries = [t for name in ("clinc150", "banking77") for t, _ in load(data / name / "test.csv")]
+    random.Random(3).shuffle(queries)
+    queries = queries[:n_queries]
+    zh_q = [t for t, _ in load(data / "xsid_zh" / "test.csv")][:50]
+    print("## Latency of FaqIndex.match() (one thread, time.perf_counter_ns)\n")
+    print("| entries x phrasings | build s | queries | p50 ms | p99 ms | max ms |")
+    print("|---|---|---|---|---|---|")
+    for n in sizes:
+        docs = synth_docs(pool, n, 5)
+        t0 = time.perf_counter()
+        idx = FaqIndex.build(docs)
+        build_s = time.perf_counter() - t0
+        for q in queries[:50] + zh_q:  # warm-up (includes the cross-language path)
+            idx.match(q, "en")
+        ns: list[int] = []
+        for q in queries:
+            t = time.perf_counter_ns()
+            idx.match(q, "en")
+            ns.append(time.perf_counter_ns() - t)
+        a = np.array(ns) / 1e6
+        print(
+            f"| {n:,} x 5 | {build_s:.2f} | {len(a)} | {np.percentile(a, 50):.3f} "
+            f"| {np.percentile(a, 99):.3f} | {a.max():.3f} |",
+            flush=True,
+        )
+    print()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark and print Markdown tables."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "faq"
+    ap.add_argument("--data", type=Path, default=default.resolve())
+    ap.add_argument("--quick", action="store_true", help="K=10 only, fewer latency queries")
+    ap.add_argument("--tune", action="store_true", help="also print the validation grid")
+    args = ap.parse_args(argv)
+    data: Path = args.data
+    if not (data / "clinc150" / "train.csv").is_file():
+        ap.error(f"no data at {data} (use --data)")
+    t0 = time.perf_counter()
+    th = MatchThresholds()
+    accuracy_table(data, (10,) if args.quick else (1, 5, 10))
+    clinc_decisions(data, 10, th)
+    if args.tune:
+        tune(data, 10)
+    latency(data, (1_000, 10_000), 500 if args.quick else 2_000)
+    print(f"_total run time {time.perf_counter() - t0:.0f} s_")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""`carebot faq import|export|ask`: the FAQ from the command line, on the bot's own code path."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from bot.config import Settings
+from bot.messenger import OfflineMessenger
+from care.clock import SystemClock
+from care.faq import FaqService
+from care.faq_csv import export_faq, import_faq
+from storage.db import Database
+from storage.migrate import migrate
+
+
+def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:  # type: ignore[type-arg]
+    """Register `carebot faq …`."""
+    faq = sub.add_parser("faq", help="import, export or try the FAQ")
+    faq_sub = faq.add_subparsers(dest="faq_command", required=True)
+    for name, help_text in (
+        ("import", "upsert entries from a CSV file (id,question,alternates,answer)"),
+        ("export", "write the entries of one language to a CSV file"),
+    ):
+        p = faq_sub.add_parser(name, help=help_text)
+        p.add_argument("file")
+        p.add_argument("--lang", choices=("en", "zh"), required=True)
+        p.add_argument("--config", default=None, help=config_help)
+    ask = faq_sub.add_parser(
+        "ask", help="what the bot would answer (TEXT, or one query per stdin line)"
+    )
+    ask.add_argument("text", nargs="?")
+    ask.add_argument("--lang", choices=("en", "zh"), default="en", help="the customer's language")
+    ask.add_argument("--json", action="store_true", help="one JSON object per query")
+    ask.add_argument("--config", default=None, help=config_help)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one `carebot faq` subcommand (file and terminal I/O here, the work in `_run`)."""
+    text = ""
+    if args.faq_command == "import":
+        try:
+            text = Path(args.file).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+            return 1
+    queries: list[str] = []
+    if args.faq_command == "ask":
+        queries = (
+            [args.text] if args.text is not None else [line.rstrip("\n") for line in sys.stdin]
+        )
+    code, output = asyncio.run(_run(args, settings, text, queries))
+    if args.faq_command == "export":
+        Path(args.file).write_text(output, "utf-8")
+        print(f"exported {args.lang} entries to {args.file}")
+    return code
+
+
+async def _run(
+    args: argparse.Namespace, settings: Settings, text: str, queries: list[str]
+) -> tuple[int, str]:
+    db = await Database.open(settings.storage.path)
+    try:
+        await migrate(db)
+        clock = SystemClock()
+        faq = FaqService(
+            db,
+            clock,
+            settings.faq,
+            OfflineMessenger(),
+            settings.staff,
+            settings.locale.default_language,
+        )
+        if args.faq_command == "import":
+            report = await import_faq(db, clock, faq, text, args.lang)
+            for rejected in report.rejected:
+                print(f"{args.file}:{rejected.line}: {rejected.reason}", file=sys.stderr)
+            print(
+                f"imported {report.imported} {args.lang} entries, rejected {len(report.rejected)}"
+            )
+            return (1 if report.rejected else 0), ""
+        if args.faq_command == "export":
+            return 0, await export_faq(db, args.lang)
+        for query in queries:
+            print(await _explain(faq, query, args.lang, as_json=args.json))
+        return 0, ""
+    finally:
+        await db.close()
+
+
+async def _explain(faq: FaqService, query: str, lang: str, *, as_json: bool) -> str:
+    """One line of JSON, or a readable decision with its why."""
+    result = await faq.ask(query, lang, record=False)
+    match = result.match
+    if as_json:
+        return json.dumps(
+            {
+                "query": query,
+                "id": match.entry_id,
+                "score": match.score,
+                "suggestions": list(match.suggestions),
+                "decision": match.decision.value,
+                "lang": result.lang,
+            },
+            ensure_ascii=False,
+        )
+    answer = result.entry.answer if result.entry else "-"
+    return f"{query}\n  → {match.decision.value}: {answer}\n  why: {match.why}"

@@ -1,0 +1,239 @@
+"""Tests for care.faq_match: normalisation, language detection and the matching decisions."""
+
+from __future__ import annotations
+
+import pytest
+
+from care.faq_match import (
+    Decision,
+    FaqDoc,
+    FaqIndex,
+    Match,
+    MatchThresholds,
+    detect_language,
+    normalise,
+)
+
+HOURS, WIFI, VEGAN, GLUTEN, PARKING, POINTS, PETS = 1, 2, 3, 4, 5, 6, 7
+
+CAFE_EN: list[FaqDoc] = [
+    FaqDoc(HOURS, "en", ("What are your opening hours?", "When are you open?")),
+    FaqDoc(WIFI, "en", ("What is the wifi password?", "Do you have free wifi?")),
+    FaqDoc(VEGAN, "en", ("Do you have vegan options?", "Is there vegan food?")),
+    FaqDoc(GLUTEN, "en", ("Do you have gluten-free options?", "Is there gluten free food?")),
+    FaqDoc(PARKING, "en", ("Is there parking nearby?", "Where can I park my car?")),
+    FaqDoc(POINTS, "en", ("How do loyalty points work?", "How can I redeem my points?")),
+    FaqDoc(PETS, "en", ("Are pets allowed inside?",)),
+]
+CAFE_ZH: list[FaqDoc] = [
+    FaqDoc(HOURS, "zh", ("你们的营业时间是什么？", "你们几点开门？")),
+    FaqDoc(WIFI, "zh", ("无线网密码是多少？",)),
+    FaqDoc(VEGAN, "zh", ("有素食吗？",)),
+    FaqDoc(PARKING, "zh", ("附近有停车场吗？",)),
+    FaqDoc(POINTS, "zh", ("积分怎么用？", "会员积分怎么兑换？")),
+]
+
+
+@pytest.fixture(scope="module")
+def cafe() -> FaqIndex:
+    return FaqIndex.build(CAFE_EN + CAFE_ZH)
+
+
+# --- normalisation ------------------------------------------------------------------------------
+
+
+def test_normalise_full_width_to_half_width() -> None:
+    assert normalise("ＷＩＦＩ　ｐａｓｓｗｏｒｄ１２３") == "wifi password123"
+
+
+def test_normalise_casefold_and_punctuation() -> None:
+    assert normalise("Opening HOURS?!... (today)") == "opening hours today"
+    assert normalise("Straße") == "strasse"
+
+
+def test_normalise_strips_emoji_and_collapses_whitespace() -> None:
+    assert normalise("  wifi 🙂🙂   password \n\t please 👍🏽 ") == "wifi password please"
+
+
+def test_normalise_apostrophes_join_words() -> None:
+    assert normalise("What’s your café's wifi?") == "whats your cafés wifi"
+
+
+def test_normalise_chinese_punctuation() -> None:
+    assert normalise("你们几点开门？！") == "你们几点开门"
+
+
+def test_normalise_nothing_left() -> None:
+    assert normalise("?!… 🙂 ") == ""
+
+
+# --- language detection -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What are your opening hours?", "en"),
+        ("你们几点开门？", "zh"),
+        ("wifi 密码是多少", "zh"),
+        ("Is the 咖啡 good today my friend", "en"),
+        ("12345", "en"),
+    ],
+)
+def test_detect_language(text: str, expected: str) -> None:
+    assert detect_language(text) == expected
+
+
+def test_detect_language_default_when_no_letters() -> None:
+    assert detect_language("123 !!", default="zh") == "zh"
+    assert detect_language("", default="en") == "en"
+
+
+# --- matching -----------------------------------------------------------------------------------
+
+
+def test_len_counts_distinct_entries(cafe: FaqIndex) -> None:
+    assert len(cafe) == 7
+
+
+def test_exact_question_is_answered(cafe: FaqIndex) -> None:
+    m = cafe.match("What are your opening hours?", "en")
+    assert m.decision is Decision.ANSWER
+    assert m.entry_id == HOURS
+    assert m.query_lang == "en"
+    assert m.suggestions == ()
+    assert m.score > 80
+
+
+def test_typo_question_is_answered(cafe: FaqIndex) -> None:
+    m = cafe.match("wat are ur opning hours", "en")
+    assert m.decision is Decision.ANSWER
+    assert m.entry_id == HOURS
+
+
+@pytest.mark.parametrize(
+    ("query", "entry"),
+    [
+        ("wifi pasword", WIFI),
+        ("Where do I park?", PARKING),
+        ("can I redeem loyalty points", POINTS),
+        ("DO YOU HAVE VEGAN FOOD???", VEGAN),
+    ],
+)
+def test_paraphrases_are_answered(cafe: FaqIndex, query: str, entry: int) -> None:
+    m = cafe.match(query, "en")
+    assert (m.decision, m.entry_id) == (Decision.ANSWER, entry)
+
+
+def test_question_close_to_two_entries_gets_suggestions(cafe: FaqIndex) -> None:
+    m = cafe.match("do you have options for special diets", "en")
+    assert m.decision is Decision.SUGGEST
+    assert m.entry_id is None
+    assert set(m.suggestions[:2]) == {VEGAN, GLUTEN}
+    assert len(m.suggestions) <= 3
+
+
+def test_unrelated_question_falls_back(cafe: FaqIndex) -> None:
+    m = cafe.match("what is the capital of France", "en")
+    assert m.decision is Decision.FALLBACK
+    assert m.entry_id is None
+    assert m.suggestions == ()
+    assert m.score < MatchThresholds().suggest
+
+
+def test_chinese_question_from_english_customer(cafe: FaqIndex) -> None:
+    m = cafe.match("你们几点开门", "en")
+    assert m.decision is Decision.ANSWER
+    assert m.entry_id == HOURS
+    assert m.query_lang == "zh"
+    assert m.candidates[0].lang == "zh"
+
+
+def test_english_question_from_chinese_customer(cafe: FaqIndex) -> None:
+    m = cafe.match("What is the wifi password?", "zh")
+    assert (m.decision, m.entry_id, m.query_lang) == (Decision.ANSWER, WIFI, "en")
+
+
+def test_chinese_paraphrase_is_answered(cafe: FaqIndex) -> None:
+    m = cafe.match("积分如何兑换", "zh")
+    assert (m.decision, m.entry_id) == (Decision.ANSWER, POINTS)
+
+
+def test_query_language_without_entries_uses_other_language() -> None:
+    idx = FaqIndex.build(CAFE_EN)
+    m = idx.match("你们几点开门", "zh")
+    assert m.query_lang == "zh"
+    assert all(c.lang == "en" for c in m.candidates)
+    assert m.decision is Decision.FALLBACK  # no lexical overlap across scripts
+
+
+@pytest.mark.parametrize("query", ["", "   ", "?!?", "🙂👍"])
+def test_empty_query_falls_back(cafe: FaqIndex, query: str) -> None:
+    m = cafe.match(query, "en")
+    assert m.decision is Decision.FALLBACK
+    assert m.score == 0.0
+    assert m.candidates == ()
+    assert m.why
+
+
+def test_empty_index_falls_back() -> None:
+    idx = FaqIndex.build([])
+    assert len(idx) == 0
+    m = idx.match("opening hours", "en")
+    assert (m.decision, m.score, m.entry_id) == (Decision.FALLBACK, 0.0, None)
+    assert idx.rank("opening hours", "en") == []
+
+
+def test_why_names_phrasing_terms_and_scores(cafe: FaqIndex) -> None:
+    m = cafe.match("when do you open", "en")
+    assert m.decision is Decision.ANSWER and m.entry_id == HOURS
+    assert "'When are you open?'" in m.why
+    assert "open" in m.why.split("terms:")[1]
+    assert f"{m.score:.1f}" in m.why
+    assert "margin" in m.why
+
+
+def test_candidates_sorted_and_scores_bounded(cafe: FaqIndex) -> None:
+    m: Match = cafe.match("vegan gluten free food", "en")
+    scores = [c.score for c in m.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 100.0 for s in scores)
+    assert m.score == scores[0]
+
+
+def test_rank_returns_best_first(cafe: FaqIndex) -> None:
+    ranked = cafe.rank("is there somewhere to park", "en", limit=3)
+    assert len(ranked) == 3
+    assert ranked[0].entry_id == PARKING
+    assert ranked[0].phrasing in CAFE_EN[4].phrasings
+
+
+def test_thresholds_drive_the_decision(cafe: FaqIndex) -> None:
+    strict = MatchThresholds(answer=99.0, suggest=10.0, margin=0.0)
+    m = cafe.match("wifi pasword", "en", strict)
+    assert m.decision is Decision.SUGGEST
+    assert m.suggestions[0] == WIFI
+    none = MatchThresholds(answer=99.0, suggest=99.0, margin=0.0)
+    assert cafe.match("wifi pasword", "en", none).decision is Decision.FALLBACK
+
+
+def test_rebuild_with_new_alternate_answers_the_query() -> None:
+    query = "can I bring my dog"
+    before = FaqIndex.build(CAFE_EN).match(query, "en")
+    assert before.decision is not Decision.ANSWER
+    docs = [
+        FaqDoc(d.entry_id, d.lang, (*d.phrasings, "Can I bring my dog?"))
+        if d.entry_id == PETS
+        else d
+        for d in CAFE_EN
+    ]
+    after = FaqIndex.build(docs).match(query, "en")
+    assert (after.decision, after.entry_id) == (Decision.ANSWER, PETS)
+    assert "Can I bring my dog?" in after.why
+
+
+def test_same_entry_id_in_both_languages(cafe: FaqIndex) -> None:
+    en = cafe.match("parking nearby", "en")
+    zh = cafe.match("附近有停车场吗", "en")
+    assert en.entry_id == zh.entry_id == PARKING
+    assert (en.query_lang, zh.query_lang) == ("en", "zh")
