@@ -225,7 +225,8 @@ class FaqService:
                     rows = await repo.list_enabled(tx)
                 self._rows = {(r.entry_id, r.language): r for r in rows}
                 docs = [FaqDoc(r.entry_id, r.language, (r.question, *r.alternates)) for r in rows]
-                self._index = FaqIndex.build(docs)
+                # A large FAQ takes a while to index: keep the event loop answering meanwhile.
+                self._index = await asyncio.to_thread(FaqIndex.build, docs)
             return self._index
 
     def _row_for(self, entry_id: int, lang: str) -> FaqRow | None:
