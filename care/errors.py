@@ -41,3 +41,31 @@ class InvalidArgument(CareError):
         super().__init__(detail)
         self.detail = detail
         self.usage = usage
+
+
+class TicketError(CareError):
+    """Something about one ticket, named by its number."""
+
+    key = "tickets.error.generic"
+
+    def __init__(self, number: int) -> None:
+        super().__init__(f"{type(self).__name__}: ticket #{number}")
+        self.number = number
+
+
+class UnknownTicket(TicketError):
+    """No ticket has this number."""
+
+    key = "tickets.error.unknown"
+
+
+class TicketAlreadyResolved(TicketError):
+    """The ticket is resolved or closed: it cannot be answered or resolved again."""
+
+    key = "tickets.error.already_resolved"
+
+
+class TicketNotResolved(TicketError):
+    """Only a resolved or closed ticket can be reopened."""
+
+    key = "tickets.error.not_resolved"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from care.clock import Clock
 from care.customers import CustomerService
 from care.ports import Messenger
-from care.settings import BusinessSettings, LocaleSettings, StaffSettings
+from care.settings import BusinessSettings, LocaleSettings, StaffSettings, TicketSettings
 from care.staff import StaffService
+from care.tickets import TicketService
 from care.updates import UpdateLog
 from storage.db import Database
 
@@ -20,6 +21,7 @@ class CareSettings:
     locale: LocaleSettings
     staff: StaffSettings
     business: BusinessSettings
+    tickets: TicketSettings = field(default_factory=TicketSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class CareServices:
     customers: CustomerService
     staff: StaffService
     updates: UpdateLog
+    tickets: TicketService
 
     @classmethod
     def build(
@@ -47,4 +50,7 @@ class CareServices:
             customers=CustomerService(db, clock, settings.locale),
             staff=StaffService(db, clock, settings.staff),
             updates=UpdateLog(db, clock),
+            tickets=TicketService(
+                db, clock, settings.tickets, settings.staff, settings.locale, messenger
+            ),
         )
