@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
@@ -74,7 +75,7 @@ def build_application(
     app = builder.build()
     app.add_handlers(build_handlers())
     app.add_error_handler(on_error)
-    jobs.schedule(app)
+    jobs.schedule(app, ticket_check=timedelta(minutes=settings.tickets.check_every_minutes))
     return app
 
 

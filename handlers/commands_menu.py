@@ -13,8 +13,11 @@ from handlers.texts import LANGUAGES, t
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_COMMANDS = ("start", "help", "language", "stop", "resume", "forget")
-STAFF_COMMANDS = ("staff", "audit")
+CUSTOMER_COMMANDS = (
+    "start", "help", "language", "stop", "resume", "forget",
+    "feedback", "complaint", "mytickets", "cancel",
+)  # fmt: skip
+STAFF_COMMANDS = ("staff", "audit", "tickets", "ticket", "reply", "resolve", "reopen")
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:

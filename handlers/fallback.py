@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
+from handlers import tickets
 from handlers.common import reply
 from handlers.context import CareContext
 from handlers.texts import t
@@ -25,7 +26,11 @@ async def on_unknown_command(update: Update, context: CareContext) -> None:
 
 
 async def on_plain_text(update: Update, context: CareContext) -> None:
-    """Free text no feature claimed: point the customer to the menu."""
+    """Free text no feature claimed: offer a complaint if it reads like one, else the menu."""
+    message = update.effective_message
+    text = message.text if message is not None else None
+    if text and await tickets.offer_complaint(update, context, text):
+        return
     await reply(update.effective_message, t("help.customer", context.lang))
 
 
