@@ -72,7 +72,9 @@ class TicketSettings:
 
     With `business_hours` set ("09:00-18:00", in the [locale] time zone), only the time inside
     those hours on `business_days` (ISO numbers, 1 = Monday) counts towards a target; without it
-    every hour counts.
+    every hour counts. Both clocks start when the ticket is opened; the first-response clock stops
+    at the first staff answer, the resolution clock runs (also while the ticket waits for the
+    customer) until it is resolved.
     """
 
     first_response_hours: dict[str, float] = field(default_factory=_default_first_response)

@@ -266,7 +266,13 @@ def test_complaint_wording_is_detected(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Do you have cold brew?", "When do you open?", "我想预订座位", "Is the cake vegan?"],
+    [
+        "Do you have cold brew?",
+        "When do you open?",
+        "我想预订座位",
+        "Is the chocolate cake vegan?",
+        "Are you open late on Friday?",
+    ],
 )
 def test_ordinary_questions_are_not_complaints(text: str) -> None:
     assert not looks_like_complaint(text)
