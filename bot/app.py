@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
@@ -27,7 +28,11 @@ RATE_LIMIT_RETRIES = 3
 def care_settings(settings: Settings) -> CareSettings:
     """The slices of the config that care needs."""
     return CareSettings(
-        locale=settings.locale, staff=settings.staff, business=settings.business, faq=settings.faq
+        locale=settings.locale,
+        staff=settings.staff,
+        business=settings.business,
+        faq=settings.faq,
+        tickets=settings.tickets,
     )
 
 
@@ -71,7 +76,7 @@ def build_application(
     app = builder.build()
     app.add_handlers(build_handlers())
     app.add_error_handler(on_error)
-    jobs.schedule(app)
+    jobs.schedule(app, ticket_check=timedelta(minutes=settings.tickets.check_every_minutes))
     return app
 
 

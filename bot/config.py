@@ -10,7 +10,13 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from care.settings import BusinessSettings, FaqSettings, LocaleSettings, StaffSettings
+from care.settings import (
+    BusinessSettings,
+    FaqSettings,
+    LocaleSettings,
+    StaffSettings,
+    TicketSettings,
+)
 
 TOKEN_ENV = "CAREBOT_TOKEN"  # noqa: S105 (a variable name, not a secret)
 CONFIG_ENV = "CAREBOT_CONFIG"
@@ -61,6 +67,7 @@ class Settings:
     locale: LocaleSettings = field(default_factory=LocaleSettings)
     business: BusinessSettings = field(default_factory=BusinessSettings)
     faq: FaqSettings = field(default_factory=FaqSettings)
+    tickets: TicketSettings = field(default_factory=TicketSettings)
 
 
 def default_config_path() -> str:

@@ -11,6 +11,7 @@ from handlers.context import CareContext
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = timedelta(hours=6)
+TICKET_CHECK_EVERY = timedelta(minutes=5)
 
 
 async def job_prune_updates(context: CareContext) -> None:
@@ -19,8 +20,14 @@ async def job_prune_updates(context: CareContext) -> None:
     log.info("processed updates pruned removed=%s", removed)
 
 
-def schedule(app: Any) -> None:
+async def job_ticket_sla(context: CareContext) -> None:
+    """Post tickets the staff chat missed, remind of first replies due, escalate to owners."""
+    await context.care.tickets.check_sla()
+
+
+def schedule(app: Any, *, ticket_check: timedelta = TICKET_CHECK_EVERY) -> None:
     """Register the recurring jobs."""
     if app.job_queue is None:
         return
     app.job_queue.run_repeating(job_prune_updates, interval=PRUNE_EVERY, first=PRUNE_EVERY)
+    app.job_queue.run_repeating(job_ticket_sla, interval=ticket_check, first=ticket_check)

@@ -51,3 +51,31 @@ class UnknownFaqEntry(CareError):
     def __init__(self, entry_id: int) -> None:
         super().__init__(f"unknown FAQ entry {entry_id}")
         self.entry_id = entry_id
+
+
+class TicketError(CareError):
+    """Something about one ticket, named by its number."""
+
+    key = "tickets.error.generic"
+
+    def __init__(self, number: int) -> None:
+        super().__init__(f"{type(self).__name__}: ticket #{number}")
+        self.number = number
+
+
+class UnknownTicket(TicketError):
+    """No ticket has this number."""
+
+    key = "tickets.error.unknown"
+
+
+class TicketAlreadyResolved(TicketError):
+    """The ticket is resolved or closed: it cannot be answered or resolved again."""
+
+    key = "tickets.error.already_resolved"
+
+
+class TicketNotResolved(TicketError):
+    """Only a resolved or closed ticket can be reopened."""
+
+    key = "tickets.error.not_resolved"

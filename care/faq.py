@@ -82,11 +82,15 @@ class FaqService:
                 iso(self._clock.now()),
             )
 
+    async def unanswered_question(self, unanswered_id: int) -> UnansweredRow | None:
+        """One recorded question, or None."""
+        async with self._db.read() as tx:
+            return await repo.find_unanswered(tx, unanswered_id)
+
     async def ask_staff(self, unanswered_id: int, customer: str) -> bool:
         """Post an unanswered question to the staff chat; False if it could not be delivered."""
         chat_id = self._staff.chat_id
-        async with self._db.read() as tx:
-            question = await repo.find_unanswered(tx, unanswered_id)
+        question = await self.unanswered_question(unanswered_id)
         if chat_id is None or question is None:
             return False
         result = await self._messenger.send(

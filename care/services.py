@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from care.clock import Clock
 from care.customers import CustomerService
 from care.faq import FaqService
 from care.ports import Messenger
-from care.settings import BusinessSettings, FaqSettings, LocaleSettings, StaffSettings
+from care.settings import (
+    BusinessSettings,
+    FaqSettings,
+    LocaleSettings,
+    StaffSettings,
+    TicketSettings,
+)
 from care.staff import StaffService
+from care.tickets import TicketService
 from care.updates import UpdateLog
 from storage.db import Database
 
@@ -22,6 +29,7 @@ class CareSettings:
     staff: StaffSettings
     business: BusinessSettings
     faq: FaqSettings
+    tickets: TicketSettings = field(default_factory=TicketSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +44,7 @@ class CareServices:
     staff: StaffService
     updates: UpdateLog
     faq: FaqService
+    tickets: TicketService
 
     @classmethod
     def build(
@@ -57,5 +66,8 @@ class CareServices:
                 messenger,
                 settings.staff,
                 settings.locale.default_language,
+            ),
+            tickets=TicketService(
+                db, clock, settings.tickets, settings.staff, settings.locale, messenger
             ),
         )

@@ -73,3 +73,76 @@ class FaqSettings:
             raise ValueError("margin: must be between 0 and 100")
         if not 0 <= self.max_suggestions <= 5:
             raise ValueError("max_suggestions: must be between 0 and 5")
+
+
+TICKET_KINDS = ("feedback", "complaint", "question")
+
+
+def _default_first_response() -> dict[str, float]:
+    return {"complaint": 2.0, "question": 4.0, "feedback": 24.0}
+
+
+def _default_resolution() -> dict[str, float]:
+    return {"complaint": 24.0, "question": 48.0, "feedback": 72.0}
+
+
+@dataclass(frozen=True, slots=True)
+class TicketSettings:
+    """Service-level targets for tickets, in hours per kind (0 turns a target off).
+
+    With `business_hours` set ("09:00-18:00", in the [locale] time zone), only the time inside
+    those hours on `business_days` (ISO numbers, 1 = Monday) counts towards a target; without it
+    every hour counts. Both clocks start when the ticket is opened; the first-response clock stops
+    at the first staff answer, the resolution clock runs (also while the ticket waits for the
+    customer) until it is resolved.
+    """
+
+    first_response_hours: dict[str, float] = field(default_factory=_default_first_response)
+    resolution_hours: dict[str, float] = field(default_factory=_default_resolution)
+    business_hours: str = ""
+    business_days: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 5])
+    check_every_minutes: int = 5
+
+    def __post_init__(self) -> None:
+        for name in ("first_response_hours", "resolution_hours"):
+            targets: dict[str, float] = getattr(self, name)
+            unknown = set(targets) - set(TICKET_KINDS)
+            if unknown:
+                raise ValueError(f"{name}: unknown kind {sorted(unknown)[0]!r}")
+            if any(hours < 0 for hours in targets.values()):
+                raise ValueError(f"{name}: hours must be zero (no target) or more")
+        if self.business_hours:
+            try:
+                self.opening_minutes()
+            except ValueError:
+                raise ValueError(
+                    'business_hours: expected "HH:MM-HH:MM", e.g. "09:00-18:00"'
+                ) from None
+        if not self.business_days or any(not 1 <= day <= 7 for day in self.business_days):
+            raise ValueError("business_days: ISO weekday numbers, 1 (Monday) to 7 (Sunday)")
+        if not 1 <= self.check_every_minutes <= 1440:
+            raise ValueError("check_every_minutes: must be between 1 and 1440")
+
+    def target_hours(self, threshold: str, kind: str) -> float:
+        """The target for a kind ('first_response' or 'resolution'); 0 means none."""
+        if threshold == "first_response":
+            return self.first_response_hours.get(kind, _default_first_response()[kind])
+        return self.resolution_hours.get(kind, _default_resolution()[kind])
+
+    def opening_minutes(self) -> tuple[int, int] | None:
+        """Business hours as minutes after local midnight (start, end); None: always open."""
+        if not self.business_hours:
+            return None
+        start_text, _, end_text = self.business_hours.partition("-")
+        start, end = _minutes(start_text), _minutes(end_text)
+        if start >= end:
+            raise ValueError("business hours must end after they start")
+        return start, end
+
+
+def _minutes(text: str) -> int:
+    hours, _, minutes = text.strip().partition(":")
+    value = int(hours) * 60 + int(minutes)
+    if not (0 <= int(hours) <= 24 and 0 <= int(minutes) < 60 and value <= 24 * 60):
+        raise ValueError(text)
+    return value

@@ -5,20 +5,23 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, TypeHandler
 
-from handlers import customer, fallback, faq, pipeline, staff
+from handlers import customer, fallback, faq, pipeline, staff, tickets
 
-# Group order matters: -1 runs first on every update (redelivery guard, language, size limit);
+# Group order matters: -2 runs first on every update (redelivery guard, language, size limit);
+# -1 lets a ticket claim a message that answers it (it then stops the update, marked handled);
 # 0 holds the features, with the catch-alls last; 1 marks the update as handled.
-BEFORE, FEATURES, AFTER = -1, 0, 1
+BEFORE, THREADS, FEATURES, AFTER = -2, -1, 0, 1
 
 
 def build_handlers() -> dict[int, list[BaseHandler]]:  # type: ignore[type-arg]
     """All handlers by group, ready for `Application.add_handlers`."""
     return {
         BEFORE: [TypeHandler(Update, pipeline.before_update)],
+        THREADS: tickets.thread_handlers(),
         FEATURES: [
             *customer.handlers(),
             *staff.handlers(),
+            *tickets.handlers(),
             *faq.handlers(),
             # Free text goes to the FAQ only after every conversation had its chance.
             *faq.question_handlers(),

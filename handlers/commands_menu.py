@@ -13,8 +13,14 @@ from handlers.texts import LANGUAGES, t
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_COMMANDS = ("start", "help", "language", "stop", "resume", "forget")
-STAFF_COMMANDS = ("staff", "audit", "faq", "unanswered")
+CUSTOMER_COMMANDS = (
+    "start", "help", "language", "stop", "resume", "forget",
+    "feedback", "complaint", "mytickets", "cancel",
+)  # fmt: skip
+STAFF_COMMANDS = (
+    "staff", "audit", "faq", "unanswered",
+    "tickets", "ticket", "reply", "resolve", "reopen",
+)  # fmt: skip
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:

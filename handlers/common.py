@@ -8,7 +8,14 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from care.errors import CareError, InvalidArgument, NotStaff, UnknownCustomer, UnknownFaqEntry
+from care.errors import (
+    CareError,
+    InvalidArgument,
+    NotStaff,
+    TicketError,
+    UnknownCustomer,
+    UnknownFaqEntry,
+)
 from care.roles import Role
 from handlers.context import CareContext
 from handlers.texts import t
@@ -32,6 +39,8 @@ def error_text(exc: CareError, lang: str) -> str:
         if exc.has == Role.CUSTOMER.label:
             return t("error.not_staff", lang)
         return t("error.not_allowed_role", lang, role=exc.needed)
+    if isinstance(exc, TicketError):
+        return t(exc.key, lang, number=exc.number)
     return t(exc.key, lang)
 
 

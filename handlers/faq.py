@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from enum import IntEnum
 
 from telegram import Update
@@ -19,6 +20,7 @@ from care.errors import InvalidArgument, NotStaff, UnknownFaqEntry
 from care.faq import FaqReply, split_alternates
 from care.faq_match import Decision
 from care.roles import Role
+from handlers import tickets
 from handlers.common import error_text, keyboard, reply, staff_command
 from handlers.context import CareContext
 from handlers.texts import LANGUAGES, t
@@ -49,7 +51,13 @@ async def on_question(update: Update, context: CareContext) -> None:
         return
     if context.user_data is not None:
         context.user_data[LAST_QUESTION_KEY] = message.text
-    result = await context.care.faq.ask(message.text, context.lang)
+    result = await context.care.faq.ask(message.text, context.lang, record=False)
+    if result.decision is Decision.FALLBACK:
+        # No answer: a complaint gets the complaint button; anything else is kept for staff.
+        if await tickets.offer_complaint(update, context, message.text):
+            return
+        unanswered_id = await context.care.faq.record_unanswered(message.text, result.lang)
+        result = replace(result, unanswered_id=unanswered_id)
     await send_faq_reply(update, context, result)
 
 
@@ -143,10 +151,17 @@ async def on_ask_staff(update: Update, context: CareContext) -> None:
         return
     await query.answer()
     unanswered_id = int((query.data or "0").split(":")[-1])
-    customer = f"{user.full_name} (@{user.username})" if user.username else user.full_name
-    delivered = await context.care.faq.ask_staff(unanswered_id, customer)
-    key = "faq.staff_notified" if delivered else "faq.staff_unavailable"
     await query.edit_message_reply_markup(reply_markup=None)
+    question = await context.care.faq.unanswered_question(unanswered_id)
+    customer = await context.care.customers.find(user.id)
+    if question is not None and customer is not None:
+        created = await context.care.tickets.open_question(customer.id, question.example)
+        await tickets.confirm_ticket(update, context, "faq.staff_ticket", created)
+        return
+    # Not registered yet: no ticket can hold the answer, so the question goes to the staff chat.
+    name = f"{user.full_name} (@{user.username})" if user.username else user.full_name
+    delivered = await context.care.faq.ask_staff(unanswered_id, name)
+    key = "faq.staff_notified" if delivered else "faq.staff_unavailable"
     await reply(update.effective_message, t(key, context.lang))
 
 

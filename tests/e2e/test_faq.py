@@ -53,7 +53,10 @@ async def test_unrelated_question_falls_back_and_staff_teach_the_bot(harness: Ha
     staff_post = await harness.staff_chat.next_message()
     assert "Can I plug in my phone charger?" in (staff_post.text or "")
     assert (await alice.next_message()).buttons() == []  # the button is gone once pressed
-    assert "passed your question" in ((await alice.next_message()).text or "")
+    assert "passed your question to our team as #1001" in ((await alice.next_message()).text or "")
+    async with harness.care.db.read() as tx:
+        kind = await (await tx.execute("SELECT kind FROM tickets WHERE number = 1001")).fetchone()
+    assert kind is not None and kind[0] == "question"
 
     owner = harness.owner
     await owner.send("/unanswered")
@@ -141,3 +144,23 @@ async def test_cli_ask_json_gives_the_bots_decision(harness: Harness, tmp_path: 
     first, second = (json.loads(line) for line in stdout.decode().splitlines())
     assert first["id"] == 2 and "flatwhite2026" in (bot_answer.text or "")
     assert second["id"] is None and second["query"] == "what is the capital of France"
+
+
+async def test_unregistered_customer_asking_staff_reaches_the_staff_chat(harness: Harness) -> None:
+    await seed_demo_faq(harness.care.db, harness.clock)
+    stranger = harness.customer("Sam")
+    await stranger.send("Any board games to play?")
+    fallback = await stranger.next_message()
+    await stranger.press(fallback, "Ask our team")
+    post = await harness.staff_chat.next_message()
+    assert "Any board games to play?" in (post.text or "") and "Sam (@sam)" in (post.text or "")
+    await stranger.next_message()  # the buttons disappear
+    assert "passed your question" in ((await stranger.next_message()).text or "")
+
+
+async def test_complaint_wording_gets_the_complaint_button_not_the_faq(harness: Harness) -> None:
+    alice = await _customer(harness)
+    await alice.send("I want a refund, my sandwich was stale")
+    offer = await alice.next_message()
+    assert ("⚠️ File a complaint", "tickets:draft:complaint") in offer.buttons()
+    assert await harness.care.faq.unanswered() == []  # a complaint is not an FAQ gap

@@ -1,0 +1,550 @@
+"""Tickets: feedback, complaints and questions; staff answers; satisfaction; SLA alerts.
+
+A ticket and its first message are stored in one transaction before anyone is told its number.
+Posting to the staff chat happens after the commit and may fail: the ticket then keeps
+`staff_message_id` NULL and `check_sla` (run by a job) posts it when the chat can be reached.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from care.clock import Clock, iso, parse_iso
+from care.complaints import looks_like_complaint
+from care.errors import (
+    InvalidArgument,
+    TicketAlreadyResolved,
+    TicketNotResolved,
+    UnknownCustomer,
+    UnknownTicket,
+)
+from care.ports import Messenger, OutboundMessage, SendStatus
+from care.settings import LocaleSettings, StaffSettings, TicketSettings
+from care.sla import counted_time
+from storage import customers as customers_repo
+from storage import tickets as repo
+from storage.customers import CustomerRow
+from storage.db import Database
+from storage.tickets import TicketMessageRow, TicketRow
+
+log = logging.getLogger(__name__)
+__all__ = ["TicketService", "looks_like_complaint"]
+
+CATEGORIES = ("product", "service", "delivery", "billing", "other")
+SCOPES = ("open", "mine", "all")
+LOW_CSAT = 2
+FIRST_RESPONSE, RESOLUTION = "first_response", "resolution"
+UNREACHABLE = (SendStatus.BLOCKED, SendStatus.NOT_FOUND)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCreated:
+    """A new ticket, whether it reached the staff chat, and when to expect a first answer."""
+
+    ticket: TicketRow
+    posted: bool
+    expect_hours: float
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The ticket after a staff action, and whether the customer got the message."""
+
+    ticket: TicketRow
+    delivered: bool
+    customer_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """The outcome of a satisfaction press: counted, or a repeat that was ignored."""
+
+    ticket: TicketRow
+    accepted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """A ticket with its customer and full transcript."""
+
+    ticket: TicketRow
+    customer: CustomerRow | None
+    messages: list[TicketMessageRow]
+
+
+@dataclass(frozen=True, slots=True)
+class SlaReport:
+    """What one scheduler run did."""
+
+    posted: int
+    reminders: int
+    escalations: int
+
+
+def display_name(customer: CustomerRow | None) -> str:
+    """How staff see a customer: name, else @username, else the member code."""
+    if customer is None:
+        return "?"
+    if customer.name:
+        return customer.name
+    return f"@{customer.username}" if customer.username else customer.member_code
+
+
+def format_hours(hours: float) -> str:
+    """2.0 → '2', 1.5 → '1.5'."""
+    return f"{hours:g}"
+
+
+class TicketService:
+    """Opens, threads, answers and resolves tickets; watches the SLA targets."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: TicketSettings,
+        staff: StaffSettings,
+        locale: LocaleSettings,
+        messenger: Messenger,
+    ) -> None:
+        self._db, self._clock, self._settings = db, clock, settings
+        self._staff, self._locale, self._messenger = staff, locale, messenger
+        self._posting: set[int] = set()  # tickets being posted right now (job vs. handler)
+
+    # ------------------------------------------------------------------ customers open tickets
+
+    async def open_feedback(
+        self, customer_id: int, rating: int, comment: str | None = None
+    ) -> TicketCreated:
+        """A feedback ticket with a 1–5 rating and an optional comment."""
+        if not 1 <= rating <= 5:
+            raise InvalidArgument(f"rating {rating}", usage="usage.rating")
+        return await self._open(customer_id, "feedback", body=comment, rating=rating)
+
+    async def open_complaint(
+        self, customer_id: int, category: str, description: str, photo_file_id: str | None = None
+    ) -> TicketCreated:
+        """A complaint in a category, with a description and optionally a photo (file id)."""
+        if category not in CATEGORIES:
+            raise InvalidArgument(f"category {category}", usage="usage.category")
+        return await self._open(
+            customer_id, "complaint", body=description, category=category, photo=photo_file_id
+        )
+
+    async def open_question(self, customer_id: int, text: str) -> TicketCreated:
+        """A question for staff (the FAQ's 'ask staff' path)."""
+        return await self._open(customer_id, "question", body=text)
+
+    async def _open(
+        self,
+        customer_id: int,
+        kind: str,
+        *,
+        body: str | None,
+        category: str | None = None,
+        rating: int | None = None,
+        photo: str | None = None,
+    ) -> TicketCreated:
+        body = (body or "").strip() or None
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            if await customers_repo.find_by_id(tx, customer_id) is None:
+                raise UnknownCustomer(str(customer_id))
+            ticket = await repo.add(
+                tx, customer_id=customer_id, kind=kind, category=category, rating=rating, at=now
+            )
+            if body is not None or photo is not None:
+                await repo.add_message(
+                    tx, ticket.id, author="customer", body=body, photo_file_id=photo, at=now
+                )
+        log.info("ticket opened number=%s kind=%s", ticket.number, kind)
+        posted = await self._post(ticket)
+        expect = self._settings.target_hours(FIRST_RESPONSE, kind)
+        return TicketCreated(await self._reload(ticket), posted, expect)
+
+    async def remember_post(self, ticket: TicketRow, chat_id: int, message_id: int) -> None:
+        """Record a message that stands for the ticket (e.g. the customer's confirmation)."""
+        async with self._db.transaction() as tx:
+            await repo.add_post(tx, chat_id, message_id, ticket.id)
+
+    # ------------------------------------------------------------------ the staff chat
+
+    async def _post(self, ticket: TicketRow) -> bool:
+        """Post the ticket with the customer's card to the staff chat; False if not possible."""
+        chat_id = self._staff.chat_id
+        if chat_id is None or ticket.id in self._posting:
+            return False
+        self._posting.add(ticket.id)
+        try:
+            async with self._db.read() as tx:
+                current = await repo.get(tx, ticket.id)
+                if current.staff_message_id is not None:
+                    return True
+                customer = await self._customer(tx, current)
+                open_count = await repo.count_active(tx, customer.id) if customer else 0
+                first = next(iter(await repo.messages(tx, ticket.id)), None)
+            fields = {
+                "number": current.number,
+                "category": current.category or "",
+                "stars": "★" * (current.rating or 0) + "☆" * (5 - (current.rating or 0)),
+                "name": display_name(customer),
+                "stage": customer.stage if customer else "?",
+                "open": open_count,
+                "body": (first.body if first and first.body else "—")
+                + ("\n📷" if first and first.photo_file_id else ""),
+            }
+            result = await self._messenger.send(
+                OutboundMessage(
+                    chat_id,
+                    f"tickets.staff_post_{current.kind}",
+                    self._locale.default_language,
+                    fields,
+                    buttons=(
+                        ("tickets.button_take", f"tickets:take:{current.number}"),
+                        ("tickets.button_resolve", f"tickets:resolve:{current.number}"),
+                    ),
+                )
+            )
+            if result.status is not SendStatus.SENT or result.message_id is None:
+                log.warning("ticket not posted number=%s status=%s", current.number, result.status)
+                return False
+            async with self._db.transaction() as tx:
+                await repo.set_staff_message(tx, ticket.id, chat_id, result.message_id)
+            return True
+        finally:
+            self._posting.discard(ticket.id)
+
+    async def post_pending(self) -> int:
+        """Post tickets the staff chat missed, oldest first; stop at the first failure."""
+        if self._staff.chat_id is None:
+            return 0
+        async with self._db.read() as tx:
+            pending = await repo.list_unposted(tx)
+        posted = 0
+        for ticket in pending:
+            if not await self._post(ticket):
+                break
+            posted += 1
+        return posted
+
+    async def _to_staff_chat(self, ticket: TicketRow, key: str, **fields: object) -> bool:
+        """Say something about a ticket in the staff chat, threaded under its post."""
+        chat_id = self._staff.chat_id
+        if chat_id is None:
+            return False
+        result = await self._messenger.send(
+            OutboundMessage(
+                chat_id,
+                key,
+                self._locale.default_language,
+                {"number": ticket.number, **fields},
+                reply_to_message_id=ticket.staff_message_id,
+            )
+        )
+        if result.status is not SendStatus.SENT or result.message_id is None:
+            return False
+        await self.remember_post(ticket, chat_id, result.message_id)
+        return True
+
+    # ------------------------------------------------------------------ threads
+
+    async def thread_for_customer(
+        self, telegram_id: int, reply_to_message_id: int | None
+    ) -> TicketRow | None:
+        """The active ticket a customer's message belongs to: the one replied to, else the one
+        waiting for their answer; None if neither."""
+        async with self._db.read() as tx:
+            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
+            if customer is None:
+                return None
+            if reply_to_message_id is not None:
+                ticket = await repo.find_by_post(tx, telegram_id, reply_to_message_id)
+                if ticket is not None and ticket.customer_id == customer.id and ticket.active:
+                    return ticket
+            return await repo.find_waiting_for_customer(tx, customer.id)
+
+    async def ticket_for_staff_message(self, chat_id: int, message_id: int) -> TicketRow | None:
+        """The ticket a message in the staff chat stands for, or None."""
+        async with self._db.read() as tx:
+            return await repo.find_by_post(tx, chat_id, message_id)
+
+    async def add_customer_message(
+        self, ticket: TicketRow, text: str | None, photo_file_id: str | None = None
+    ) -> bool:
+        """Add the customer's answer to the ticket and post it to staff; True if posted."""
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            await repo.add_message(
+                tx, ticket.id, author="customer", body=text, photo_file_id=photo_file_id, at=now
+            )
+            if ticket.status == "waiting_customer":
+                await repo.set_status(tx, ticket.id, "open", now)
+            await repo.set_unreachable(tx, ticket.id, False)
+            customer = await self._customer(tx, ticket)
+        if ticket.staff_message_id is None:
+            return await self._post(ticket)
+        body = (text or "") + ("\n📷" if photo_file_id else "")
+        return await self._to_staff_chat(
+            ticket, "tickets.staff_customer_said", name=display_name(customer), body=body
+        )
+
+    # ------------------------------------------------------------------ staff actions
+
+    async def reply(self, staff_id: int, number: int, text: str) -> Delivery:
+        """Store a staff answer and send it to the customer; mark the ticket if they blocked us."""
+        text = text.strip()
+        if not text:
+            raise InvalidArgument("empty reply", usage="usage.reply")
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            ticket = await self._active(tx, number)
+            await repo.add_message(
+                tx, ticket.id, author="staff", staff_id=staff_id, body=text, at=now
+            )
+            await repo.mark_first_response(tx, ticket.id, now, staff_id)
+            customer = await self._customer(tx, ticket)
+        delivered = await self._tell_customer(
+            ticket, customer, "tickets.customer_reply", {"text": text}, waiting=True
+        )
+        log.info("ticket reply number=%s delivered=%s", number, delivered)
+        return Delivery(await self._reload(ticket), delivered, display_name(customer))
+
+    async def take(self, staff_id: int, number: int) -> TicketRow:
+        """Assign an active ticket to the caller."""
+        async with self._db.transaction() as tx:
+            ticket = await self._active(tx, number)
+            await repo.set_assignee(tx, ticket.id, staff_id, iso(self._clock.now()))
+            return await repo.get(tx, ticket.id)
+
+    async def resolve(self, staff_id: int, number: int, note: str | None = None) -> Delivery:
+        """Resolve an active ticket and ask the customer, once, how satisfied they are."""
+        note = (note or "").strip() or None
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            ticket = await self._active(tx, number)
+            if note:
+                await repo.add_message(
+                    tx, ticket.id, author="staff", staff_id=staff_id, body=note, at=now
+                )
+            await repo.add_message(
+                tx, ticket.id, author="system", staff_id=staff_id, body="resolved", at=now
+            )
+            await repo.set_status(tx, ticket.id, "resolved", now, resolved=True)
+            customer = await self._customer(tx, ticket)
+        fields = {"note": f"\n\n{note}" if note else ""}
+        buttons: tuple[tuple[str, str], ...] = ()
+        if ticket.csat is None:
+            buttons = tuple(
+                (f"tickets.csat_{score}", f"tickets:csat:{number}:{score}")
+                for score in range(5, 0, -1)
+            )
+        delivered = await self._tell_customer(
+            ticket, customer, "tickets.customer_resolved", fields, buttons=buttons
+        )
+        log.info("ticket resolved number=%s delivered=%s", number, delivered)
+        return Delivery(await self._reload(ticket), delivered, display_name(customer))
+
+    async def reopen(self, staff_id: int, number: int) -> TicketRow:
+        """Put a resolved or closed ticket back to open."""
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            ticket = await repo.find_by_number(tx, number)
+            if ticket is None:
+                raise UnknownTicket(number)
+            if ticket.active:
+                raise TicketNotResolved(number)
+            await repo.add_message(
+                tx, ticket.id, author="system", staff_id=staff_id, body="reopened", at=now
+            )
+            await repo.set_status(tx, ticket.id, "open", now)
+            return await repo.get(tx, ticket.id)
+
+    async def _tell_customer(
+        self,
+        ticket: TicketRow,
+        customer: CustomerRow | None,
+        key: str,
+        fields: dict[str, object],
+        *,
+        buttons: tuple[tuple[str, str], ...] = (),
+        waiting: bool = False,
+    ) -> bool:
+        """Send to the customer; on success thread it, on a 403/400 mark them unreachable."""
+        if customer is None or customer.telegram_id is None:
+            return False
+        result = await self._messenger.send(
+            OutboundMessage(
+                customer.telegram_id,
+                key,
+                customer.language,
+                {"number": ticket.number, **fields},
+                buttons=buttons,
+            )
+        )
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            if result.status is SendStatus.SENT and result.message_id is not None:
+                await repo.add_post(tx, customer.telegram_id, result.message_id, ticket.id)
+                await repo.set_unreachable(tx, ticket.id, False)
+                if waiting:
+                    await repo.set_status(tx, ticket.id, "waiting_customer", now)
+                return True
+            if result.status in UNREACHABLE:
+                await repo.set_unreachable(tx, ticket.id, True)
+                await customers_repo.set_reachable(tx, customer.id, False)
+            await repo.add_message(
+                tx, ticket.id, author="system", body=f"not delivered: {result.status}", at=now
+            )
+        log.warning(
+            "ticket message not delivered number=%s status=%s", ticket.number, result.status
+        )
+        return False
+
+    # ------------------------------------------------------------------ satisfaction
+
+    async def rate(self, telegram_id: int, number: int, score: int) -> Rating:
+        """Count the customer's satisfaction score once; a low one is reported to staff."""
+        if not 1 <= score <= 5:
+            raise InvalidArgument(f"score {score}", usage="usage.rating")
+        async with self._db.transaction() as tx:
+            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
+            ticket = await repo.find_by_number(tx, number)
+            if customer is None or ticket is None or ticket.customer_id != customer.id:
+                raise UnknownTicket(number)
+            accepted = await repo.set_csat(tx, ticket.id, score, iso(self._clock.now()))
+            ticket = await repo.get(tx, ticket.id)
+        if accepted and score <= LOW_CSAT:
+            await self._to_staff_chat(
+                ticket, "tickets.staff_low_csat", score=score, name=display_name(customer)
+            )
+        return Rating(ticket, accepted)
+
+    # ------------------------------------------------------------------ reading
+
+    async def find(self, number: int) -> TicketView:
+        """A ticket with its customer and transcript; UnknownTicket if none."""
+        async with self._db.read() as tx:
+            ticket = await repo.find_by_number(tx, number)
+            if ticket is None:
+                raise UnknownTicket(number)
+            return TicketView(
+                ticket, await self._customer(tx, ticket), await repo.messages(tx, ticket.id)
+            )
+
+    async def list_for_staff(self, scope: str, staff_id: int) -> list[TicketRow]:
+        """Tickets for /tickets: open (default), mine (assigned to the caller) or all."""
+        if scope not in SCOPES:
+            raise InvalidArgument(f"scope {scope}", usage="usage.tickets")
+        async with self._db.read() as tx:
+            if scope == "all":
+                return await repo.list_by_status(tx, None)
+            assignee = staff_id if scope == "mine" else None
+            return await repo.list_by_status(tx, repo.ACTIVE, assignee_id=assignee)
+
+    async def for_customer(self, telegram_id: int) -> list[TicketRow]:
+        """The customer's tickets, newest first; UnknownCustomer if they never pressed /start."""
+        async with self._db.read() as tx:
+            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
+            if customer is None:
+                raise UnknownCustomer(str(telegram_id))
+            return await repo.list_for_customer(tx, customer.id)
+
+    async def open_complaints(self, customer_id: int) -> int:
+        """How many complaints of the customer are open (an open one blocks promotions)."""
+        async with self._db.read() as tx:
+            return await repo.open_complaints(tx, customer_id)
+
+    async def recent_ratings(self, customer_id: int, since: datetime) -> list[int]:
+        """Feedback ratings and satisfaction scores the customer gave since `since`."""
+        async with self._db.read() as tx:
+            return await repo.recent_ratings(tx, customer_id, iso(since))
+
+    # ------------------------------------------------------------------ SLA
+
+    async def check_sla(self) -> SlaReport:
+        """Post missed tickets, remind staff of first replies due, escalate missed resolutions.
+
+        Each alert is sent once per ticket and threshold (recorded in `ticket_alerts` after a
+        successful send, so a failed send is retried on the next run).
+        """
+        posted = await self.post_pending()
+        now = self._clock.now()
+        due: list[tuple[TicketRow, str, float]] = []
+        async with self._db.read() as tx:
+            for ticket in await repo.list_active(tx):
+                for threshold in (FIRST_RESPONSE, RESOLUTION):
+                    if threshold == FIRST_RESPONSE and ticket.first_response_at is not None:
+                        continue
+                    hours = self._settings.target_hours(threshold, ticket.kind)
+                    if hours <= 0 or await repo.alert_sent(tx, ticket.id, threshold):
+                        continue
+                    waited = counted_time(
+                        parse_iso(ticket.created_at), now, self._settings, self._locale.zone
+                    )
+                    if waited.total_seconds() >= hours * 3600:
+                        due.append((ticket, threshold, hours))
+        reminders = escalations = 0
+        for ticket, threshold, hours in due:
+            if threshold == FIRST_RESPONSE:
+                sent = await self._to_staff_chat(
+                    ticket, "tickets.sla_first_response", hours=format_hours(hours)
+                )
+                reminders += sent
+            else:
+                sent = await self._escalate(ticket, hours)
+                escalations += sent
+            if sent:
+                async with self._db.transaction() as tx:
+                    await repo.add_alert(tx, ticket.id, threshold, iso(now))
+        if posted or reminders or escalations:
+            log.info(
+                "tickets sla posted=%s reminders=%s escalations=%s", posted, reminders, escalations
+            )
+        return SlaReport(posted, reminders, escalations)
+
+    async def _escalate(self, ticket: TicketRow, hours: float) -> bool:
+        """Tell every owner privately that a ticket missed its resolution target."""
+        async with self._db.read() as tx:
+            customer = await self._customer(tx, ticket)
+        sent = False
+        for owner in self._staff.owners:
+            result = await self._messenger.send(
+                OutboundMessage(
+                    owner,
+                    "tickets.sla_resolution",
+                    self._locale.default_language,
+                    {
+                        "number": ticket.number,
+                        "kind": ticket.kind,
+                        "hours": format_hours(hours),
+                        "name": display_name(customer),
+                    },
+                )
+            )
+            sent = sent or result.status is SendStatus.SENT
+        return sent
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    async def _active(tx: aiosqlite.Connection, number: int) -> TicketRow:
+        ticket = await repo.find_by_number(tx, number)
+        if ticket is None:
+            raise UnknownTicket(number)
+        if not ticket.active:
+            raise TicketAlreadyResolved(number)
+        return ticket
+
+    @staticmethod
+    async def _customer(tx: aiosqlite.Connection, ticket: TicketRow) -> CustomerRow | None:
+        if ticket.customer_id is None:
+            return None
+        return await customers_repo.find_by_id(tx, ticket.customer_id)
+
+    async def _reload(self, ticket: TicketRow) -> TicketRow:
+        async with self._db.read() as tx:
+            return await repo.get(tx, ticket.id)

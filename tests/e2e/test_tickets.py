@@ -1,0 +1,261 @@
+"""End to end through the sandbox: feedback, complaints, the staff chat, satisfaction and SLA."""
+
+from __future__ import annotations
+
+from bot.jobs import job_ticket_sla
+from bot.sandbox import SandboxChat, SandboxUser, SentMessage
+from storage import audit as audit_repo
+from storage import customers as customers_repo
+from storage import tickets as tickets_repo
+from storage.tickets import TicketRow
+from tests.conftest import Harness
+
+
+async def _register(harness: Harness, name: str = "Alice", lang: str = "en") -> SandboxUser:
+    user = harness.customer(name, language_code=lang)
+    await user.send("/start")
+    await user.next_message()
+    return user
+
+
+async def _until(
+    party: SandboxUser | SandboxChat, needle: str, chat: SandboxChat | None = None
+) -> SentMessage:
+    """The next bot message (skipping at most four others) whose content contains `needle`."""
+    seen = []
+    for _ in range(5):
+        message = await party.next_message(chat=chat)
+        if needle in message.content:
+            return message
+        seen.append(message.content[:60])
+    raise AssertionError(f"no message with {needle!r}; saw {seen}")
+
+
+async def _ticket(harness: Harness, number: int) -> TicketRow:
+    async with harness.care.db.read() as tx:
+        ticket = await tickets_repo.find_by_number(tx, number)
+    assert ticket is not None
+    return ticket
+
+
+async def _complain(harness: Harness, user: SandboxUser, text: str) -> SentMessage:
+    """File a complaint through the flow (category service, no photo); return the confirmation."""
+    await user.send("/complaint")
+    await user.press(await user.next_message(), "tickets:category:service")
+    await _until(user, "describe")
+    await user.send(text)
+    await user.press(await _until(user, "photo"), "tickets:skip:photo")
+    return await _until(user, "logged as")
+
+
+async def test_complaint_round_trip(harness: Harness) -> None:
+    alice, owner, staff = await _register(harness), harness.owner, harness.staff_chat
+    await alice.send("/complaint")
+    categories = await alice.next_message()
+    assert ("Delivery", "tickets:category:delivery") in categories.buttons()
+    await alice.press(categories, "Delivery")
+    await _until(alice, "describe what happened")
+    await alice.send("My order arrived cold and an hour late")
+    await alice.send_photo()
+    done = await _until(alice, "#1001")
+    assert "within 2 h" in done.content
+
+    post = await staff.next_message()
+    assert "Complaint #1001 · delivery" in post.content
+    assert "Alice" in post.content and "stage: aware" in post.content
+    assert "arrived cold" in post.content and "open tickets: 1" in post.content
+    assert [data for _, data in post.buttons()] == ["tickets:take:1001", "tickets:resolve:1001"]
+    photo = await staff.next_message()
+    assert photo.photo is not None and photo.reply_to_message_id == post.message_id
+
+    await owner.send("So sorry! Was it the 7 pm order?", chat=staff, reply_to=post)
+    answer = await alice.next_message()
+    assert "#1001" in answer.content and "Was it the 7 pm order?" in answer.content
+    assert "Sent to Alice" in (await staff.next_message()).content
+    assert (await _ticket(harness, 1001)).status == "waiting_customer"
+
+    await alice.send("Yes, the 7 pm one", reply_to=answer)
+    assert "Added to ticket #1001" in (await alice.next_message()).content
+    back = await staff.next_message()
+    assert "Yes, the 7 pm one" in back.content and back.reply_to_message_id == post.message_id
+
+    await owner.send("/resolve 1001 We refunded the delivery fee.", chat=staff)
+    resolved = await alice.next_message()
+    assert "#1001 is resolved" in resolved.content and "refunded" in resolved.content
+    assert len(resolved.buttons()) == 5
+    assert "asked to rate" in (await staff.next_message()).content
+    first = await alice.press(resolved, "tickets:csat:1001:5")
+    late = await alice.press(resolved, "tickets:csat:1001:1")  # a second press, before the edit
+    assert "5/5" in (await _until(alice, "Thank you for rating")).content
+    assert "already rated" in (await alice.wait_callback_answer(late)).get("text", "")
+    await alice.wait_callback_answer(first)
+    ticket = await _ticket(harness, 1001)
+    assert (ticket.status, ticket.csat, ticket.assignee_id) == ("resolved", 5, owner.id)
+
+    await owner.send("/ticket 1001", chat=staff)
+    transcript = (await staff.next_message()).content
+    for expected in ("arrived cold", "📷", "7 pm order", "the 7 pm one", "refunded", "5/5"):
+        assert expected in transcript
+    async with harness.care.db.read() as tx:
+        actions = [row.action for row in await audit_repo.list_recent(tx)]
+    assert {"reply", "resolve"} <= set(actions)
+
+
+async def test_feedback_with_and_without_comment(harness: Harness) -> None:
+    alice, staff = await _register(harness), harness.staff_chat
+    await alice.send("/feedback")
+    await alice.press(await alice.next_message(), "tickets:rating:4")
+    assert "⭐⭐⭐⭐" in (await alice.next_message()).content
+    await alice.send("Lovely flat white")
+    assert "#1001" in (await _until(alice, "feedback is logged")).content
+    post = await staff.next_message()
+    assert "Feedback #1001 · ★★★★☆" in post.content and "Lovely flat white" in post.content
+
+    await alice.send("/start")
+    await alice.press(await alice.next_message(), "menu:open:feedback")
+    await alice.press(await alice.next_message(), "tickets:rating:5")
+    await alice.press(await alice.next_message(), "Skip")
+    assert "#1002" in (await _until(alice, "feedback is logged")).content
+    assert "★★★★★" in (await staff.next_message()).content
+    first, second = await _ticket(harness, 1001), await _ticket(harness, 1002)
+    assert (first.kind, first.rating, second.rating) == ("feedback", 4, 5)
+    view = await harness.care.tickets.find(1002)
+    assert view.messages == []
+
+    await alice.send("/mytickets")
+    listing = (await alice.next_message()).content
+    assert "#1002 · Feedback · open" in listing and "#1001" in listing
+
+
+async def test_sla_reminder_fires_once_then_escalates_to_owners(harness: Harness) -> None:
+    alice, staff = await _register(harness), harness.staff_chat
+    await _complain(harness, alice, "The barista was rude")
+    await staff.next_message()  # the ticket's post
+    harness.clock.advance(hours=1, minutes=30)
+    await harness.care.tickets.check_sla()
+    await staff.expect_no_message(0.2)
+    harness.clock.advance(minutes=30)
+    await job_ticket_sla(_JobContext(harness))  # what the JobQueue runs
+    reminder = await staff.next_message()
+    assert "Ticket #1001 has waited 2 h for a first reply" in reminder.content
+    await harness.care.tickets.check_sla()
+    await staff.expect_no_message(0.2)
+
+    harness.clock.advance(hours=22)
+    await harness.care.tickets.check_sla()
+    escalation = await harness.owner.next_message()
+    assert "#1001" in escalation.content and "resolution target of 24 h" in escalation.content
+    await harness.care.tickets.check_sla()
+    await harness.owner.expect_no_message(0.2)
+
+
+async def test_a_customer_cannot_use_staff_commands_and_staff_get_specific_errors(
+    harness: Harness,
+) -> None:
+    alice, bob, owner = await _register(harness), await _register(harness, "Bob"), harness.owner
+    await _complain(harness, alice, "Wrong order again")
+    await bob.send("/reply 1001 Ha, got you")
+    assert "staff only" in (await bob.next_message()).content
+    await alice.expect_no_message(0.2)
+    async with harness.care.db.read() as tx:
+        refused = (await audit_repo.list_recent(tx, 1))[0]
+    assert (refused.actor_id, refused.action, refused.result) == (
+        bob.id,
+        "reply",
+        "refused: needs staff",
+    )
+
+    for command, expected in [
+        ("/reply abc hello", "Usage: /reply"),
+        ("/reply 1001", "Usage: /reply"),
+        ("/reply 9999 hello", "There is no ticket #9999"),
+        ("/ticket", "Usage: /ticket"),
+        ("/tickets everything", "Usage: /tickets"),
+        ("/reopen 1001", "still open"),
+        ("/resolve 1001", "resolved"),
+        ("/resolve 1001", "already resolved"),
+    ]:
+        await owner.send(command)
+        assert expected in (await owner.next_message()).content, command
+
+
+async def test_bot_survives_a_customer_who_blocked_it_mid_ticket(harness: Harness) -> None:
+    alice, owner, staff = await _register(harness), harness.owner, harness.staff_chat
+    await _complain(harness, alice, "Broken cup in my order")
+    await staff.next_message()
+    harness.sandbox.block(alice)
+    await owner.send("/reply 1001 We'll send a new one", chat=staff)
+    warning = await staff.next_message()
+    assert "Could not deliver to Alice" in warning.content
+    ticket = await _ticket(harness, 1001)
+    assert ticket.customer_unreachable and ticket.status == "open"
+    async with harness.care.db.read() as tx:
+        customer = await customers_repo.find_by_telegram_id(tx, alice.id)
+    assert customer is not None and not customer.reachable
+    await owner.send("/ticket 1001", chat=staff)
+    transcript = (await staff.next_message()).content
+    assert "We'll send a new one" in transcript and "unreachable" in transcript
+
+    harness.sandbox.unblock(alice)
+    await alice.send("/mytickets")  # still working, and the customer is reachable again
+    assert "#1001" in (await alice.next_message()).content
+
+
+async def test_unreachable_staff_chat_then_the_ticket_is_posted_later(harness: Harness) -> None:
+    alice, staff = await _register(harness), harness.staff_chat
+    harness.sandbox.fail("sendMessage", status=400, chat_id=staff.id)
+    confirmation = await _complain(harness, alice, "Charged twice for one coffee")
+    assert "#1001" in confirmation.content
+    await staff.expect_no_message(0.2)
+    assert (await _ticket(harness, 1001)).staff_message_id is None
+    report = await harness.care.tickets.check_sla()
+    assert report.posted == 1
+    post = await staff.next_message()
+    assert "Complaint #1001" in post.content and "Charged twice" in post.content
+    assert (await _ticket(harness, 1001)).staff_message_id == post.message_id
+
+
+async def test_complaint_wording_offers_a_prefilled_complaint(harness: Harness) -> None:
+    alice, staff = await _register(harness), harness.staff_chat
+    await alice.send("What time do you open on Sunday?")
+    assert "don't know" in (await alice.next_message()).content  # the FAQ fallback
+    await alice.send("I waited 40 minutes and the coffee was cold")
+    offer = await alice.next_message()
+    assert offer.buttons() == [("⚠️ File a complaint", "tickets:draft:complaint")]
+    await alice.press(offer, "tickets:draft:complaint")
+    await alice.press(await alice.next_message(), "tickets:category:service")
+    await alice.press(await _until(alice, "photo"), "Skip")  # the description is the draft
+    assert "#1001" in (await _until(alice, "logged as")).content
+    assert "I waited 40 minutes and the coffee was cold" in (await staff.next_message()).content
+
+    wei = await _register(harness, "Wei", "zh")
+    await wei.send("我要投诉，服务太差了")
+    assert "提交投诉" in (await wei.next_message()).content
+
+
+async def test_waiting_ticket_takes_plain_messages_and_cancel_leaves_a_flow(
+    harness: Harness,
+) -> None:
+    alice, staff = await _register(harness), harness.staff_chat
+    await _complain(harness, alice, "Missing muffin")
+    await staff.next_message()
+    await harness.owner.send("/reply 1001 Which branch?", chat=staff)
+    await alice.next_message()
+    await staff.next_message()
+    await alice.send("/complaint")  # a flow running: its messages are not the ticket's
+    await alice.next_message()
+    await alice.send("/cancel")
+    assert "cancelled" in (await alice.next_message()).content
+    await alice.send("/cancel")
+    assert "nothing to cancel" in (await alice.next_message()).content
+    await alice.send("The one on High Street")  # no reply_to: the ticket waits for her
+    assert "Added to ticket #1001" in (await alice.next_message()).content
+    assert "High Street" in (await staff.next_message()).content
+    assert (await _ticket(harness, 1001)).status == "open"
+
+
+class _JobContext:
+    """The one attribute a ticket job reads from its context."""
+
+    def __init__(self, harness: Harness) -> None:
+        self.care = harness.care
