@@ -26,7 +26,12 @@ RATE_LIMIT_RETRIES = 3
 
 def care_settings(settings: Settings) -> CareSettings:
     """The slices of the config that care needs."""
-    return CareSettings(locale=settings.locale, staff=settings.staff, business=settings.business)
+    return CareSettings(
+        locale=settings.locale,
+        staff=settings.staff,
+        business=settings.business,
+        loyalty=settings.loyalty,
+    )
 
 
 def build_application(

@@ -10,7 +10,7 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from care.settings import BusinessSettings, LocaleSettings, StaffSettings
+from care.settings import BusinessSettings, LocaleSettings, LoyaltySettings, StaffSettings
 
 TOKEN_ENV = "CAREBOT_TOKEN"  # noqa: S105 (a variable name, not a secret)
 CONFIG_ENV = "CAREBOT_CONFIG"
@@ -60,6 +60,7 @@ class Settings:
     staff: StaffSettings = field(default_factory=StaffSettings)
     locale: LocaleSettings = field(default_factory=LocaleSettings)
     business: BusinessSettings = field(default_factory=BusinessSettings)
+    loyalty: LoyaltySettings = field(default_factory=LoyaltySettings)
 
 
 def default_config_path() -> str:

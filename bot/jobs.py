@@ -11,6 +11,7 @@ from handlers.context import CareContext
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = timedelta(hours=6)
+EXPIRE_POINTS_EVERY = timedelta(hours=1)
 
 
 async def job_prune_updates(context: CareContext) -> None:
@@ -19,8 +20,16 @@ async def job_prune_updates(context: CareContext) -> None:
     log.info("processed updates pruned removed=%s", removed)
 
 
+async def job_expire_points(context: CareContext) -> None:
+    """Expire old loyalty points and warn customers whose points expire within a week."""
+    await context.care.loyalty.expire_due()
+
+
 def schedule(app: Any) -> None:
     """Register the recurring jobs."""
     if app.job_queue is None:
         return
     app.job_queue.run_repeating(job_prune_updates, interval=PRUNE_EVERY, first=PRUNE_EVERY)
+    app.job_queue.run_repeating(
+        job_expire_points, interval=EXPIRE_POINTS_EVERY, first=timedelta(minutes=5)
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from care.clock import Clock
 from care.customers import CustomerService
+from care.linking import PhoneLinking
+from care.loyalty import LoyaltyService
 from care.ports import Messenger
-from care.settings import BusinessSettings, LocaleSettings, StaffSettings
+from care.settings import BusinessSettings, LocaleSettings, LoyaltySettings, StaffSettings
 from care.staff import StaffService
 from care.updates import UpdateLog
 from storage.db import Database
@@ -20,6 +22,7 @@ class CareSettings:
     locale: LocaleSettings
     staff: StaffSettings
     business: BusinessSettings
+    loyalty: LoyaltySettings = field(default_factory=LoyaltySettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,8 @@ class CareServices:
     customers: CustomerService
     staff: StaffService
     updates: UpdateLog
+    loyalty: LoyaltyService
+    linking: PhoneLinking
 
     @classmethod
     def build(
@@ -47,4 +52,6 @@ class CareServices:
             customers=CustomerService(db, clock, settings.locale),
             staff=StaffService(db, clock, settings.staff),
             updates=UpdateLog(db, clock),
+            loyalty=LoyaltyService(db, clock, settings.loyalty, settings.locale, messenger),
+            linking=PhoneLinking(db, clock),
         )

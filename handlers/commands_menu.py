@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 
 CUSTOMER_COMMANDS = ("start", "help", "language", "stop", "resume", "forget")
 STAFF_COMMANDS = ("staff", "audit")
+# Loyalty (issue 4).
+CUSTOMER_COMMANDS += ("points", "history", "card", "phone")
+STAFF_COMMANDS += ("earn", "redeem", "adjust", "customer")
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:

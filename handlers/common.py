@@ -30,7 +30,7 @@ def error_text(exc: CareError, lang: str) -> str:
         if exc.has == Role.CUSTOMER.label:
             return t("error.not_staff", lang)
         return t("error.not_allowed_role", lang, role=exc.needed)
-    return t(exc.key, lang)
+    return t(exc.key, lang, **getattr(exc, "fields", {}))
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
