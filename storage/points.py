@@ -55,10 +55,14 @@ class NewEntry:
     staff_id: int | None = None
 
 
+async def _first(tx: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Any:
+    """The first row, in one call to the database thread (these queries are on hot paths)."""
+    rows = list(await tx.execute_fetchall(sql, params))
+    return rows[0] if rows else None
+
+
 async def _scalar(tx: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Any:
-    cursor = await tx.execute(sql, params)
-    row = await cursor.fetchone()
-    await cursor.close()
+    row = await _first(tx, sql, params)
     return None if row is None else row[0]
 
 
@@ -117,15 +121,14 @@ async def balance_and_earned(
     tx: aiosqlite.Connection, customer_id: int, earned_since: str
 ) -> tuple[int, int]:
     """The balance and the points earned (earn, bonus) since `earned_since`, in one scan."""
-    cursor = await tx.execute(
+    row = await _first(
+        tx,
         "SELECT COALESCE(SUM(delta), 0),"
         " COALESCE(SUM(CASE WHEN kind IN ('earn', 'bonus') AND created_at >= ?"
         " THEN delta END), 0)"
         " FROM points_ledger WHERE customer_id = ?",
         (earned_since, customer_id),
     )
-    row = await cursor.fetchone()
-    await cursor.close()
     assert row is not None
     return int(row[0]), int(row[1])
 
@@ -145,13 +148,12 @@ async def find_by_reference(
     tx: aiosqlite.Connection, customer_id: int, reference: str
 ) -> LedgerEntry | None:
     """The customer's entry with this reference, or None."""
-    cursor = await tx.execute(
+    row = await _first(
+        tx,
         f"SELECT {_ENTRY_COLUMNS} FROM points_ledger"  # noqa: S608
         " WHERE customer_id = ? AND reference = ?",
         (customer_id, reference),
     )
-    row = await cursor.fetchone()
-    await cursor.close()
     return None if row is None else LedgerEntry(**dict(row))
 
 
