@@ -1,15 +1,12 @@
-"""Loyalty points: earn, redeem and adjust on the append-only ledger; tiers; expiry."""
+"""Loyalty points: earn, redeem and adjust on the append-only ledger; tiers; the views."""
 
 from __future__ import annotations
 
-import calendar
 import logging
 import math
-import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
@@ -21,10 +18,18 @@ from care.errors import (
     InvalidArgument,
     UnknownCustomer,
 )
+from care.expiry import ExpiryRun, PointsExpiry, expire_customer
 from care.ports import Messenger, OutboundMessage, SendStatus
 from care.settings import LocaleSettings, LoyaltySettings, TierSettings
+from care.units import (
+    MAX_AMOUNT_CENTS,
+    add_months,
+    customer_zone,
+    day_start,
+    format_money,
+    local_date,
+)
 from storage import customers as customers_repo
-from storage import notices as notices_repo
 from storage import points as points_repo
 from storage.customer_admin import open_ticket_count
 from storage.customers import CustomerRow
@@ -38,60 +43,6 @@ TIER_WINDOW_MONTHS = 12
 HISTORY_PAGE_SIZE = 8
 RECENT_MOVEMENTS = 5
 EXPIRING_SOON = timedelta(days=30)
-MAX_AMOUNT_CENTS = 100_000_000  # 1,000,000.00 in one purchase
-MAX_POINTS = 10_000_000
-_AMOUNT = re.compile(r"^\+?(\d+)(?:[.,](\d*))?$")
-_POINTS = re.compile(r"^[+-]?\d+$")
-EXPIRY_NOTICE = "points_expiry"
-
-
-def parse_amount(text: str) -> int:
-    """A money amount ('120', '12.5', '12,50') in cents; InvalidAmount says what is wrong."""
-    cleaned = text.strip()
-    if cleaned.startswith("-"):
-        raise InvalidAmount(text, "negative")
-    match = _AMOUNT.match(cleaned)
-    if match is None:
-        raise InvalidAmount(text, "not_a_number")
-    whole, decimals = match.group(1), match.group(2) or ""
-    if len(decimals) > 2:
-        raise InvalidAmount(text, "too_many_decimals")
-    if len(whole) > 9:
-        raise InvalidAmount(text, "too_large")
-    cents = int(whole) * 100 + int(decimals.ljust(2, "0"))
-    if cents == 0:
-        raise InvalidAmount(text, "zero")
-    if cents > MAX_AMOUNT_CENTS:
-        raise InvalidAmount(text, "too_large")
-    return cents
-
-
-def parse_points(text: str, *, signed: bool = False) -> int:
-    """A whole number of points; positive unless `signed` (then '+5' or '-5', never zero)."""
-    cleaned = text.strip()
-    if not signed and cleaned.startswith("-"):
-        raise InvalidAmount(text, "negative")
-    if _POINTS.match(cleaned) is None:
-        problem = "too_many_decimals" if re.match(r"^[+-]?\d+[.,]\d+$", cleaned) else ""
-        raise InvalidAmount(text, problem or "not_a_number")
-    if len(cleaned.lstrip("+-")) > 9 or abs(int(cleaned)) > MAX_POINTS:
-        raise InvalidAmount(text, "too_large")
-    if int(cleaned) == 0:
-        raise InvalidAmount(text, "zero")
-    return int(cleaned)
-
-
-def format_money(cents: int) -> str:
-    """Cents as '12.50'."""
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same moment `months` later (earlier if negative), clamped to the month's last day."""
-    years, month_index = divmod(moment.month - 1 + months, 12)
-    year, month = moment.year + years, month_index + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,15 +122,6 @@ class CustomerCard:
 
 
 @dataclass(frozen=True, slots=True)
-class ExpiryRun:
-    """What one run of the expiry job did."""
-
-    expired_customers: int
-    expired_points: int
-    warned: int
-
-
-@dataclass(frozen=True, slots=True)
 class EarnRequest:
     """One earn of a batch."""
 
@@ -203,6 +145,7 @@ class LoyaltyService:
     ) -> None:
         self._db, self._clock, self._settings = db, clock, settings
         self._locale, self._messenger = locale, messenger
+        self._expiry = PointsExpiry(db, clock, settings, locale, messenger)
 
     # ---------------------------------------------------------------- tiers and points
 
@@ -273,14 +216,18 @@ class LoyaltyService:
         now = self._clock.now()
         customer = await self._customer(tx, request.customer_id)
         # No look-up first: UNIQUE (customer_id, reference) refuses a repeat at the insert.
-        await self._expire_customer(tx, customer.id, now)
+        await expire_customer(tx, customer.id, now, self._settings.expiry_months)
         since = iso(add_months(now, -TIER_WINDOW_MONTHS))
         balance, earned = await points_repo.balance_and_earned(tx, customer.id, since)
         before = self.tier_for(earned)
         points = self.points_for(request.amount_cents, before)
         capped = False
         if self._settings.daily_cap is not None:
-            today = await points_repo.earned_since(tx, customer.id, self._day_start(customer))
+            today = await points_repo.earned_since(
+                tx,
+                customer.id,
+                day_start(self._clock.now(), customer_zone(customer, self._locale)),
+            )
             room = max(0, self._settings.daily_cap - today)
             capped, points = points > room, min(points, room)
         try:
@@ -352,7 +299,7 @@ class LoyaltyService:
             if await points_repo.find_by_reference(tx, customer.id, reference):
                 balance = await points_repo.balance(tx, customer.id)
                 return PointsChange(customer, delta, balance, already_applied=True)
-            await self._expire_customer(tx, customer.id, now)
+            await expire_customer(tx, customer.id, now, self._settings.expiry_months)
             balance = await points_repo.balance(tx, customer.id)
             if balance + delta < 0:
                 raise InsufficientPoints(balance=balance, requested=-delta)
@@ -360,6 +307,10 @@ class LoyaltyService:
                 tx, customer.id, delta, kind, reference, iso(now), reason=reason, staff_id=staff_id
             )
         return PointsChange(customer, delta, balance + delta, already_applied=False)
+
+    async def expire_due(self) -> ExpiryRun:
+        """Expire old points and warn customers ahead (the expiry job calls this)."""
+        return await self._expiry.expire_due()
 
     # ---------------------------------------------------------------- reads
 
@@ -411,85 +362,6 @@ class LoyaltyService:
 
     # ---------------------------------------------------------------- expiry
 
-    async def expire_due(self) -> ExpiryRun:
-        """Expire points older than the configured months and warn customers a week ahead."""
-        months = self._settings.expiry_months
-        if months is None:
-            return ExpiryRun(0, 0, 0)
-        now = self._clock.now()
-        expired_customers = expired_points = 0
-        async with self._db.transaction() as tx:
-            cutoff = iso(add_months(now, -months))
-            for customer_id in await points_repo.customers_with_lots_until(tx, cutoff):
-                points = await self._expire_customer(tx, customer_id, now)
-                expired_customers += points > 0
-                expired_points += points
-        warned = await self._warn_expiring(now, months)
-        log.info(
-            "points expired customers=%s points=%s warned=%s",
-            expired_customers,
-            expired_points,
-            warned,
-        )
-        return ExpiryRun(expired_customers, expired_points, warned)
-
-    async def _expire_customer(
-        self, tx: aiosqlite.Connection, customer_id: int, now: datetime
-    ) -> int:
-        months = self._settings.expiry_months
-        if months is None:
-            return 0
-        cutoff = iso(add_months(now, -months))
-        added, spent = await points_repo.positive_and_spent(tx, customer_id, cutoff)
-        due = added - spent
-        if due <= 0:
-            return 0
-        await points_repo.append(
-            tx, customer_id, -due, "expire", f"expire:{iso(now)}", iso(now),
-            reason=f"older than {months} months",
-        )  # fmt: skip
-        return due
-
-    async def _warn_expiring(self, now: datetime, months: int) -> int:
-        horizon = now + timedelta(days=self._settings.expiry_warning_days)
-        until = iso(add_months(horizon, -months))
-        async with self._db.read() as tx:
-            candidates = await points_repo.customers_with_lots_until(tx, until)
-        warned = 0
-        for customer_id in candidates:  # one at a time, through the messenger's rate limiter
-            warned += await self._warn_one(customer_id, now, until, months)
-        return warned
-
-    async def _warn_one(self, customer_id: int, now: datetime, until: str, months: int) -> int:
-        async with self._db.transaction() as tx:
-            customer = await customers_repo.get(tx, customer_id)
-            if customer.telegram_id is None or not customer.reachable or customer.opted_out:
-                return 0
-            added, spent = await points_repo.positive_and_spent(tx, customer_id, until)
-            oldest = await points_repo.oldest_unspent_lot(tx, customer_id, spent)
-            if added - spent <= 0 or oldest is None:
-                return 0
-            expires = add_months(parse_iso(oldest), months)
-            occasion = expires.date().isoformat()
-            if not await notices_repo.claim(tx, customer_id, EXPIRY_NOTICE, occasion, iso(now)):
-                return 0
-        sent = await self._messenger.send(
-            OutboundMessage(
-                customer.telegram_id,
-                "loyalty.expiry_warning",
-                customer.language,
-                {"points": added - spent, "date": self._local_date(customer, expires)},
-            )
-        )
-        status = "sent" if sent.status is SendStatus.SENT else "failed"
-        async with self._db.transaction() as tx:
-            await notices_repo.finish(
-                tx, customer_id, EXPIRY_NOTICE, occasion, status, iso(now), sent.error
-            )
-            if sent.status in (SendStatus.BLOCKED, SendStatus.NOT_FOUND):
-                await customers_repo.set_reachable(tx, customer_id, False)
-        return int(sent.status is SendStatus.SENT)
-
     # ---------------------------------------------------------------- helpers
 
     async def _announce_tier(self, customer: CustomerRow, tier: str) -> None:
@@ -511,19 +383,8 @@ class LoyaltyService:
             raise UnknownCustomer(str(customer_id))
         return customer
 
-    def _zone(self, customer: CustomerRow) -> ZoneInfo:
-        try:
-            return ZoneInfo(customer.timezone or self._locale.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            return self._locale.zone
-
-    def _day_start(self, customer: CustomerRow) -> str:
-        zone = self._zone(customer)
-        local = self._clock.now().astimezone(zone)
-        return iso(datetime.combine(local.date(), time.min, tzinfo=zone))
-
     def _local_date(self, customer: CustomerRow, moment: datetime) -> str:
-        return moment.astimezone(self._zone(customer)).date().isoformat()
+        return local_date(moment, customer_zone(customer, self._locale))
 
     def _movement(self, customer: CustomerRow, entry: LedgerEntry) -> Movement:
         at = parse_iso(entry.created_at)

@@ -21,11 +21,9 @@ from care.loyalty import (
     HistoryPage,
     Movement,
     PointsSummary,
-    format_money,
-    parse_amount,
-    parse_points,
 )
 from care.roles import Role
+from care.units import format_money, parse_amount, parse_points
 from handlers.common import keyboard, reply, staff_command
 from handlers.context import CareContext
 from handlers.texts import LANGUAGES, t

@@ -19,8 +19,9 @@ from care.errors import (
     UnknownCustomer,
 )
 from care.linking import LinkOutcome, PhoneLinking
-from care.loyalty import LoyaltyService, add_months, parse_amount, parse_points
+from care.loyalty import LoyaltyService
 from care.settings import LocaleSettings, LoyaltySettings, TierSettings
+from care.units import add_months, parse_amount, parse_points
 from handlers.common import error_text
 from storage import customers as customers_repo
 from storage import points as points_repo
