@@ -25,14 +25,17 @@ from care.clock import iso
 from care.customers import MEMBER_CODE_ALPHABET
 from care.loyalty import EarnRequest, LoyaltyService
 from care.settings import LocaleSettings, LoyaltySettings
+from storage import points as points_repo
 from storage.db import Database
 from storage.migrate import migrate
+from storage.points import NewEntry
 from tests.fakes import FakeClock, RecordingMessenger
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 LOOKUPS = 20_000
 SINGLE_EARNS = 5_000
 BATCHES, BATCH_SIZE = 20, 1_000
+RAW_ENTRIES = 100_000
 
 
 def member_code(index: int) -> str:
@@ -124,6 +127,18 @@ async def measure(path: Path, customers: int) -> None:
         print(
             f"earn, batched ({BATCH_SIZE:,} per transaction): {total:,} earns in {elapsed:.2f} s"
             f" = {total / elapsed:,.0f} earns/s"
+        )
+        entries = [
+            NewEntry(rng.randint(1, customers), rng.randint(1, 300), "earn", f"raw:{n}", iso(NOW))
+            for n in range(RAW_ENTRIES)
+        ]
+        started = time.perf_counter()
+        async with db.transaction() as tx:
+            await points_repo.append_many(tx, entries)
+        elapsed = time.perf_counter() - started
+        print(
+            f"ledger append only (storage.points.append_many, one transaction): {RAW_ENTRIES:,}"
+            f" entries in {elapsed:.2f} s = {RAW_ENTRIES / elapsed:,.0f} entries/s"
         )
         await db.scalar("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:

@@ -10,6 +10,7 @@ import pytest
 
 from bot.cli import main
 from bot.sandbox import SandboxUser
+from care.errors import DuplicateReference
 from care.roles import Role
 from storage import audit as audit_repo
 from tests.conftest import Harness
@@ -191,3 +192,14 @@ async def test_export_then_import_round_trips(
     assert await _cli(tmp_path, fresh_db, "export", str(again)) == 0
     assert again.read_text("utf-8") == exported.read_text("utf-8")
     assert ",+447700900123,Alice,,en,,42," in exported.read_text("utf-8")
+
+
+async def test_an_earn_without_receipt_is_keyed_to_its_telegram_message(harness: Harness) -> None:
+    alice = await _registered(harness)
+    message_id = await harness.owner.send("/earn @alice 10")
+    assert "New balance: 10 points" in await _text(harness.owner)
+    customer = await harness.care.customers.require(alice.id)
+    # The same update redelivered after a crash carries the same chat and message id.
+    with pytest.raises(DuplicateReference):
+        await harness.care.loyalty.earn(customer.id, 1000, f"tg:{harness.owner.id}:{message_id}")
+    assert (await harness.care.loyalty.standing(customer.id)).balance == 10
