@@ -178,9 +178,9 @@ class LoyaltyService:
         return self._standing(balance, earned)
 
     async def standing(self, customer_id: int) -> Standing:
-        """Balance and tier of one customer (one indexed read)."""
-        async with self._db.read() as tx:
-            return await self._read_standing(tx, customer_id)
+        """Balance and tier of one customer (one indexed read, one statement)."""
+        async with self._db.statement() as conn:
+            return await self._read_standing(conn, customer_id)
 
     # ---------------------------------------------------------------- writes
 
