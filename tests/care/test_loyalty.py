@@ -385,3 +385,21 @@ async def test_export_then_import_is_lossless(
         assert await CustomerTransfer(fresh, clock, LOCALE).export_rows() == exported
     finally:
         await fresh.close()
+
+
+@pytest.mark.parametrize(
+    ("loyalty", "key"),
+    [
+        ({"points_per_unit": 0}, "loyalty.points_per_unit"),
+        ({"daily_cap": -1}, "loyalty.daily_cap"),
+        ({"tiers": [{"name": "a", "threshold": 5}]}, "loyalty.tiers"),
+        ({"tiers": [{"name": "a"}, {"name": "b", "threshold": 0}]}, "loyalty.tiers"),
+        ({"tiers": [{"name": "a", "multiplier": 0}]}, "loyalty.tiers.multiplier"),
+    ],
+)
+def test_bad_loyalty_config_names_the_key(loyalty: dict[str, object], key: str) -> None:
+    from bot.config import ConfigError, settings_from_mapping
+
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping({"loyalty": loyalty}, require_token=False)
+    assert caught.value.key == key
