@@ -33,6 +33,7 @@ def care_settings(settings: Settings) -> CareSettings:
         business=settings.business,
         faq=settings.faq,
         tickets=settings.tickets,
+        loyalty=settings.loyalty,
     )
 
 

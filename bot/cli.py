@@ -1,4 +1,4 @@
-"""The `carebot` command: run, demo, shell, migrate, check-config."""
+"""The `carebot` command: run, demo, shell, migrate, check-config, customers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import faq_cli
+from bot import customers_cli, faq_cli
 from bot.config import ConfigError, Settings, default_config_path, load_settings
 from storage.db import Database
 from storage.errors import StorageError
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--lang", choices=("en", "zh"), default="en")
     demo.add_argument("--data-dir", default="demo-data", help="where the demo database lives")
     faq_cli.add_parser(sub, CONFIG_HELP)
+    customers_cli.configure(command("customers", "import or export customers as CSV"))
     return parser
 
 
@@ -92,6 +93,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return asyncio.run(shell.run_demo(args.data_dir, role=args.role, lang=args.lang))
         settings = load_settings(config, require_token=False)
         return asyncio.run(shell.run_shell(settings, role=args.role, lang=args.lang))
+    if args.command == "customers":
+        return customers_cli.run(args, load_settings(config, require_token=False))
     raise AssertionError(args.command)
 
 

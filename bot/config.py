@@ -14,6 +14,7 @@ from care.settings import (
     BusinessSettings,
     FaqSettings,
     LocaleSettings,
+    LoyaltySettings,
     StaffSettings,
     TicketSettings,
 )
@@ -68,6 +69,7 @@ class Settings:
     business: BusinessSettings = field(default_factory=BusinessSettings)
     faq: FaqSettings = field(default_factory=FaqSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
+    loyalty: LoyaltySettings = field(default_factory=LoyaltySettings)
 
 
 def default_config_path() -> str:

@@ -79,3 +79,38 @@ class TicketNotResolved(TicketError):
     """Only a resolved or closed ticket can be reopened."""
 
     key = "tickets.error.not_resolved"
+
+
+class InvalidAmount(CareError):
+    """A money amount or a number of points that cannot be used; `problem` says why."""
+
+    PROBLEMS = ("not_a_number", "negative", "zero", "too_many_decimals", "too_large")
+
+    def __init__(self, text: str, problem: str) -> None:
+        super().__init__(f"invalid amount {text!r}: {problem}")
+        self.key = f"loyalty.error.amount_{problem}"
+        self.fields = {"amount": text}
+
+
+class InsufficientPoints(CareError):
+    """A redemption or deduction would make the balance negative."""
+
+    key = "loyalty.error.insufficient"
+
+    def __init__(self, balance: int, requested: int) -> None:
+        super().__init__(f"balance {balance} < requested {requested}")
+        self.balance = balance
+        self.requested = requested
+        self.fields = {"balance": balance, "requested": requested}
+
+
+class DuplicateReference(CareError):
+    """An earn with a reference (receipt) already counted for this customer."""
+
+    key = "loyalty.error.duplicate"
+
+    def __init__(self, reference: str, balance: int) -> None:
+        super().__init__(f"reference already used: {reference}")
+        self.reference = reference
+        self.balance = balance
+        self.fields = {"reference": reference, "balance": balance}

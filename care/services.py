@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from care.clock import Clock
 from care.customers import CustomerService
 from care.faq import FaqService
+from care.linking import PhoneLinking
+from care.loyalty import LoyaltyService
 from care.ports import Messenger
 from care.settings import (
     BusinessSettings,
     FaqSettings,
     LocaleSettings,
+    LoyaltySettings,
     StaffSettings,
     TicketSettings,
 )
@@ -30,6 +33,7 @@ class CareSettings:
     business: BusinessSettings
     faq: FaqSettings
     tickets: TicketSettings = field(default_factory=TicketSettings)
+    loyalty: LoyaltySettings = field(default_factory=LoyaltySettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ class CareServices:
     updates: UpdateLog
     faq: FaqService
     tickets: TicketService
+    loyalty: LoyaltyService
+    linking: PhoneLinking
 
     @classmethod
     def build(
@@ -70,4 +76,6 @@ class CareServices:
             tickets=TicketService(
                 db, clock, settings.tickets, settings.staff, settings.locale, messenger
             ),
+            loyalty=LoyaltyService(db, clock, settings.loyalty, settings.locale, messenger),
+            linking=PhoneLinking(db, clock),
         )

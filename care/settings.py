@@ -146,3 +146,58 @@ def _minutes(text: str) -> int:
     if not (0 <= int(hours) <= 24 and 0 <= int(minutes) < 60 and value <= 24 * 60):
         raise ValueError(text)
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class TierSettings:
+    """One loyalty tier: reached with `threshold` points earned in a rolling 12 months."""
+
+    name: str
+    threshold: int = 0
+    multiplier: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("name: must not be empty")
+        if self.threshold < 0:
+            raise ValueError("threshold: must be zero or more points")
+        if not 0 < self.multiplier <= 10:
+            raise ValueError("multiplier: must be more than 0 and at most 10")
+
+
+def _default_tiers() -> list[TierSettings]:
+    return [
+        TierSettings("member", 0, 1.0),
+        TierSettings("silver", 500, 1.25),
+        TierSettings("gold", 2000, 1.5),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class LoyaltySettings:
+    """Earning rules, tiers, the daily cap and expiry of loyalty points."""
+
+    points_per_unit: float = 1.0
+    tiers: list[TierSettings] = field(default_factory=_default_tiers)
+    daily_cap: int | None = None
+    expiry_months: int | None = None
+    expiry_warning_days: int = 7
+
+    def __post_init__(self) -> None:
+        if not 0 < self.points_per_unit <= 1000:
+            raise ValueError("points_per_unit: must be more than 0 and at most 1000")
+        if not self.tiers:
+            raise ValueError("tiers: at least one tier is needed")
+        if self.tiers[0].threshold != 0:
+            raise ValueError("tiers: the first tier must have threshold 0")
+        thresholds = [tier.threshold for tier in self.tiers]
+        if thresholds != sorted(set(thresholds)):
+            raise ValueError("tiers: thresholds must increase strictly")
+        if len({tier.name.lower() for tier in self.tiers}) != len(self.tiers):
+            raise ValueError("tiers: names must be unique")
+        if self.daily_cap is not None and self.daily_cap <= 0:
+            raise ValueError("daily_cap: must be a positive number of points (or left out)")
+        if self.expiry_months is not None and not 1 <= self.expiry_months <= 120:
+            raise ValueError("expiry_months: must be between 1 and 120 (or left out)")
+        if not 1 <= self.expiry_warning_days <= 60:
+            raise ValueError("expiry_warning_days: must be between 1 and 60")

@@ -21,6 +21,9 @@ STAFF_COMMANDS = (
     "staff", "audit", "faq", "unanswered",
     "tickets", "ticket", "reply", "resolve", "reopen",
 )  # fmt: skip
+# Loyalty (issue 4).
+CUSTOMER_COMMANDS += ("points", "history", "card", "phone")
+STAFF_COMMANDS += ("earn", "redeem", "adjust", "customer")
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:

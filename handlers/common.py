@@ -41,7 +41,7 @@ def error_text(exc: CareError, lang: str) -> str:
         return t("error.not_allowed_role", lang, role=exc.needed)
     if isinstance(exc, TicketError):
         return t(exc.key, lang, number=exc.number)
-    return t(exc.key, lang)
+    return t(exc.key, lang, **getattr(exc, "fields", {}))
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:

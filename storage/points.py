@@ -1,0 +1,258 @@
+"""The points ledger (append-only; the balance is the sum) and the purchases it records."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from storage.errors import DuplicateKey
+
+KINDS = ("earn", "redeem", "adjust", "expire", "bonus")
+EARNED_KINDS = ("earn", "bonus")  # what counts towards a tier
+
+_ENTRY_COLUMNS = "id, customer_id, delta, kind, reason, reference, staff_id, created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One movement of points."""
+
+    id: int
+    customer_id: int
+    delta: int
+    kind: str
+    reason: str | None
+    reference: str
+    staff_id: int | None
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseRow:
+    """One purchase, as the stage engine reads it."""
+
+    id: int
+    customer_id: int
+    amount_cents: int
+    reference: str | None
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry to append (for batched writes)."""
+
+    customer_id: int
+    delta: int
+    kind: str
+    reference: str
+    at: str
+    reason: str | None = None
+    staff_id: int | None = None
+
+
+async def _first(tx: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Any:
+    """The first row, in one call to the database thread (these queries are on hot paths)."""
+    rows = list(await tx.execute_fetchall(sql, params))
+    return rows[0] if rows else None
+
+
+async def _scalar(tx: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Any:
+    row = await _first(tx, sql, params)
+    return None if row is None else row[0]
+
+
+async def append(
+    tx: aiosqlite.Connection,
+    customer_id: int,
+    delta: int,
+    kind: str,
+    reference: str,
+    at: str,
+    *,
+    reason: str | None = None,
+    staff_id: int | None = None,
+) -> int:
+    """Insert one entry; DuplicateKey if the customer already has an entry with `reference`."""
+    try:
+        cursor = await tx.execute(
+            "INSERT INTO points_ledger"
+            " (customer_id, delta, kind, reason, reference, staff_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (customer_id, delta, kind, reason, reference, staff_id, at),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise DuplicateKey("points_ledger", reference) from exc
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+async def append_many(tx: aiosqlite.Connection, entries: Iterable[NewEntry]) -> None:
+    """Insert many entries at once; DuplicateKey if any reference is taken (nothing is kept)."""
+    rows = [
+        (e.customer_id, e.delta, e.kind, e.reason, e.reference, e.staff_id, e.at) for e in entries
+    ]
+    try:
+        await tx.executemany(
+            "INSERT INTO points_ledger"
+            " (customer_id, delta, kind, reason, reference, staff_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    except sqlite3.IntegrityError as exc:
+        raise DuplicateKey("points_ledger", str(exc)) from exc
+
+
+async def balance(tx: aiosqlite.Connection, customer_id: int) -> int:
+    """The customer's balance: the sum of their entries."""
+    value = await _scalar(
+        tx,
+        "SELECT COALESCE(SUM(delta), 0) FROM points_ledger WHERE customer_id = ?",
+        (customer_id,),
+    )
+    return int(value)
+
+
+async def balance_and_earned(
+    tx: aiosqlite.Connection, customer_id: int, earned_since: str
+) -> tuple[int, int]:
+    """The balance and the points earned (earn, bonus) since `earned_since`, in one scan."""
+    row = await _first(
+        tx,
+        "SELECT COALESCE(SUM(delta), 0),"
+        " COALESCE(SUM(CASE WHEN kind IN ('earn', 'bonus') AND created_at >= ?"
+        " THEN delta END), 0)"
+        " FROM points_ledger WHERE customer_id = ?",
+        (earned_since, customer_id),
+    )
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def earned_since(tx: aiosqlite.Connection, customer_id: int, since: str) -> int:
+    """Points entered as 'earn' at or after `since` (for the daily cap)."""
+    value = await _scalar(
+        tx,
+        "SELECT COALESCE(SUM(delta), 0) FROM points_ledger"
+        " WHERE customer_id = ? AND created_at >= ? AND kind = 'earn'",
+        (customer_id, since),
+    )
+    return int(value)
+
+
+async def find_by_reference(
+    tx: aiosqlite.Connection, customer_id: int, reference: str
+) -> LedgerEntry | None:
+    """The customer's entry with this reference, or None."""
+    row = await _first(
+        tx,
+        f"SELECT {_ENTRY_COLUMNS} FROM points_ledger"  # noqa: S608
+        " WHERE customer_id = ? AND reference = ?",
+        (customer_id, reference),
+    )
+    return None if row is None else LedgerEntry(**dict(row))
+
+
+async def list_entries(
+    tx: aiosqlite.Connection, customer_id: int, *, limit: int, offset: int = 0
+) -> list[LedgerEntry]:
+    """The customer's entries, newest first."""
+    cursor = await tx.execute(
+        f"SELECT {_ENTRY_COLUMNS} FROM points_ledger WHERE customer_id = ?"  # noqa: S608
+        " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        (customer_id, limit, offset),
+    )
+    return [LedgerEntry(**dict(row)) for row in await cursor.fetchall()]
+
+
+async def count_entries(tx: aiosqlite.Connection, customer_id: int) -> int:
+    """How many entries the customer has."""
+    value = await _scalar(
+        tx, "SELECT COUNT(*) FROM points_ledger WHERE customer_id = ?", (customer_id,)
+    )
+    return int(value)
+
+
+async def positive_and_spent(
+    tx: aiosqlite.Connection, customer_id: int, created_until: str
+) -> tuple[int, int]:
+    """Points added up to `created_until` and all points ever taken away (as a positive sum).
+
+    Points are spent oldest first, so the unspent points are always the newest lots: what is
+    left of the lots added up to a moment is `max(0, added - spent)`.
+    """
+    cursor = await tx.execute(
+        "SELECT COALESCE(SUM(CASE WHEN delta > 0 AND created_at <= ? THEN delta END), 0),"
+        " COALESCE(-SUM(CASE WHEN delta < 0 THEN delta END), 0)"
+        " FROM points_ledger WHERE customer_id = ?",
+        (created_until, customer_id),
+    )
+    row = await cursor.fetchone()
+    await cursor.close()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def customers_with_lots_until(tx: aiosqlite.Connection, created_until: str) -> list[int]:
+    """Customers who still hold points added up to `created_until` (candidates for expiry)."""
+    cursor = await tx.execute(
+        "SELECT customer_id FROM points_ledger GROUP BY customer_id"
+        " HAVING COALESCE(SUM(CASE WHEN delta > 0 AND created_at <= ? THEN delta END), 0)"
+        " > COALESCE(-SUM(CASE WHEN delta < 0 THEN delta END), 0)",
+        (created_until,),
+    )
+    return [int(row[0]) for row in await cursor.fetchall()]
+
+
+async def oldest_unspent_lot(tx: aiosqlite.Connection, customer_id: int, spent: int) -> str | None:
+    """The creation time of the oldest lot not fully spent, given the total spent."""
+    cursor = await tx.execute(
+        "SELECT delta, created_at FROM points_ledger WHERE customer_id = ? AND delta > 0"
+        " ORDER BY created_at, id",
+        (customer_id,),
+    )
+    running = 0
+    async for row in cursor:
+        running += int(row[0])
+        if running > spent:
+            await cursor.close()
+            return str(row[1])
+    await cursor.close()
+    return None
+
+
+async def add_purchase(
+    tx: aiosqlite.Connection, customer_id: int, amount_cents: int, reference: str | None, at: str
+) -> int:
+    """Record a purchase event."""
+    cursor = await tx.execute(
+        "INSERT INTO purchases (customer_id, amount_cents, reference, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (customer_id, amount_cents, reference, at),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+async def list_purchases(
+    tx: aiosqlite.Connection, customer_id: int, since: str | None = None
+) -> list[PurchaseRow]:
+    """The customer's purchases (at or after `since`), oldest first."""
+    cursor = await tx.execute(
+        "SELECT id, customer_id, amount_cents, reference, created_at FROM purchases"
+        " WHERE customer_id = ? AND created_at >= ? ORDER BY created_at, id",
+        (customer_id, since or ""),
+    )
+    return [PurchaseRow(**dict(row)) for row in await cursor.fetchall()]
+
+
+async def last_purchase_at(tx: aiosqlite.Connection, customer_id: int) -> str | None:
+    """When the customer last bought something, or None."""
+    value = await _scalar(
+        tx, "SELECT MAX(created_at) FROM purchases WHERE customer_id = ?", (customer_id,)
+    )
+    return None if value is None else str(value)

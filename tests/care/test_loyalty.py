@@ -1,0 +1,405 @@
+"""Loyalty on a temporary database with a fake clock: ledger, tiers, expiry, linking, import."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from care.clock import iso
+from care.customer_import import CustomerTransfer
+from care.customers import CustomerService
+from care.errors import (
+    DuplicateReference,
+    InsufficientPoints,
+    InvalidAmount,
+    InvalidArgument,
+    UnknownCustomer,
+)
+from care.linking import LinkOutcome, PhoneLinking
+from care.loyalty import LoyaltyService
+from care.settings import LocaleSettings, LoyaltySettings, TierSettings
+from care.units import add_months, parse_amount, parse_points
+from handlers.common import error_text
+from storage import customers as customers_repo
+from storage import points as points_repo
+from storage.db import Database
+from storage.migrate import migrate
+from tests.fakes import FakeClock, RecordingMessenger
+
+LOCALE = LocaleSettings(default_language="en", timezone="UTC")
+TIERS = [TierSettings("member", 0, 1.0), TierSettings("silver", 500, 2.0)]
+
+
+@pytest.fixture
+def messenger() -> RecordingMessenger:
+    return RecordingMessenger()
+
+
+def make_service(
+    db: Database, clock: FakeClock, messenger: RecordingMessenger, **settings: object
+) -> LoyaltyService:
+    loyalty = LoyaltySettings(tiers=TIERS, **settings)  # type: ignore[arg-type]
+    return LoyaltyService(db, clock, loyalty, LOCALE, messenger)
+
+
+@pytest.fixture
+def loyalty(db: Database, clock: FakeClock, messenger: RecordingMessenger) -> LoyaltyService:
+    return make_service(db, clock, messenger)
+
+
+@pytest.fixture
+def customers(db: Database, clock: FakeClock) -> CustomerService:
+    return CustomerService(db, clock, LOCALE)
+
+
+async def register(customers: CustomerService, telegram_id: int = 42) -> int:
+    return (await customers.register(telegram_id, "anna", "Anna", "en")).customer.id
+
+
+async def balance(db: Database, customer_id: int) -> int:
+    async with db.read() as tx:
+        return await points_repo.balance(tx, customer_id)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"), [("120", 12000), ("12.5", 1250), ("12,50", 1250), ("0.01", 1)]
+)
+def test_amounts_take_up_to_two_decimals(text: str, cents: int) -> None:
+    assert parse_amount(text) == cents
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("12.345", "too_many_decimals"),
+        ("-5", "negative"),
+        ("abc", "not_a_number"),
+        ("0", "zero"),
+        ("99999999999", "too_large"),
+    ],
+)
+def test_bad_amounts_say_what_is_wrong_in_both_languages(text: str, problem: str) -> None:
+    with pytest.raises(InvalidAmount) as caught:
+        parse_amount(text)
+    assert caught.value.key == f"loyalty.error.amount_{problem}"
+    assert error_text(caught.value, "en") != error_text(caught.value, "zh")
+
+
+def test_points_are_whole_and_signed_only_when_allowed() -> None:
+    assert parse_points("30") == 30
+    assert parse_points("-30", signed=True) == -30
+    for bad, problem in (("-3", "negative"), ("2.5", "too_many_decimals"), ("x", "not_a_number")):
+        with pytest.raises(InvalidAmount) as caught:
+            parse_points(bad)
+        assert caught.value.key.endswith(problem)
+
+
+def test_add_months_clamps_to_the_month_end(clock: FakeClock) -> None:
+    jan31 = clock.now().replace(month=1, day=31)
+    assert add_months(jan31, 1).day == 28
+    assert add_months(jan31, -12).year == jan31.year - 1
+
+
+# ---------------------------------------------------------------- ledger
+
+
+async def test_earn_records_points_and_a_purchase_once_per_reference(
+    loyalty: LoyaltyService, customers: CustomerService, db: Database
+) -> None:
+    cid = await register(customers)
+    result = await loyalty.earn(cid, 12050, "R-1", staff_id=7)
+    assert (result.points, result.balance, result.tier) == (120, 120, "member")
+    with pytest.raises(DuplicateReference) as caught:
+        await loyalty.earn(cid, 12050, "R-1", staff_id=7)
+    assert caught.value.balance == 120
+    async with db.read() as tx:
+        purchases = await points_repo.list_purchases(tx, cid)
+        entries = await points_repo.list_entries(tx, cid, limit=10)
+    assert [(p.amount_cents, p.reference) for p in purchases] == [(12050, "R-1")]
+    assert [(e.kind, e.delta, e.staff_id) for e in entries] == [("earn", 120, 7)]
+
+
+async def test_points_per_unit_scales_and_rounds_down(
+    db: Database, clock: FakeClock, messenger: RecordingMessenger, customers: CustomerService
+) -> None:
+    service = make_service(db, clock, messenger, points_per_unit=0.1)
+    cid = await register(customers)
+    assert (await service.earn(cid, 1999, "a")).points == 1  # 19.99 × 0.1
+
+
+async def test_redeem_never_overdraws_and_a_repeat_is_applied_once(
+    loyalty: LoyaltyService, customers: CustomerService, db: Database
+) -> None:
+    cid = await register(customers)
+    await loyalty.earn(cid, 10000, "R-1")
+    with pytest.raises(InsufficientPoints) as caught:
+        await loyalty.redeem(cid, 101, "tg:1:1")
+    assert (caught.value.balance, caught.value.requested) == (100, 101)
+    assert (await loyalty.redeem(cid, 60, "tg:1:2")).balance == 40
+    again = await loyalty.redeem(cid, 60, "tg:1:2")
+    assert again.already_applied and again.balance == 40
+    assert await balance(db, cid) == 40
+
+
+async def test_100_concurrent_redemptions_cannot_overdraw(
+    loyalty: LoyaltyService, customers: CustomerService, db: Database, tmp_path: Path
+) -> None:
+    cid = await register(customers)
+    await loyalty.earn(cid, 50000, "R-1")  # 500 points
+
+    # Half through this connection, half through a second one (as a second process would).
+    other_db = await Database.open(db.path)
+    try:
+        await migrate(other_db)
+        other = LoyaltyService(
+            other_db, FakeClock(), LoyaltySettings(tiers=TIERS), LOCALE, RecordingMessenger()
+        )
+
+        async def attempt(i: int) -> bool:
+            service = loyalty if i % 2 else other
+            try:
+                await service.redeem(cid, 10 if i % 3 else 20, f"r-{i}")
+            except InsufficientPoints:
+                return False
+            return True
+
+        outcomes = await asyncio.gather(*(attempt(i) for i in range(100)))
+    finally:
+        await other_db.close()
+    final = await balance(db, cid)
+    assert final >= 0
+    async with db.read() as tx:
+        redeemed = -sum(
+            e.delta
+            for e in await points_repo.list_entries(tx, cid, limit=1000)
+            if e.kind == "redeem"
+        )
+    assert redeemed == 500 - final and final < 10
+    assert 0 < sum(outcomes) < 100
+
+
+async def test_adjust_needs_a_reason_and_keeps_the_balance_positive(
+    loyalty: LoyaltyService, customers: CustomerService
+) -> None:
+    cid = await register(customers)
+    with pytest.raises(InvalidArgument):
+        await loyalty.adjust(cid, 10, " ", "a1", staff_id=1)
+    assert (await loyalty.adjust(cid, 10, "goodwill", "a1", staff_id=1)).balance == 10
+    with pytest.raises(InsufficientPoints):
+        await loyalty.adjust(cid, -11, "typo", "a2", staff_id=1)
+    with pytest.raises(UnknownCustomer):
+        await loyalty.adjust(9999, 5, "who?", "a3", staff_id=1)
+
+
+# ---------------------------------------------------------------- tiers and caps
+
+
+async def test_promotion_is_announced_and_multiplies_later_earnings(
+    loyalty: LoyaltyService,
+    customers: CustomerService,
+    messenger: RecordingMessenger,
+    clock: FakeClock,
+) -> None:
+    cid = await register(customers)
+    first = await loyalty.earn(cid, 49900, "a")
+    assert not first.promoted and (await loyalty.standing(cid)).missing == 1
+    second = await loyalty.earn(cid, 100, "b")
+    assert second.promoted and second.tier == "silver"
+    assert [(m.chat_id, m.key, m.fields) for m in messenger.sent] == [
+        (42, "loyalty.promoted", {"tier": "silver"})
+    ]
+    assert (await loyalty.earn(cid, 1000, "c")).points == 20  # silver doubles
+    clock.advance(days=400)  # the rolling 12 months no longer hold those points
+    standing = await loyalty.standing(cid)
+    assert (standing.tier, standing.balance) == ("member", 520)
+
+
+async def test_daily_cap_limits_points_per_local_day(
+    db: Database, clock: FakeClock, messenger: RecordingMessenger, customers: CustomerService
+) -> None:
+    service = make_service(db, clock, messenger, daily_cap=100)
+    cid = await register(customers)
+    assert (await service.earn(cid, 8000, "a")).points == 80
+    capped = await service.earn(cid, 8000, "b")
+    assert capped.capped and capped.points == 20
+    clock.advance(days=1)
+    assert (await service.earn(cid, 8000, "c")).points == 80
+
+
+# ---------------------------------------------------------------- expiry
+
+
+async def test_oldest_points_expire_first_after_a_warning(
+    db: Database, clock: FakeClock, messenger: RecordingMessenger, customers: CustomerService
+) -> None:
+    service = make_service(db, clock, messenger, expiry_months=12)
+    cid = await register(customers)
+    start = clock.now()
+    await service.earn(cid, 10000, "old")  # 100 points, expire in 12 months
+    clock.advance(days=100)
+    await service.earn(cid, 5000, "new")  # 50 points
+    await service.redeem(cid, 30, "spend")  # spends 30 of the oldest
+    clock.set(add_months(start, 12) - timedelta(days=5))
+    run = await service.expire_due()
+    assert (run.expired_points, run.warned) == (0, 1)
+    assert messenger.sent[-1].key == "loyalty.expiry_warning"
+    assert messenger.sent[-1].fields["points"] == 70
+    assert (await service.expire_due()).warned == 0  # warned once
+    summary = await service.summary_for(42)
+    assert summary.expiring == 70
+    clock.advance(days=5)
+    run = await service.expire_due()
+    assert run.expired_points == 70 and await balance(db, cid) == 50
+    assert (await service.expire_due()).expired_points == 0
+
+
+# ---------------------------------------------------------------- reads
+
+
+async def test_summary_and_history_pages(
+    loyalty: LoyaltyService, customers: CustomerService, clock: FakeClock
+) -> None:
+    cid = await register(customers)
+    for i in range(11):
+        await loyalty.earn(cid, 100 * (i + 1), f"r{i}")
+        clock.advance(hours=1)
+    summary = await loyalty.summary_for(42)
+    assert [m.delta for m in summary.recent] == [11, 10, 9, 8, 7]
+    first, last = await loyalty.history_for(42, 0), await loyalty.history_for(42, 9)
+    assert (first.pages, first.total, last.page) == (2, 11, 1)
+    assert [m.delta for m in last.movements] == [3, 2, 1]
+    with pytest.raises(UnknownCustomer):
+        await loyalty.summary_for(77)
+
+
+async def test_customer_card_counts_open_tickets(
+    loyalty: LoyaltyService, customers: CustomerService, db: Database, clock: FakeClock
+) -> None:
+    cid = await register(customers)
+    async with db.transaction() as tx:
+        for number, status in enumerate(("open", "waiting_customer", "resolved"), start=1):
+            await tx.execute(
+                "INSERT INTO tickets (number, customer_id, kind, status, created_at, updated_at)"
+                " VALUES (?, ?, 'complaint', ?, ?, ?)",
+                (number, cid, status, iso(clock.now()), iso(clock.now())),
+            )
+    assert (await loyalty.card(cid)).open_tickets == 2
+
+
+# ---------------------------------------------------------------- linking and import
+
+
+async def _import(db: Database, clock: FakeClock, rows: list[dict[str, str]], **kw: object):  # type: ignore[no-untyped-def]
+    transfer = CustomerTransfer(db, clock, LOCALE)
+    return await transfer.import_rows(list(enumerate(rows, start=2)), **kw)  # type: ignore[arg-type]
+
+
+async def test_shared_phone_merges_the_imported_record_once(
+    loyalty: LoyaltyService, customers: CustomerService, db: Database, clock: FakeClock
+) -> None:
+    report = await _import(
+        db,
+        clock,
+        [{"phone": "+44 7700 900123", "name": "Anna B", "points": "300", "stage": "engaged"}],
+    )
+    assert report.created == 1
+    imported = await customers.resolve("+447700900123")
+    await loyalty.earn(imported.id, 2000, "R-9")  # counted on the imported card ...
+    cid = await register(customers)
+    await loyalty.earn(cid, 2000, "R-9")  # ... and again on Telegram: the same receipt
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO tickets (number, customer_id, kind, created_at, updated_at)"
+            " VALUES (1, ?, 'feedback', ?, ?)",
+            (imported.id, iso(clock.now()), iso(clock.now())),
+        )
+    linking = PhoneLinking(db, clock)
+    result = await linking.link_phone(42, "447700900123")  # Telegram drops the '+'
+    assert result.outcome is LinkOutcome.MERGED
+    assert result.balance == 300 + 20  # the receipt counted once
+    assert result.customer.member_code == imported.member_code  # the old card keeps working
+    assert result.customer.stage == "engaged" and result.customer.phone == "+447700900123"
+    assert (await loyalty.card(cid)).open_tickets == 1
+    async with db.read() as tx:
+        assert await customers_repo.find_by_id(tx, imported.id) is None
+        assert len(await points_repo.list_purchases(tx, cid)) == 1
+    again = await linking.link_phone(42, "+44 7700 900123")
+    assert again.outcome is LinkOutcome.ALREADY and again.balance == 320
+    await customers.register(43, "bob", "Bob", "en")
+    assert (await linking.link_phone(43, "447700900123")).outcome is LinkOutcome.TAKEN
+
+
+async def test_import_reports_bad_rows_and_dry_run_writes_nothing(
+    db: Database, clock: FakeClock
+) -> None:
+    rows = [
+        {"telegram_id": "501", "name": "Ok", "birthday": "--02-29", "points": "10"},
+        {"telegram_id": "abc", "name": "Bad id"},
+        {"phone": "+4915112345678", "birthday": "1990-13-01"},
+        {"name": "No key"},
+        {"telegram_id": "501", "name": "Again"},
+        {"phone": "+4915112345679", "language": "fr"},
+        {"phone": "+4915112345670", "last_purchase_at": "2026-01-05", "timezone": "Mars/Base"},
+    ]
+    dry = await _import(db, clock, rows, dry_run=True)
+    assert dry.created == 1 and [r.row for r in dry.rejected] == [3, 4, 5, 6, 7, 8]
+    async with db.read() as tx:
+        assert await customers_repo.count(tx) == 0
+    report = await _import(db, clock, rows)
+    reasons = {r.row: r.reason for r in report.rejected}
+    assert reasons[3].startswith("telegram_id") and reasons[4].startswith("birthday")
+    assert "telegram_id or a phone" in reasons[5] and reasons[6] == "same customer as row 2"
+    assert reasons[7].startswith("language") and reasons[8].startswith("timezone")
+    async with db.read() as tx:
+        assert await customers_repo.count(tx) == 1
+
+
+async def test_export_then_import_is_lossless(
+    loyalty: LoyaltyService, customers: CustomerService, db: Database, clock: FakeClock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    cid = await register(customers)
+    await loyalty.earn(cid, 4550, "R-1")
+    await _import(
+        db,
+        clock,
+        [
+            {"phone": "+33612345678", "name": "Zoé", "birthday": "1985-04-12", "language": "zh",
+             "timezone": "Europe/Paris", "points": "75", "stage": "trust",
+             "last_purchase_at": "2026-10-01T09:30:00+00:00"},
+        ],
+    )  # fmt: skip
+    exported = await CustomerTransfer(db, clock, LOCALE).export_rows()
+    assert len(exported) == 2 and exported[0]["points"] == "45"
+    assert (await _import(db, clock, exported)).unchanged == 2  # same database: nothing changes
+    fresh = await Database.open(tmp_path / "fresh.sqlite3")
+    try:
+        await migrate(fresh)
+        assert (await _import(fresh, clock, exported)).created == 2
+        assert await CustomerTransfer(fresh, clock, LOCALE).export_rows() == exported
+    finally:
+        await fresh.close()
+
+
+@pytest.mark.parametrize(
+    ("loyalty", "key"),
+    [
+        ({"points_per_unit": 0}, "loyalty.points_per_unit"),
+        ({"daily_cap": -1}, "loyalty.daily_cap"),
+        ({"tiers": [{"name": "a", "threshold": 5}]}, "loyalty.tiers"),
+        ({"tiers": [{"name": "a"}, {"name": "b", "threshold": 0}]}, "loyalty.tiers"),
+        ({"tiers": [{"name": "a", "multiplier": 0}]}, "loyalty.tiers.multiplier"),
+    ],
+)
+def test_bad_loyalty_config_names_the_key(loyalty: dict[str, object], key: str) -> None:
+    from bot.config import ConfigError, settings_from_mapping
+
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping({"loyalty": loyalty}, require_token=False)
+    assert caught.value.key == key
