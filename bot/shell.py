@@ -170,7 +170,8 @@ class _Session:
         else:
             return
         label = f"{where} (edited)" if message.edited else where
-        print(f"{label}> {message.content}".replace("\n", "\n     "))
+        photo = "[📷 photo] " if message.photo else ""
+        print(f"{label}> {photo}{message.content}".replace("\n", "\n     "))
         buttons = [(text, data) for text, data in message.buttons() if data]
         if buttons:
             self.buttons = [(message, data) for _, data in buttons]
