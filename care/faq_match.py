@@ -29,16 +29,23 @@ benchmark on your own questions and adjust MatchThresholds if needed.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz
+
+from care.faq_text import (
+    STOP_MARK,
+    STOPWORDS,
+    Features,
+    ScoringParams,
+    block_weights,
+    detect_language,
+    features,
+    normalise,
+)
 
 __all__ = [
     "Candidate",
@@ -106,201 +113,6 @@ class Match:
     suggestions: tuple[int, ...]
     candidates: tuple[Candidate, ...]
     why: str
-
-
-@dataclass(frozen=True, slots=True)
-class ScoringParams:
-    """Internal scoring knobs (defaults chosen by measurement; see bench/faq_bench.py)."""
-
-    w_word: float = 1.0
-    w_bigram: float = 0.5
-    w_char: float = 1.0
-    char_min: int = 3
-    char_max: int = 4
-    zh_w_uni: float = 1.0
-    zh_w_bi: float = 1.0
-    w_max: float = 0.3  # entry score = w_max * best phrasing + (1 - w_max) * centroid
-    w_fuzz: float = 0.1  # final = (1 - w_fuzz) * lexical + w_fuzz * rapidfuzz token_set_ratio
-    shortlist: int = 12  # entries (by centroid similarity) whose phrasings are scored
-    rerank: int = 10  # entries re-scored with rapidfuzz (on their best phrasing)
-    stop_weight: float = 0.1  # IDF multiplier of English function words (and their bigrams) ...
-    stop_prior: float = 20.0  # ... in a tiny FAQ; it tends to 1 as entries >> stop_prior
-    entry_idf: bool = True  # document frequency counted per entry, not per phrasing
-    dense_share: float = 0.2  # features in more than this share of centroids are stored dense
-
-
-# --------------------------------------------------------------------------------------------
-# Normalisation and language detection
-# --------------------------------------------------------------------------------------------
-
-_APOSTROPHES = dict.fromkeys(map(ord, "'\u2019\u2018`\u00b4"), None)
-_WS = re.compile(r"\s+")
-
-
-def _is_cjk(ch: str) -> bool:
-    o = ord(ch)
-    return (
-        0x4E00 <= o <= 0x9FFF
-        or 0x3400 <= o <= 0x4DBF
-        or 0x20000 <= o <= 0x2A6DF
-        or 0xF900 <= o <= 0xFAFF
-        or 0x3040 <= o <= 0x30FF  # kana: treated like CJK (character level)
-    )
-
-
-def normalise(text: str) -> str:
-    """NFKC, casefold, drop punctuation/symbols/emoji, collapse whitespace."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
-    out: list[str] = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat[0] in "LN" or cat == "Mn" and out and out[-1] != " ":
-            out.append(ch)
-        else:  # punctuation, symbols (emoji), separators, controls, format chars
-            out.append(" ")
-    return _WS.sub(" ", "".join(out)).strip()
-
-
-def detect_language(text: str, default: str = "en") -> str:
-    """Return "zh" when most letters of the text are CJK, "en" when Latin, else default."""
-    cjk = other = 0
-    for ch in text:
-        if _is_cjk(ch):
-            cjk += 1
-        elif ch.isalpha():
-            other += 1
-    if cjk == 0 and other == 0:
-        return default
-    # A CJK character carries about as much as a short word: weigh Latin letters by 1/3.
-    return "zh" if cjk * 3 >= other else "en"
-
-
-# --------------------------------------------------------------------------------------------
-# Tokenisation and features
-# --------------------------------------------------------------------------------------------
-
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+", re.UNICODE)
-
-# Small hand-made synonym / chat-speak list, applied to normalised words before stemming.
-_SYNONYMS: dict[str, str] = {
-    "u": "you",
-    "ur": "your",
-    "r": "are",
-    "wat": "what",
-    "wot": "what",
-    "whats": "what is",
-    "hows": "how is",
-    "pls": "please",
-    "plz": "please",
-    "thx": "thanks",
-    "hrs": "hours",
-    "hr": "hour",
-    "pw": "password",
-    "pwd": "password",
-    "passcode": "password",
-    "wifi": "wifi",
-    "wi": "wifi",
-    "fi": "",
-    "acct": "account",
-    "acc": "account",
-    "txn": "transaction",
-    "info": "information",
-    "cant": "can not",
-    "cannot": "can not",
-    "dont": "do not",
-    "doesnt": "does not",
-    "didnt": "did not",
-    "isnt": "is not",
-    "wont": "will not",
-    "im": "i am",
-    "ive": "i have",
-    "open": "opening",
-    "opens": "opening",
-    "close": "closing",
-    "closes": "closing",
-}
-
-# Function words: they match everywhere, so they weigh little (`stop_weight`) in the word
-# blocks and give no character n-grams. Question words (how, when, where, why) are kept.
-_STOPWORDS = frozenset(
-    """a an the is are am be been was were do does did doe of to in on at for by with and or
-    i me my we our you your it its this that there please can could would will should what
-    about any some have has had get just tell know want need like so if from up""".split()  # noqa: SIM905
-)
-
-
-def _stem(word: str) -> str:
-    """Very light English stemmer: strip plural s, -ing, -ed."""
-    n = len(word)
-    if n <= 3 or not word.isascii() or not word.isalpha():
-        return word
-    if word.endswith("ies") and n > 4:
-        return word[:-3] + "y"
-    if word.endswith("ing") and n > 5:
-        w = word[:-3]
-        return w[:-1] if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "ls" else w
-    if word.endswith("ed") and n > 4:
-        w = word[:-2]
-        return w[:-1] if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "ls" else w
-    if word.endswith("es") and n > 4 and word[-3] in "sxz":
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def _words(norm: str) -> list[str]:
-    """Split normalised text into words (Latin/digit runs) and single CJK characters."""
-    out: list[str] = []
-    for tok in _TOKEN.findall(norm):
-        syn = _SYNONYMS.get(tok)
-        if syn is None:
-            out.append(tok)
-        elif syn:
-            out.extend(syn.split())
-    return out
-
-
-Features = list[Counter[str]]
-
-
-_STOP_MARK = "~"  # prefix of the character n-grams of function words (kept apart)
-
-
-@lru_cache(maxsize=1 << 16)
-def _char_grams(word: str, lo: int, hi: int) -> tuple[str, ...]:
-    """Character n-grams of one word padded with spaces (like scikit-learn's char_wb)."""
-    s = f" {word} "
-    n = len(s)
-    return tuple(s[i : i + k] for k in range(lo, hi + 1) for i in range(n - k + 1))
-
-
-def _features(norm: str, lang: str, p: ScoringParams, chars: bool = True) -> Features:
-    """Raw term counts per feature block: en (words, word bigrams, char n-grams), zh (chars,
-    char bigrams, unused)."""
-    toks = _words(norm)
-    if lang == "zh":
-        uni = Counter(t if len(t) == 1 else _stem(t) for t in toks)
-        bi = Counter(a + "\x1f" + b for a, b in zip(toks, toks[1:], strict=False))
-        return [uni, bi, Counter()]
-    stems = [t if t in _STOPWORDS else _stem(t) for t in toks]
-    word = Counter(stems)
-    bigram = Counter(a + " " + b for a, b in zip(stems, stems[1:], strict=False))
-    grams: Counter[str] = Counter()
-    if chars:
-        lo, hi = p.char_min, p.char_max
-        for t in toks:
-            if t in _STOPWORDS:  # their own features, weighted like the function words
-                grams.update(_STOP_MARK + g for g in _char_grams(t, lo, hi))
-            else:
-                grams.update(_char_grams(t, lo, hi))
-    return [word, bigram, grams]
-
-
-def _block_weights(lang: str, p: ScoringParams) -> tuple[float, ...]:
-    if lang == "zh":
-        return (p.zh_w_uni, p.zh_w_bi, 0.0)
-    return (p.w_word, p.w_bigram, p.w_char)
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,7 +183,7 @@ def _weigh(
 
 
 def _build_lang(lang: str, docs: Sequence[FaqDoc], p: ScoringParams) -> _LangIndex:
-    block_w = _block_weights(lang, p)
+    block_w = block_weights(lang, p)
     entry_ids: list[int] = []
     start_l: list[int] = []
     row_entry: list[int] = []
@@ -390,7 +202,7 @@ def _build_lang(lang: str, docs: Sequence[FaqDoc], p: ScoringParams) -> _LangInd
             row_entry.append(slot)
             phrasings.append(ph)
             norms.append(n)
-            raws.append(_features(n, lang, p))
+            raws.append(features(n, lang, p))
     n_p, n_e = len(raws), len(entry_ids)
     # Document frequency, counted per entry (or per phrasing).
     vocabs: list[dict[str, int]] = [{} for _ in block_w]
@@ -417,14 +229,14 @@ def _build_lang(lang: str, docs: Sequence[FaqDoc], p: ScoringParams) -> _LangInd
         # they get a prior weight that fades out as the FAQ grows.
         sw = p.stop_weight + (1.0 - p.stop_weight) * n_e / (n_e + p.stop_prior)
         for term, fid in vocabs[0].items():
-            if term in _STOPWORDS:
+            if term in STOPWORDS:
                 idf[fid] *= sw
         for term, fid in vocabs[1].items():
             a, _, b = term.partition(" ")
-            if a in _STOPWORDS and b in _STOPWORDS:
+            if a in STOPWORDS and b in STOPWORDS:
                 idf[fid] *= sw
         for term, fid in vocabs[2].items():
-            if term[0] == _STOP_MARK:
+            if term[0] == STOP_MARK:
                 idf[fid] *= sw
     # Unit phrasing vectors; entry centroid = normalised sum of its phrasing vectors.
     vecs = [_weigh(raw, vocabs, idf, block_w) for raw in raws]
@@ -540,7 +352,7 @@ class FaqIndex:
     ) -> tuple[list[_Scored], Features, dict[int, float]]:
         """Rank entries: centroid shortlist, then best phrasing, then rapidfuzz re-score."""
         p = self._params
-        raw = _features(norm, li.lang, p)
+        raw = features(norm, li.lang, p)
         qvec = _weigh(raw, li.vocabs, li.idf, li.block_w)
         if not qvec:
             return [], raw, qvec
@@ -686,7 +498,7 @@ def _carrying_terms(
     li: _LangIndex, qraw: Features, qv: dict[int, float], row: int, p: ScoringParams
 ) -> list[str]:
     """Word-level terms shared by the query and the phrasing, largest contribution first."""
-    praw = _features(li.norms[row], li.lang, p, chars=False)
+    praw = features(li.norms[row], li.lang, p, chars=False)
     pv = _weigh(praw, li.vocabs, li.idf, li.block_w)
     contrib: list[tuple[float, str]] = []
     for b in (0, 1):  # words and word bigrams (zh: characters and character bigrams)
@@ -694,7 +506,7 @@ def _carrying_terms(
             fid = li.vocabs[b].get(term)
             if fid is None:
                 continue
-            if li.lang != "zh" and all(w in _STOPWORDS for w in term.split(" ")):
+            if li.lang != "zh" and all(w in STOPWORDS for w in term.split(" ")):
                 continue  # function words (and pairs of them) explain nothing
             contrib.append((qv.get(fid, 0.0) * pv.get(fid, 0.0), term.replace("\x1f", "")))
     contrib.sort(key=lambda t: (-t[0], t[1]))
