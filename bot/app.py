@@ -26,7 +26,13 @@ RATE_LIMIT_RETRIES = 3
 
 def care_settings(settings: Settings) -> CareSettings:
     """The slices of the config that care needs."""
-    return CareSettings(locale=settings.locale, staff=settings.staff, business=settings.business)
+    return CareSettings(
+        locale=settings.locale,
+        staff=settings.staff,
+        business=settings.business,
+        stages=settings.stages,
+        outreach=settings.outreach,
+    )
 
 
 def build_application(
@@ -70,6 +76,7 @@ def build_application(
     app.add_handlers(build_handlers())
     app.add_error_handler(on_error)
     jobs.schedule(app)
+    jobs.schedule_outreach(app, settings.outreach, settings.stages)
     return app
 
 

@@ -10,7 +10,13 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from care.settings import BusinessSettings, LocaleSettings, StaffSettings
+from care.settings import (
+    BusinessSettings,
+    LocaleSettings,
+    OutreachSettings,
+    StaffSettings,
+    StageSettings,
+)
 
 TOKEN_ENV = "CAREBOT_TOKEN"  # noqa: S105 (a variable name, not a secret)
 CONFIG_ENV = "CAREBOT_CONFIG"
@@ -60,6 +66,8 @@ class Settings:
     staff: StaffSettings = field(default_factory=StaffSettings)
     locale: LocaleSettings = field(default_factory=LocaleSettings)
     business: BusinessSettings = field(default_factory=BusinessSettings)
+    stages: StageSettings = field(default_factory=StageSettings)
+    outreach: OutreachSettings = field(default_factory=OutreachSettings)
 
 
 def default_config_path() -> str:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from care.clock import Clock
 from care.customers import CustomerService
+from care.outreach import OutreachService
 from care.ports import Messenger
-from care.settings import BusinessSettings, LocaleSettings, StaffSettings
+from care.settings import (
+    BusinessSettings,
+    LocaleSettings,
+    OutreachSettings,
+    StaffSettings,
+    StageSettings,
+)
 from care.staff import StaffService
+from care.stages import StageService
 from care.updates import UpdateLog
 from storage.db import Database
 
@@ -20,6 +28,8 @@ class CareSettings:
     locale: LocaleSettings
     staff: StaffSettings
     business: BusinessSettings
+    stages: StageSettings = field(default_factory=StageSettings)
+    outreach: OutreachSettings = field(default_factory=OutreachSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +43,8 @@ class CareServices:
     customers: CustomerService
     staff: StaffService
     updates: UpdateLog
+    stages: StageService
+    outreach: OutreachService
 
     @classmethod
     def build(
@@ -47,4 +59,8 @@ class CareServices:
             customers=CustomerService(db, clock, settings.locale),
             staff=StaffService(db, clock, settings.staff),
             updates=UpdateLog(db, clock),
+            stages=StageService(db, clock, settings.stages, settings.outreach),
+            outreach=OutreachService(
+                db, clock, settings.outreach, settings.locale, messenger, settings.business.name
+            ),
         )

@@ -13,8 +13,8 @@ from handlers.texts import LANGUAGES, t
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_COMMANDS = ("start", "help", "language", "stop", "resume", "forget")
-STAFF_COMMANDS = ("staff", "audit")
+CUSTOMER_COMMANDS = ("start", "help", "language", "stop", "resume", "forget", "birthday")
+STAFF_COMMANDS = ("staff", "audit", "stage", "outreach")
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:

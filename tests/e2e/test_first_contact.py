@@ -141,7 +141,7 @@ async def test_unknown_command_and_oversized_text_get_clear_answers(harness: Har
 
 async def test_commands_are_registered_for_customers_and_staff(harness: Harness) -> None:
     english = [c["command"] for c in harness.sandbox.commands()]
-    assert english == ["start", "help", "language", "stop", "resume", "forget"]
+    assert english == ["start", "help", "language", "stop", "resume", "forget", "birthday"]
     chinese = harness.sandbox.commands(language_code="zh")
     assert chinese[0]["description"] == "主菜单"
     owner_scope = {"type": "chat", "chat_id": harness.owner.id}
