@@ -49,8 +49,9 @@ def parse_now(text: str | None) -> datetime | None:
     return moment
 
 
-async def plan(settings: Settings, day: date, *, as_json: bool, out: TextIO = sys.stdout) -> int:
+async def plan(settings: Settings, day: date, *, as_json: bool, out: TextIO | None = None) -> int:
     """Print who would get what on `day`; write nothing."""
+    out = out or sys.stdout
     from bot.app import care_settings
 
     db = await Database.open(settings.storage.path)
@@ -80,9 +81,10 @@ async def plan(settings: Settings, day: date, *, as_json: bool, out: TextIO = sy
 
 
 async def run_once(
-    settings: Settings, now: datetime | None, out: TextIO = sys.stdout
+    settings: Settings, now: datetime | None, out: TextIO | None = None
 ) -> tuple[Counter[str], Counter[str]]:
     """Plan and send what is due at `now` through the Bot API, then return the counts."""
+    out = out or sys.stdout
     from bot.app import care_settings
 
     clock: Clock = OffsetClock(now) if now is not None else SystemClock()
