@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
+import time as monotonic_time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from care.clock import Clock, iso, parse_iso
@@ -49,6 +49,7 @@ from storage.outreach import Candidate
 
 log = logging.getLogger(__name__)
 PLAN_AHEAD_DAYS = 2
+BIRTHDAY_RESCAN = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,7 @@ class Pacer:
 
     rate: float
     per_chat: float = 1.0
-    monotonic: Callable[[], float] = time.monotonic
+    monotonic: Callable[[], float] = monotonic_time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     _next: float = 0.0
     _chats: dict[int, float] = field(default_factory=dict)
@@ -143,6 +144,7 @@ class OutreachService:
         self._promotional = json.dumps(list(settings.promotional))
         self._drain_lock = asyncio.Lock()
         self.pacer = Pacer(settings.send_rate)
+        self._birthdays_scanned: tuple[date, datetime] | None = None
 
     # ------------------------------------------------------------------ planning
 
@@ -153,7 +155,10 @@ class OutreachService:
         async with self._db.transaction() as tx:
             since = iso(now - timedelta(days=self._s.winback_offer_valid_days + 1))
             counts["won_back"] = await repo.record_won_back(tx, since, iso(now))
-        birthdays = await self._birthdays(now.date(), now, planning=True)
+        birthdays: list[_Pending] = []
+        if self._birthday_scan_due(now):
+            birthdays = await self._birthdays(now.date(), now, planning=True)
+            self._birthdays_scanned = (now.date(), now)
         for start in range(0, len(birthdays), self._s.batch_size):
             counts.update(await self._insert(birthdays[start : start + self._s.batch_size], now))
         for kind in ("checkin", "winback"):
@@ -164,10 +169,18 @@ class OutreachService:
         log.info("outreach planned %s", " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
         return counts
 
+    def _birthday_scan_due(self, now: datetime) -> bool:
+        """Birthdays are planned two days ahead, so once the window for a UTC day is planned
+        only a changed birthday can add one: scan on a new day, after /birthday, and hourly
+        (for birthdays written by another process, e.g. an import)."""
+        scanned = self._birthdays_scanned
+        return scanned is None or scanned[0] != now.date() or now - scanned[1] >= BIRTHDAY_RESCAN
+
     async def preview(self, day: date) -> list[PlanItem]:
         """Dry run: everyone considered on `day`, per kind, due or skipped and why. No writes."""
         pending = await self._birthdays(day, None, planning=False)
-        bound = iso(datetime.combine(day + timedelta(days=2), datetime.min.time(), tzinfo=UTC))
+        # The last moment that is still `day` somewhere on Earth (UTC-12) is day+1 12:00 UTC.
+        bound = iso(datetime.combine(day + timedelta(days=1), time(12), tzinfo=UTC))
         for kind in ("checkin", "winback"):
             after = ("", 0)
             while batch := await self._due_batch(kind, bound, after):
@@ -271,28 +284,34 @@ class OutreachService:
         """Write a batch of occasions (queued, or missed when their window has passed) and
         clear the customers' check-in / win-back due moments, in one transaction."""
         counts: Counter[str] = Counter()
-        async with self._db.transaction() as tx:
-            for p in batch:
-                status, reason = "queued", None
-                if p.late or now >= p.expires:
-                    status, reason = "missed", "downtime"
-                elif p.due >= p.expires:
-                    status, reason = "missed", "quiet_hours"
-                added = await repo.insert(
-                    tx,
-                    customer_id=p.customer.customer_id,
-                    kind=p.kind,
-                    occasion=p.occasion,
-                    status=status,
-                    reason=reason,
-                    due_at=iso(p.due),
-                    expires_at=iso(p.expires),
-                    stage=p.customer.stage,
-                    at=iso(now),
+        new = []
+        for p in batch:
+            status, reason = "queued", None
+            if p.late or now >= p.expires:
+                status, reason = "missed", "downtime"
+            elif p.due >= p.expires:
+                status, reason = "missed", "quiet_hours"
+            counts[f"{p.kind}_{status}"] += 1
+            new.append(
+                repo.NewOccasion(
+                    p.customer.customer_id,
+                    p.kind,
+                    p.occasion,
+                    status,
+                    reason,
+                    iso(p.due),
+                    iso(p.expires),
+                    p.customer.stage,
                 )
-                if p.kind != "birthday":
-                    await repo.clear_due(tx, p.kind, p.customer.customer_id)
-                counts[f"{p.kind}_{status}" if added else f"{p.kind}_existing"] += 1
+            )
+        async with self._db.transaction() as tx:
+            added = await repo.insert_many(tx, new, iso(now))
+            for kind in ("checkin", "winback"):
+                ids = [p.customer.customer_id for p in batch if p.kind == kind]
+                if ids:
+                    await repo.clear_due(tx, kind, ids)
+        if added < len(batch):
+            counts["existing"] += len(batch) - added
         return counts
 
     # ------------------------------------------------------------------ sending
@@ -453,6 +472,7 @@ class OutreachService:
             zone = zone_of(customer.timezone, self._locale.zone)
             birthday = parse_birthday(text, self._clock.now().astimezone(zone).date())
             await customers_repo.set_birthday(tx, customer.id, birthday.stored())
+        self._birthdays_scanned = None  # plan it at the next run, even if it is today
         return birthday
 
     async def birthday_of(self, telegram_id: int) -> Birthday | None:

@@ -136,10 +136,13 @@ async def due_candidates(
     return [_candidate(row, kind) for row in await cursor.fetchall()]
 
 
-async def clear_due(tx: aiosqlite.Connection, kind: str, customer_id: int) -> None:
-    """The check-in or win-back is planned: nothing more is due until the facts change."""
+async def clear_due(tx: aiosqlite.Connection, kind: str, customer_ids: list[int]) -> None:
+    """The check-ins or win-backs are planned: nothing more is due until the facts change."""
     column = DUE_COLUMNS[kind]
-    await tx.execute(f"UPDATE customers SET {column} = NULL WHERE id = ?", (customer_id,))  # noqa: S608
+    await tx.executemany(
+        f"UPDATE customers SET {column} = NULL WHERE id = ?",  # noqa: S608
+        [(cid,) for cid in customer_ids],
+    )
 
 
 async def find_occasion(
@@ -154,27 +157,35 @@ async def find_occasion(
     return None if row is None else (row[0], row[1])
 
 
-async def insert(
-    tx: aiosqlite.Connection,
-    *,
-    customer_id: int,
-    kind: str,
-    occasion: str,
-    status: str,
-    reason: str | None,
-    due_at: str,
-    expires_at: str,
-    stage: str,
-    at: str,
-) -> bool:
-    """Add an occasion to the outbox; False if (customer, kind, occasion) is already there."""
-    cursor = await tx.execute(
+@dataclass(frozen=True, slots=True)
+class NewOccasion:
+    """An outbox row to add."""
+
+    customer_id: int
+    kind: str
+    occasion: str
+    status: str
+    reason: str | None
+    due_at: str
+    expires_at: str
+    stage: str
+
+
+async def insert_many(tx: aiosqlite.Connection, rows: list[NewOccasion], at: str) -> int:
+    """Add occasions to the outbox, skipping those already there (the UNIQUE key); return how
+    many were added."""
+    before = tx.total_changes
+    await tx.executemany(
         "INSERT INTO outreach (customer_id, kind, occasion, status, reason, due_at, expires_at,"
         " stage, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (customer_id, kind, occasion) DO NOTHING",
-        (customer_id, kind, occasion, status, reason, due_at, expires_at, stage, at, at),
+        [
+            (r.customer_id, r.kind, r.occasion, r.status, r.reason, r.due_at, r.expires_at)
+            + (r.stage, at, at)
+            for r in rows
+        ],
     )
-    return cursor.rowcount == 1
+    return tx.total_changes - before
 
 
 async def interrupt_sending(tx: aiosqlite.Connection, at: str) -> int:

@@ -25,6 +25,9 @@ ALTER TABLE outreach ADD COLUMN replied_at TEXT;          -- check-in answered
 ALTER TABLE outreach ADD COLUMN valid_until TEXT;         -- win-back offer validity
 ALTER TABLE outreach ADD COLUMN won_back_at TEXT;         -- purchase within the offer validity
 CREATE INDEX outreach_kind_created ON outreach (kind, created_at);
+-- Win-backs still waiting for a purchase within the offer's validity.
+CREATE INDEX outreach_winback_open ON outreach (valid_until)
+    WHERE kind = 'winback' AND status = 'sent' AND won_back_at IS NULL;
 
 -- Per-kind opt-outs ('/stop' in customers.opted_out stops everything).
 CREATE TABLE outreach_optouts (
