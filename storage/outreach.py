@@ -145,18 +145,6 @@ async def clear_due(tx: aiosqlite.Connection, kind: str, customer_ids: list[int]
     )
 
 
-async def find_occasion(
-    tx: aiosqlite.Connection, customer_id: int, kind: str, occasion: str
-) -> tuple[str, str | None] | None:
-    """The status and reason of an occasion already in the outbox, or None."""
-    cursor = await tx.execute(
-        "SELECT status, reason FROM outreach WHERE customer_id = ? AND kind = ? AND occasion = ?",
-        (customer_id, kind, occasion),
-    )
-    row = await cursor.fetchone()
-    return None if row is None else (row[0], row[1])
-
-
 @dataclass(frozen=True, slots=True)
 class NewOccasion:
     """An outbox row to add."""
