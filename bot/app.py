@@ -34,6 +34,8 @@ def care_settings(settings: Settings) -> CareSettings:
         faq=settings.faq,
         tickets=settings.tickets,
         loyalty=settings.loyalty,
+        stages=settings.stages,
+        outreach=settings.outreach,
     )
 
 
@@ -78,6 +80,7 @@ def build_application(
     app.add_handlers(build_handlers())
     app.add_error_handler(on_error)
     jobs.schedule(app, ticket_check=timedelta(minutes=settings.tickets.check_every_minutes))
+    jobs.schedule_outreach(app, settings.outreach, settings.stages)
     return app
 
 

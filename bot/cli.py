@@ -44,6 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", default="demo-data", help="where the demo database lives")
     faq_cli.add_parser(sub, CONFIG_HELP)
     customers_cli.configure(command("customers", "import or export customers as CSV"))
+    outreach = command("outreach", "plan (dry run) or send scheduled outreach")
+    steps = outreach.add_subparsers(dest="outreach_command", required=True)
+    dry = steps.add_parser("plan", help="who would get what on a day; nothing is written")
+    dry.add_argument("--date", required=True, help="the day, YYYY-MM-DD")
+    dry.add_argument("--json", action="store_true", help="one JSON object per line")
+    once = steps.add_parser("run-once", help="plan and send what is due now, then exit")
+    once.add_argument("--now", default=None, help="ISO-8601 moment with offset (default: now)")
+    for step in (dry, once):
+        step.add_argument("--config", default=argparse.SUPPRESS, help="config file")
     return parser
 
 
@@ -95,7 +104,31 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(shell.run_shell(settings, role=args.role, lang=args.lang))
     if args.command == "customers":
         return customers_cli.run(args, load_settings(config, require_token=False))
+    if args.command == "outreach":
+        return _outreach(args, config)
     raise AssertionError(args.command)
+
+
+def _outreach(args: argparse.Namespace, config: str) -> int:
+    from datetime import date
+
+    from bot import outreach_cli
+
+    if args.outreach_command == "plan":
+        try:
+            day = date.fromisoformat(args.date)
+        except ValueError:
+            print(f"--date: not a date (YYYY-MM-DD): {args.date}", file=sys.stderr)
+            return 2
+        settings = load_settings(config, require_token=False)
+        return asyncio.run(outreach_cli.plan(settings, day, as_json=args.json))
+    try:
+        now = outreach_cli.parse_now(args.now)
+    except ValueError as exc:
+        print(f"--now: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(outreach_cli.run_once(load_settings(config), now))
+    return 0
 
 
 def _run(settings: Settings) -> int:

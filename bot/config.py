@@ -15,7 +15,9 @@ from care.settings import (
     FaqSettings,
     LocaleSettings,
     LoyaltySettings,
+    OutreachSettings,
     StaffSettings,
+    StageSettings,
     TicketSettings,
 )
 
@@ -70,6 +72,8 @@ class Settings:
     faq: FaqSettings = field(default_factory=FaqSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     loyalty: LoyaltySettings = field(default_factory=LoyaltySettings)
+    stages: StageSettings = field(default_factory=StageSettings)
+    outreach: OutreachSettings = field(default_factory=OutreachSettings)
 
 
 def default_config_path() -> str:

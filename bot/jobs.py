@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from care.settings import OutreachSettings, StageSettings
 from handlers.context import CareContext
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,41 @@ async def job_ticket_sla(context: CareContext) -> None:
 async def job_expire_points(context: CareContext) -> None:
     """Expire old loyalty points and warn customers whose points expire within a week."""
     await context.care.loyalty.expire_due()
+
+
+async def job_outreach_plan(context: CareContext) -> None:
+    """Put every occasion that has come into the outbox (care decides what is due)."""
+    await context.care.outreach.plan()
+
+
+async def job_outreach_send(context: CareContext) -> None:
+    """Send what is due, paced (a run still draining makes this one return at once)."""
+    await context.care.outreach.drain()
+
+
+async def job_stages(context: CareContext) -> None:
+    """Re-apply the stage rules to everyone, in batches (windows move with time)."""
+    counts = await context.care.stages.reevaluate_all()
+    log.info("stages reevaluated evaluated=%s changed=%s", counts["evaluated"], counts["changed"])
+
+
+def schedule_outreach(app: Any, outreach: OutreachSettings, stages: StageSettings) -> None:
+    """Register the planner, the sender and the nightly stage re-evaluation."""
+    if app.job_queue is None:
+        return
+    queue = app.job_queue
+    every = timedelta(hours=stages.reevaluate_every_hours)
+    queue.run_repeating(job_stages, interval=every, first=timedelta(minutes=1), name="stages")
+    if not outreach.enabled:
+        return
+    plan_every = timedelta(minutes=outreach.plan_interval_minutes)
+    send_every = timedelta(seconds=outreach.send_interval_seconds)
+    queue.run_repeating(
+        job_outreach_plan, interval=plan_every, first=timedelta(seconds=5), name="outreach_plan"
+    )
+    queue.run_repeating(
+        job_outreach_send, interval=send_every, first=timedelta(seconds=10), name="outreach_send"
+    )
 
 
 def schedule(app: Any, *, ticket_check: timedelta = TICKET_CHECK_EVERY) -> None:

@@ -114,3 +114,22 @@ class DuplicateReference(CareError):
         self.reference = reference
         self.balance = balance
         self.fields = {"reference": reference, "balance": balance}
+
+
+class InvalidBirthday(CareError):
+    """A birthday that is not a real date (31-02) or not a plausible year."""
+
+    key = "birthday.invalid_date"
+
+    def __init__(self, text: str, day: int, month: int, year: int | None) -> None:
+        super().__init__(f"not a date: {text}")
+        self.text = text
+        self.day = day
+        self.month = month
+        self.year = year
+
+
+class NotAnswerable(CareError):
+    """An outreach button that no longer belongs to an answerable message."""
+
+    key = "common.expired_button"

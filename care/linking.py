@@ -9,6 +9,7 @@ from enum import StrEnum
 from care.clock import Clock, iso
 from care.customers import normalise_phone
 from care.errors import UnknownCustomer
+from care.ports import CustomerChanged, ignore_change
 from storage import customer_admin as admin_repo
 from storage import customers as customers_repo
 from storage import points as points_repo
@@ -49,8 +50,10 @@ def phone_variants(phone: str) -> list[str]:
 class PhoneLinking:
     """Stores a customer's own phone number and merges an imported record that has it."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self._db, self._clock = db, clock
+    def __init__(
+        self, db: Database, clock: Clock, on_change: CustomerChanged = ignore_change
+    ) -> None:
+        self._db, self._clock, self._on_change = db, clock, on_change
 
     async def link_phone(self, telegram_id: int, phone: str) -> LinkResult:
         """Link `phone` (the sender's own) to the Telegram customer, merging in one transaction."""
@@ -100,4 +103,6 @@ class PhoneLinking:
                 )
             customer = await customers_repo.get(tx, me.id)
             balance = await points_repo.balance(tx, me.id)
+        if outcome is LinkOutcome.MERGED:
+            await self._on_change(customer.id)
         return LinkResult(outcome, customer, balance, merged)

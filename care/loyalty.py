@@ -19,7 +19,7 @@ from care.errors import (
     UnknownCustomer,
 )
 from care.expiry import ExpiryRun, PointsExpiry, expire_customer
-from care.ports import Messenger, OutboundMessage, SendStatus
+from care.ports import CustomerChanged, Messenger, OutboundMessage, SendStatus, ignore_change
 from care.settings import LocaleSettings, LoyaltySettings, TierSettings
 from care.units import (
     MAX_AMOUNT_CENTS,
@@ -142,9 +142,10 @@ class LoyaltyService:
         settings: LoyaltySettings,
         locale: LocaleSettings,
         messenger: Messenger,
+        on_change: CustomerChanged = ignore_change,
     ) -> None:
         self._db, self._clock, self._settings = db, clock, settings
-        self._locale, self._messenger = locale, messenger
+        self._locale, self._messenger, self._on_change = locale, messenger, on_change
         self._expiry = PointsExpiry(db, clock, settings, locale, messenger)
 
     # ---------------------------------------------------------------- tiers and points
@@ -199,6 +200,7 @@ class LoyaltyService:
             result = await self._earn(tx, request)
         if result.promoted:
             await self._announce_tier(result.customer, result.tier)
+        await self._on_change(result.customer.id)
         return result
 
     async def earn_many(self, requests: list[EarnRequest]) -> list[EarnResult]:
@@ -208,6 +210,8 @@ class LoyaltyService:
         for result in results:
             if result.promoted:
                 await self._announce_tier(result.customer, result.tier)
+        for customer_id in sorted({result.customer.id for result in results}):
+            await self._on_change(customer_id)
         return results
 
     async def _earn(self, tx: aiosqlite.Connection, request: EarnRequest) -> EarnResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -43,3 +44,12 @@ class Messenger(Protocol):
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message; never raises for Telegram's refusals, reports them instead."""
         ...
+
+
+# Called with a customer id after a fact the relationship stage depends on (a purchase, a
+# complaint, a rating) was committed; the stage engine re-evaluates that customer.
+CustomerChanged = Callable[[int], Awaitable[None]]
+
+
+async def ignore_change(customer_id: int) -> None:
+    """A CustomerChanged that does nothing (services used without the stage engine)."""

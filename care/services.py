@@ -9,16 +9,20 @@ from care.customers import CustomerService
 from care.faq import FaqService
 from care.linking import PhoneLinking
 from care.loyalty import LoyaltyService
+from care.outreach import OutreachService
 from care.ports import Messenger
 from care.settings import (
     BusinessSettings,
     FaqSettings,
     LocaleSettings,
     LoyaltySettings,
+    OutreachSettings,
     StaffSettings,
+    StageSettings,
     TicketSettings,
 )
 from care.staff import StaffService
+from care.stages import StageService
 from care.tickets import TicketService
 from care.updates import UpdateLog
 from storage.db import Database
@@ -34,6 +38,8 @@ class CareSettings:
     faq: FaqSettings
     tickets: TicketSettings = field(default_factory=TicketSettings)
     loyalty: LoyaltySettings = field(default_factory=LoyaltySettings)
+    stages: StageSettings = field(default_factory=StageSettings)
+    outreach: OutreachSettings = field(default_factory=OutreachSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +57,15 @@ class CareServices:
     tickets: TicketService
     loyalty: LoyaltyService
     linking: PhoneLinking
+    stages: StageService
+    outreach: OutreachService
 
     @classmethod
     def build(
         cls, db: Database, clock: Clock, settings: CareSettings, messenger: Messenger
     ) -> CareServices:
         """Wire every service to the database, the clock, its settings and the messenger."""
+        stages = StageService(db, clock, settings.stages, settings.outreach)
         return cls(
             db=db,
             clock=clock,
@@ -74,8 +83,20 @@ class CareServices:
                 settings.locale.default_language,
             ),
             tickets=TicketService(
-                db, clock, settings.tickets, settings.staff, settings.locale, messenger
+                db,
+                clock,
+                settings.tickets,
+                settings.staff,
+                settings.locale,
+                messenger,
+                on_change=stages.refresh,
             ),
-            loyalty=LoyaltyService(db, clock, settings.loyalty, settings.locale, messenger),
-            linking=PhoneLinking(db, clock),
+            loyalty=LoyaltyService(
+                db, clock, settings.loyalty, settings.locale, messenger, on_change=stages.refresh
+            ),
+            linking=PhoneLinking(db, clock, on_change=stages.refresh),
+            stages=stages,
+            outreach=OutreachService(
+                db, clock, settings.outreach, settings.locale, messenger, settings.business.name
+            ),
         )

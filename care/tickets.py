@@ -22,7 +22,7 @@ from care.errors import (
     UnknownCustomer,
     UnknownTicket,
 )
-from care.ports import Messenger, OutboundMessage, SendStatus
+from care.ports import CustomerChanged, Messenger, OutboundMessage, SendStatus, ignore_change
 from care.settings import LocaleSettings, StaffSettings, TicketSettings
 from care.sla import counted_time
 from storage import customers as customers_repo
@@ -110,9 +110,11 @@ class TicketService:
         staff: StaffSettings,
         locale: LocaleSettings,
         messenger: Messenger,
+        on_change: CustomerChanged = ignore_change,
     ) -> None:
         self._db, self._clock, self._settings = db, clock, settings
         self._staff, self._locale, self._messenger = staff, locale, messenger
+        self._on_change = on_change
         self._posting: set[int] = set()  # tickets being posted right now (job vs. handler)
 
     # ------------------------------------------------------------------ customers open tickets
@@ -162,6 +164,7 @@ class TicketService:
                     tx, ticket.id, author="customer", body=body, photo_file_id=photo, at=now
                 )
         log.info("ticket opened number=%s kind=%s", ticket.number, kind)
+        await self._on_change(customer_id)
         posted = await self._post(ticket)
         expect = self._settings.target_hours(FIRST_RESPONSE, kind)
         return TicketCreated(await self._reload(ticket), posted, expect)
@@ -346,6 +349,8 @@ class TicketService:
             ticket, customer, "tickets.customer_resolved", fields, buttons=buttons
         )
         log.info("ticket resolved number=%s delivered=%s", number, delivered)
+        if ticket.customer_id is not None:
+            await self._on_change(ticket.customer_id)
         return Delivery(await self._reload(ticket), delivered, display_name(customer))
 
     async def reopen(self, staff_id: int, number: int) -> TicketRow:
@@ -361,7 +366,10 @@ class TicketService:
                 tx, ticket.id, author="system", staff_id=staff_id, body="reopened", at=now
             )
             await repo.set_status(tx, ticket.id, "open", now)
-            return await repo.get(tx, ticket.id)
+            reopened = await repo.get(tx, ticket.id)
+        if reopened.customer_id is not None:
+            await self._on_change(reopened.customer_id)
+        return reopened
 
     async def _tell_customer(
         self,
@@ -417,6 +425,8 @@ class TicketService:
                 raise UnknownTicket(number)
             accepted = await repo.set_csat(tx, ticket.id, score, iso(self._clock.now()))
             ticket = await repo.get(tx, ticket.id)
+        if accepted:
+            await self._on_change(customer.id)
         if accepted and score <= LOW_CSAT:
             await self._to_staff_chat(
                 ticket, "tickets.staff_low_csat", score=score, name=display_name(customer)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, TypeHandler
 
-from handlers import customer, fallback, faq, loyalty, pipeline, staff, tickets
+from handlers import (
+    customer,
+    fallback,
+    faq,
+    loyalty,
+    outreach,
+    pipeline,
+    staff,
+    stages,
+    tickets,
+)
 
 # Group order matters: -2 runs first on every update (redelivery guard, language, size limit);
 # -1 lets a ticket claim a message that answers it (it then stops the update, marked handled);
@@ -23,6 +33,8 @@ def build_handlers() -> dict[int, list[BaseHandler]]:  # type: ignore[type-arg]
             *staff.handlers(),
             *tickets.handlers(),
             *loyalty.handlers(),
+            *stages.handlers(),
+            *outreach.handlers(),
             *faq.handlers(),
             # Free text goes to the FAQ only after every conversation had its chance.
             *faq.question_handlers(),

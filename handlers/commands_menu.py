@@ -24,6 +24,9 @@ STAFF_COMMANDS = (
 # Loyalty (issue 4).
 CUSTOMER_COMMANDS += ("points", "history", "card", "phone")
 STAFF_COMMANDS += ("earn", "redeem", "adjust", "customer")
+# Stages and outreach (issue 6).
+CUSTOMER_COMMANDS += ("birthday",)
+STAFF_COMMANDS += ("stage", "outreach")
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:

@@ -141,6 +141,12 @@ async def merge_records(
         params,
     )
     await tx.execute("UPDATE outreach SET customer_id = :dst WHERE customer_id = :src", params)
+    await tx.execute(
+        "INSERT OR IGNORE INTO outreach_optouts (customer_id, kind, created_at)"
+        " SELECT :dst, kind, created_at FROM outreach_optouts WHERE customer_id = :src",
+        params,
+    )
+    await tx.execute("DELETE FROM outreach_optouts WHERE customer_id = :src", params)
     await tx.execute("DELETE FROM customers WHERE id = :src", params)
     return MergeCounts(
         entries=moved.rowcount + len(duplicates),

@@ -158,3 +158,8 @@ async def count(tx: aiosqlite.Connection) -> int:
     row = await cursor.fetchone()
     assert row is not None
     return int(row[0])
+
+
+async def set_birthday(tx: aiosqlite.Connection, customer_id: int, birthday: str | None) -> None:
+    """Store the birthday as 'YYYY-MM-DD', or '--MM-DD' when the year is not given."""
+    await tx.execute("UPDATE customers SET birthday = ? WHERE id = ?", (birthday, customer_id))

@@ -143,6 +143,7 @@ async def test_commands_are_registered_for_customers_and_staff(harness: Harness)
     english = [c["command"] for c in harness.sandbox.commands()]
     assert english[:6] == ["start", "help", "language", "stop", "resume", "forget"]
     assert {"points", "history", "card", "phone"} <= set(english)
+    assert "birthday" in english
     chinese = harness.sandbox.commands(language_code="zh")
     assert chinese[0]["description"] == "主菜单"
     owner_scope = {"type": "chat", "chat_id": harness.owner.id}

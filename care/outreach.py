@@ -1,0 +1,498 @@
+"""Scheduled outreach: plan occasions into the outbox, then send them once, politely, paced.
+
+Planning inserts one outbox row per (customer, kind, occasion): `birthday:<year>`,
+`checkin:<local date>`, `winback:<date of the purchase the lapse followed>`. The UNIQUE key makes
+a second plan, a restart or a concurrent run harmless. Birthdays are planned up to two days ahead
+(due at `birthday_time` on the customer's local birthday); check-ins and win-backs when the
+customer's `next_checkin_at` / `winback_due_at` (kept by `care.stages`) has come.
+
+Sending re-checks every rule when a row is due: opt-outs, reachability, open complaints, the
+frequency cap, the grace window (`expires_at`; birthdays: the local day) and quiet hours (the row
+is held until the local morning). A row moves queued → sending → sent | failed | skipped | missed.
+
+Crash policy (at most once): a row found in 'sending' when the sender starts was being sent when
+the process died; Telegram may or may not have delivered it, and we cannot ask. It is marked
+failed 'interrupted' and never sent again: a lost greeting is better than a duplicate one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time as monotonic_time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from care.clock import Clock, iso, parse_iso
+from care.errors import InvalidArgument, NotAnswerable, UnknownCustomer
+from care.outreach_rules import (
+    Birthday,
+    after_quiet_hours,
+    in_quiet_hours,
+    local_moment,
+    month_days_on,
+    parse_birthday,
+    refusal,
+    stored_birthday,
+    zone_of,
+)
+from care.ports import Messenger, OutboundMessage, SendStatus
+from care.settings import LocaleSettings, OutreachSettings
+from storage import customers as customers_repo
+from storage import outreach as repo
+from storage.db import Database
+from storage.outreach import Candidate
+
+log = logging.getLogger(__name__)
+PLAN_AHEAD_DAYS = 2
+BIRTHDAY_RESCAN = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    """One customer considered for one kind on a day: due, or skipped and why."""
+
+    telegram_id: int | None
+    customer_id: int
+    kind: str
+    occasion: str
+    status: str  # due | skipped
+    reason: str | None
+    stage: str
+    due_at: str
+    name: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The CLI's JSON line."""
+        return {
+            "telegram_id": self.telegram_id,
+            "customer_id": self.customer_id,
+            "kind": self.kind,
+            "occasion": self.occasion,
+            "status": self.status,
+            "reason": self.reason,
+            "stage": self.stage,
+            "due_at": self.due_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinAnswer:
+    """A recorded check-in answer (or the earlier one, if already answered)."""
+
+    score: int
+    ticket_number: int | None
+    already: bool
+
+
+@dataclass
+class _Pending:
+    customer: Candidate
+    kind: str
+    occasion: str
+    due: datetime
+    expires: datetime
+    late: bool = False
+
+
+@dataclass
+class Pacer:
+    """Spaces sends: `rate` per second overall and one per `per_chat` seconds per chat.
+
+    Slots are scheduled from the previous slot, not from the end of the previous send, so the
+    configured rate is reached when sends are fast; a slow send (a 429 the messenger slept on)
+    moves the next slot later instead of causing a catch-up burst.
+    """
+
+    rate: float
+    per_chat: float = 1.0
+    monotonic: Callable[[], float] = monotonic_time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _next: float = 0.0
+    _chats: dict[int, float] = field(default_factory=dict)
+
+    async def wait(self, chat_id: int) -> None:
+        """Wait for the next slot free for this chat."""
+        now = self.monotonic()
+        slot = max(self._next, now, self._chats.get(chat_id, -1e9) + self.per_chat)
+        if slot > now:
+            await self.sleep(slot - now)
+        self._next = slot + 1.0 / self.rate
+        if len(self._chats) > 10_000:
+            self._chats = {k: v for k, v in self._chats.items() if v > slot - self.per_chat}
+        self._chats[chat_id] = slot
+
+
+class OutreachService:
+    """Plans and sends birthday greetings, check-ins and win-backs; answers staff questions."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: OutreachSettings,
+        locale: LocaleSettings,
+        messenger: Messenger,
+        business_name: str = "",
+    ) -> None:
+        self._db, self._clock, self._s = db, clock, settings
+        self._locale, self._messenger, self._business = locale, messenger, business_name
+        self._promotional = json.dumps(list(settings.promotional))
+        self._drain_lock = asyncio.Lock()
+        self.pacer = Pacer(settings.send_rate)
+        self._birthdays_scanned: tuple[date, datetime] | None = None
+
+    # ------------------------------------------------------------------ planning
+
+    async def plan(self) -> Counter[str]:
+        """Insert every occasion that has come (or comes within two days, for birthdays)."""
+        now = self._clock.now()
+        counts: Counter[str] = Counter()
+        async with self._db.transaction() as tx:
+            since = iso(now - timedelta(days=self._s.winback_offer_valid_days + 1))
+            counts["won_back"] = await repo.record_won_back(tx, since, iso(now))
+        birthdays: list[_Pending] = []
+        if self._birthday_scan_due(now):
+            birthdays = await self._birthdays(now.date(), now, planning=True)
+            self._birthdays_scanned = (now.date(), now)
+        for start in range(0, len(birthdays), self._s.batch_size):
+            counts.update(await self._insert(birthdays[start : start + self._s.batch_size], now))
+        for kind in ("checkin", "winback"):
+            after = ("", 0)
+            while batch := await self._due_batch(kind, iso(now), after):
+                counts.update(await self._insert([self._due_pending(c, kind) for c in batch], now))
+                after = (batch[-1].due or "", batch[-1].customer_id)
+        log.info("outreach planned %s", " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        return counts
+
+    def _birthday_scan_due(self, now: datetime) -> bool:
+        """Birthdays are planned two days ahead, so once the window for a UTC day is planned
+        only a changed birthday can add one: scan on a new day, after /birthday, and hourly
+        (for birthdays written by another process, e.g. an import)."""
+        scanned = self._birthdays_scanned
+        return scanned is None or scanned[0] != now.date() or now - scanned[1] >= BIRTHDAY_RESCAN
+
+    async def preview(self, day: date) -> list[PlanItem]:
+        """Dry run: everyone considered on `day`, per kind, due or skipped and why. No writes."""
+        pending = await self._birthdays(day, None, planning=False)
+        # The last moment that is still `day` somewhere on Earth (UTC-12) is day+1 12:00 UTC.
+        bound = iso(datetime.combine(day + timedelta(days=1), time(12), tzinfo=UTC))
+        for kind in ("checkin", "winback"):
+            after = ("", 0)
+            while batch := await self._due_batch(kind, bound, after):
+                for c in batch:
+                    item = self._due_pending(c, kind)
+                    zone = zone_of(c.timezone, self._locale.zone)
+                    if item.due.astimezone(zone).date() > day:
+                        continue
+                    start = local_moment(day, (0, 0), zone)
+                    if item.due < start:
+                        item.late, item.due = True, after_quiet_hours(start, zone, self._s)
+                    pending.append(item)
+                after = (batch[-1].due or "", batch[-1].customer_id)
+        pending.sort(key=lambda p: (p.due, p.customer.customer_id, p.kind))
+        simulated: dict[int, str] = {}
+        items = []
+        for p in pending:
+            c = p.customer
+            reason = None
+            if c.existing_status not in (None, "queued"):
+                reason = f"already_{c.existing_status}"
+            elif p.due >= p.expires:
+                reason = "missed" if p.late else "quiet_hours"
+            else:
+                last = simulated.get(c.customer_id)
+                reason = refusal(c, p.kind, p.due, self._s, last_promo=last)
+            if reason is None and p.kind in self._s.promotional:
+                simulated[c.customer_id] = iso(p.due)
+            items.append(
+                PlanItem(
+                    telegram_id=c.telegram_id,
+                    customer_id=c.customer_id,
+                    kind=p.kind,
+                    occasion=p.occasion,
+                    status="skipped" if reason else "due",
+                    reason=reason,
+                    stage=c.stage,
+                    due_at=iso(p.due),
+                    name=c.name,
+                )
+            )
+        return items
+
+    async def _birthdays(
+        self, day: date, now: datetime | None, *, planning: bool
+    ) -> list[_Pending]:
+        """Birthdays on local dates around `day` (planning) or on `day` itself (preview)."""
+        days = range(-PLAN_AHEAD_DAYS, PLAN_AHEAD_DAYS + 1) if planning else (0,)
+        found: list[_Pending] = []
+        for offset in days:
+            local = day + timedelta(days=offset)
+            occasion = f"birthday:{local.year}"
+            for month_day in month_days_on(local, self._s.feb29):
+                after = 0
+                while True:
+                    async with self._db.read() as tx:
+                        batch = await repo.birthday_candidates(
+                            tx,
+                            month_day,
+                            occasion,
+                            promotional=self._promotional,
+                            after_id=after,
+                            limit=self._s.batch_size,
+                            unplanned_only=planning,
+                        )
+                    if not batch:
+                        break
+                    for c in batch:
+                        zone = zone_of(c.timezone, self._locale.zone)
+                        due = after_quiet_hours(
+                            local_moment(local, self._s.birthday_at, zone), zone, self._s
+                        )
+                        expires = local_moment(local + timedelta(days=1), (0, 0), zone)
+                        late = now is not None and now.astimezone(zone).date() > local
+                        found.append(_Pending(c, "birthday", occasion, due, expires, late))
+                    after = batch[-1].customer_id
+        return found
+
+    async def _due_batch(self, kind: str, until: str, after: tuple[str, int]) -> list[Candidate]:
+        async with self._db.read() as tx:
+            return await repo.due_candidates(
+                tx,
+                kind,
+                until,
+                promotional=self._promotional,
+                after=after,
+                limit=self._s.batch_size,
+            )
+
+    def _due_pending(self, c: Candidate, kind: str) -> _Pending:
+        zone = zone_of(c.timezone, self._locale.zone)
+        due = parse_iso(c.due or "")
+        if kind == "checkin":
+            occasion = f"checkin:{due.astimezone(zone).date().isoformat()}"
+        else:
+            occasion = f"winback:{(c.last_purchase_at or iso(due))[:10]}"
+        expires = due + timedelta(hours=self._s.grace(kind))
+        return _Pending(c, kind, occasion, after_quiet_hours(due, zone, self._s), expires)
+
+    async def _insert(self, batch: list[_Pending], now: datetime) -> Counter[str]:
+        """Write a batch of occasions (queued, or missed when their window has passed) and
+        clear the customers' check-in / win-back due moments, in one transaction."""
+        counts: Counter[str] = Counter()
+        new = []
+        for p in batch:
+            status, reason = "queued", None
+            if p.late or now >= p.expires:
+                status, reason = "missed", "downtime"
+            elif p.due >= p.expires:
+                status, reason = "missed", "quiet_hours"
+            counts[f"{p.kind}_{status}"] += 1
+            new.append(
+                repo.NewOccasion(
+                    p.customer.customer_id,
+                    p.kind,
+                    p.occasion,
+                    status,
+                    reason,
+                    iso(p.due),
+                    iso(p.expires),
+                    p.customer.stage,
+                )
+            )
+        async with self._db.transaction() as tx:
+            added = await repo.insert_many(tx, new, iso(now))
+            for kind in ("checkin", "winback"):
+                ids = [p.customer.customer_id for p in batch if p.kind == kind]
+                if ids:
+                    await repo.clear_due(tx, kind, ids)
+        if added < len(batch):
+            counts["existing"] += len(batch) - added
+        return counts
+
+    # ------------------------------------------------------------------ sending
+
+    async def drain(self, limit: int | None = None) -> Counter[str]:
+        """Send what is due, one message at a time at the configured rate (never in parallel)."""
+        counts: Counter[str] = Counter()
+        if self._drain_lock.locked():
+            counts["busy"] += 1
+            return counts
+        async with self._drain_lock:
+            async with self._db.transaction() as tx:
+                counts["interrupted"] = await repo.interrupt_sending(tx, iso(self._clock.now()))
+            while limit is None or counts["sent"] < limit:
+                async with self._db.read() as tx:
+                    ids = await repo.due_ids(tx, iso(self._clock.now()), self._s.batch_size)
+                if not ids:
+                    break
+                for outreach_id in ids:
+                    counts[await self._send_one(outreach_id)] += 1
+                    if limit is not None and counts["sent"] >= limit:
+                        break
+        if any(counts.values()):
+            log.info("outreach sent %s", " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        return counts
+
+    async def run_once(self) -> tuple[Counter[str], Counter[str]]:
+        """Plan, then send everything due now."""
+        return await self.plan(), await self.drain()
+
+    async def _send_one(self, outreach_id: int) -> str:
+        now = self._clock.now()
+        at = iso(now)
+        async with self._db.transaction() as tx:
+            row = await repo.load(tx, outreach_id, self._promotional)
+            if row is None or row.status != "queued":
+                return "gone"
+            c = row.customer
+            zone = zone_of(c.timezone, self._locale.zone)
+            expires = parse_iso(row.expires_at or row.due_at)
+            reason = refusal(c, row.kind, now, self._s)
+            if now >= expires:
+                await repo.mark(tx, row.id, "missed", reason="downtime", at=at)
+                return "missed"
+            if row.kind == "birthday" and not self._still_birthday(c, row.occasion, expires, zone):
+                reason = "birthday_changed"
+            if reason is not None:
+                await repo.mark(tx, row.id, "skipped", reason=reason, at=at)
+                return "skipped"
+            if in_quiet_hours(now, zone, self._s):
+                until = after_quiet_hours(now, zone, self._s)
+                if until >= expires:
+                    await repo.mark(tx, row.id, "missed", reason="quiet_hours", at=at)
+                    return "missed"
+                await repo.hold(tx, row.id, iso(until), at)
+                return "held"
+            message = self._message(row.id, row.kind, c, now, zone)
+            valid_until = None
+            if row.kind == "winback":
+                valid_until = iso(now + timedelta(days=self._s.winback_offer_valid_days))
+            await repo.mark(tx, row.id, "sending", at=at, stage=c.stage, valid_until=valid_until)
+            points = message.fields.get("points", 0)
+            if points:
+                reference = row.occasion  # birthday:<year>: one bonus per birthday
+                await repo.add_bonus(tx, c.customer_id, points, reference, at)
+        await self.pacer.wait(message.chat_id)
+        result = await self._messenger.send(message)
+        done = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            if result.status is SendStatus.SENT:
+                await repo.mark(
+                    tx,
+                    row.id,
+                    "sent",
+                    at=done,
+                    from_status="sending",
+                    sent_at=done,
+                    message_id=result.message_id,
+                )
+                return "sent"
+            if result.status in (SendStatus.BLOCKED, SendStatus.NOT_FOUND):
+                await customers_repo.set_reachable(tx, c.customer_id, False)
+            why = {SendStatus.BLOCKED: "blocked", SendStatus.NOT_FOUND: "chat_not_found"}
+            reason = why.get(result.status) or f"error: {(result.error or '')[:120]}"
+            await repo.mark(tx, row.id, "failed", reason=reason, at=done, from_status="sending")
+        return "failed"
+
+    def _still_birthday(self, c: Candidate, occasion: str, expires: datetime, zone: Any) -> bool:
+        birthday = stored_birthday(c.birthday)
+        year = int(occasion.split(":")[1])
+        day = (expires.astimezone(zone) - timedelta(hours=12)).date()
+        return birthday is not None and birthday.on(year, self._s.feb29) == day
+
+    def _message(
+        self, outreach_id: int, kind: str, c: Candidate, now: datetime, zone: Any
+    ) -> OutboundMessage:
+        stage = c.stage
+        fields: dict[str, Any] = {
+            "name": (c.name or "").split(" ")[0],
+            "business": self._business,
+            "points": self._s.birthday_bonus.get(stage, 0) if kind == "birthday" else 0,
+        }
+        if kind == "winback":
+            until = now + timedelta(days=self._s.winback_offer_valid_days)
+            fields["valid_until"] = until.astimezone(zone).date().isoformat()
+        buttons: tuple[tuple[str, str], ...] = ()
+        if kind == "checkin":
+            buttons = tuple(
+                (f"outreach.rate_{n}", f"outreach:rate:{outreach_id}:{n}") for n in range(1, 6)
+            )
+        buttons += (("outreach.mute_button", f"outreach:mute:{outreach_id}"),)
+        key = f"outreach.{kind}.{stage}"
+        if kind == "birthday" and fields["points"]:
+            key += "_bonus"
+        return OutboundMessage(c.telegram_id or 0, key, c.language, fields, buttons)
+
+    # ------------------------------------------------------------------ customers' answers
+
+    async def answer_checkin(
+        self, telegram_id: int, outreach_id: int, score: int
+    ) -> CheckinAnswer:
+        """Record a 1–5 check-in answer as feedback, once."""
+        if not 1 <= score <= 5:
+            raise NotAnswerable()
+        at = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
+            row = await repo.load(tx, outreach_id, self._promotional)
+            if (
+                customer is None
+                or row is None
+                or row.customer.customer_id != customer.id
+                or row.kind != "checkin"
+                or row.status != "sent"
+            ):
+                raise NotAnswerable()
+            if row.replied_at is not None:
+                return CheckinAnswer(score, None, already=True)
+            number = await repo.record_checkin_answer(tx, outreach_id, customer.id, score, at)
+        return CheckinAnswer(score, number, already=False)
+
+    async def mute(self, telegram_id: int, outreach_id: int) -> str:
+        """Stop the kind of message this outbox row was (per-kind opt-out); return the kind."""
+        async with self._db.transaction() as tx:
+            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
+            row = await repo.load(tx, outreach_id, self._promotional)
+            if customer is None or row is None or row.customer.customer_id != customer.id:
+                raise NotAnswerable()
+            await repo.set_optout(tx, customer.id, row.kind, iso(self._clock.now()))
+        return row.kind
+
+    async def set_birthday(self, telegram_id: int, text: str) -> Birthday:
+        """Store the customer's birthday (day and month; year optional)."""
+        async with self._db.transaction() as tx:
+            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
+            if customer is None:
+                raise UnknownCustomer(str(telegram_id))
+            zone = zone_of(customer.timezone, self._locale.zone)
+            birthday = parse_birthday(text, self._clock.now().astimezone(zone).date())
+            await customers_repo.set_birthday(tx, customer.id, birthday.stored())
+        self._birthdays_scanned = None  # plan it at the next run, even if it is today
+        return birthday
+
+    async def birthday_of(self, telegram_id: int) -> Birthday | None:
+        """The customer's stored birthday."""
+        async with self._db.read() as tx:
+            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
+        if customer is None:
+            raise UnknownCustomer(str(telegram_id))
+        return stored_birthday(customer.birthday)
+
+    # ------------------------------------------------------------------ staff
+
+    async def stats(self, days: int = 30) -> dict[str, Counter[str]]:
+        """Per kind: sent, skipped/failed/missed by reason, replies, won back; last `days`."""
+        if days < 1:
+            raise InvalidArgument("days", usage="usage.outreach")
+        now = self._clock.now()
+        async with self._db.read() as tx:
+            rows = await repo.stats(tx, iso(now - timedelta(days=days)), iso(now))
+        result: dict[str, Counter[str]] = {}
+        for kind, measure, count in rows:
+            result.setdefault(kind, Counter())[measure] += count
+        return result

@@ -1,0 +1,349 @@
+"""Relationship stages (aware → alliance) and recency (active, at risk, lapsed), from facts.
+
+The rules, with thresholds from `[stages]` (defaults in `care.settings.StageSettings`):
+
+* aware: knows us (started the bot or was imported), no purchase and no return visit.
+* engaged: at least one purchase, or came back to the bot on another day within
+  `interaction_window_days`.
+* understanding: `understanding_purchases` purchases within `understanding_window_days`.
+* trust: `trust_purchases` within `trust_window_days`, and ratings (if any, last
+  `rating_window_days`) averaging at least `trust_min_rating`.
+* alliance: `alliance_purchases` within `alliance_window_days`, `alliance_tenure_days` since the
+  first contact, `alliance_lifetime_points` earned in all, ratings averaging `alliance_min_rating`.
+
+Windows make stages fall as well as rise: a customer who stopped buying drops back as purchases
+leave the windows. An open complaint blocks promotion (the stage stays where it is) but never
+demotes by itself.
+
+Recency: at risk when no purchase for longer than `at_risk_gap_factor` × the median gap between
+the customer's own purchases (never under `at_risk_min_days`; `at_risk_default_days` when they
+have fewer than `gap_min_purchases` purchases); lapsed past `lapsed_factor` × that span (never
+under `lapsed_min_days`). The moments are stored so outreach can select due customers by index.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from care.clock import Clock, iso, parse_iso
+from care.errors import InvalidArgument
+from care.settings import STAGES, OutreachSettings, StageSettings
+from storage import stages as repo
+from storage.db import Database
+from storage.stages import FactsRow, HistoryRow
+
+RECENCY = ("active", "at_risk", "lapsed")
+
+log = logging.getLogger(__name__)
+
+
+def rank(stage: str) -> int:
+    """The stage's position, aware = 0."""
+    return STAGES.index(stage)
+
+
+@dataclass(frozen=True, slots=True)
+class Recency:
+    """When a customer becomes at risk and lapsed (None without purchases)."""
+
+    at_risk_at: datetime | None
+    lapsed_at: datetime | None
+
+    def status(self, now: datetime) -> str:
+        """active, at_risk or lapsed at `now`."""
+        if self.lapsed_at is not None and now >= self.lapsed_at:
+            return "lapsed"
+        if self.at_risk_at is not None and now >= self.at_risk_at:
+            return "at_risk"
+        return "active"
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The outcome of applying the rules to one customer."""
+
+    customer_id: int
+    stage: str
+    previous: str
+    status: str
+    reason: str
+    changed: bool
+    manual: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StageReport:
+    """What /stage shows: stage, status, the facts behind them and the history."""
+
+    evaluation: Evaluation
+    rule_stage: str
+    rule_reason: str
+    purchases_total: int
+    purchases_90d: int
+    last_purchase_at: str | None
+    open_complaints: int
+    rating_average: float | None
+    lifetime_points: int
+    tenure_days: int
+    at_risk_at: str | None
+    lapsed_at: str | None
+    history: list[HistoryRow]
+
+
+def _count_since(stamps: tuple[str, ...], since: datetime) -> int:
+    cutoff = iso(since)
+    return sum(1 for stamp in stamps if stamp >= cutoff)
+
+
+def _ratings_ok(facts: FactsRow, minimum: float, since: datetime) -> tuple[bool, str]:
+    cutoff = iso(since)
+    values = [r.value for r in facts.ratings if r.at >= cutoff]
+    if not values:
+        return True, ""
+    average = sum(values) / len(values)
+    return average >= minimum, f", ratings {average:.1f}/5"
+
+
+def rule_stage(facts: FactsRow, s: StageSettings, now: datetime) -> tuple[str, str]:
+    """The stage the rules give, and why (e.g. '3 purchases in 90 days')."""
+    days = timedelta(days=1)
+    p = facts.purchases
+    rating_since = now - s.rating_window_days * days
+    tenure = (now - parse_iso(facts.created_at)).days
+    n = _count_since(p, now - s.alliance_window_days * days)
+    ok, rated = _ratings_ok(facts, s.alliance_min_rating, rating_since)
+    if (
+        n >= s.alliance_purchases
+        and ok
+        and tenure >= s.alliance_tenure_days
+        and facts.lifetime_points >= s.alliance_lifetime_points
+    ):
+        return "alliance", (
+            f"{n} purchases in {s.alliance_window_days} days, {tenure} days with us,"
+            f" {facts.lifetime_points} lifetime points{rated}"
+        )
+    n = _count_since(p, now - s.trust_window_days * days)
+    ok, rated = _ratings_ok(facts, s.trust_min_rating, rating_since)
+    if n >= s.trust_purchases and ok:
+        return "trust", f"{n} purchases in {s.trust_window_days} days{rated}"
+    n = _count_since(p, now - s.understanding_window_days * days)
+    if n >= s.understanding_purchases:
+        return "understanding", f"{n} purchases in {s.understanding_window_days} days"
+    if p:
+        return "engaged", f"{len(p)} purchase(s), the last on {p[-1][:10]}"
+    seen = facts.last_seen_at
+    if (
+        seen is not None
+        and seen[:10] != facts.created_at[:10]
+        and parse_iso(seen) >= now - s.interaction_window_days * days
+    ):
+        return "engaged", f"came back on {seen[:10]}"
+    return "aware", "no purchase yet"
+
+
+def recency(facts: FactsRow, s: StageSettings) -> Recency:
+    """When the customer becomes at risk and lapsed, from their own purchase rhythm."""
+    if not facts.purchases:
+        return Recency(None, None)
+    moments = [parse_iso(stamp) for stamp in facts.purchases]
+    if len(moments) >= s.gap_min_purchases:
+        gaps = [
+            (b - a).total_seconds() / 86400 for a, b in zip(moments, moments[1:], strict=False)
+        ]
+        at_risk_days = max(
+            float(s.at_risk_min_days), s.at_risk_gap_factor * statistics.median(gaps)
+        )
+    else:
+        at_risk_days = float(s.at_risk_default_days)
+    lapsed_days = max(float(s.lapsed_min_days), s.lapsed_factor * at_risk_days)
+    last = moments[-1]
+    return Recency(last + timedelta(days=at_risk_days), last + timedelta(days=lapsed_days))
+
+
+def next_checkin(facts: FactsRow, stage: str, o: OutreachSettings) -> datetime | None:
+    """When the next check-in is due: a few days after the first purchase, then by cadence.
+
+    Without a previous check-in: `checkin_first_after_days` after the first purchase (or after the
+    latest one if that moment is long past, e.g. when outreach is switched on for old customers).
+    After a check-in: only once the customer has bought again, `checkin_cadence_days[stage]` after
+    the previous check-in and no sooner than `checkin_first_after_days` after that purchase.
+    """
+    if not facts.purchases:
+        return None
+    after = timedelta(days=o.checkin_first_after_days)
+    first, last = parse_iso(facts.purchases[0]), parse_iso(facts.purchases[-1])
+    if facts.last_checkin_due is None:
+        due = first + after
+        if due + timedelta(hours=o.grace("checkin")) < last:
+            due = last + after
+        return due
+    previous = parse_iso(facts.last_checkin_due)
+    cadence = o.checkin_cadence_days.get(stage, 0)
+    if last <= previous or cadence <= 0:
+        return None
+    return max(previous + timedelta(days=cadence), last + after)
+
+
+def winback_occasion(last_purchase_at: str) -> str:
+    """The outbox occasion of the lapse episode that began after this purchase."""
+    return f"winback:{last_purchase_at[:10]}"
+
+
+def has_new_fact(facts: FactsRow) -> bool:
+    """Whether a purchase, complaint or rating arrived after the stage was last set."""
+    newest = max(
+        (facts.purchases[-1] if facts.purchases else "", facts.last_ticket_at or ""),
+    )
+    return newest > facts.stage_since
+
+
+class StageService:
+    """Applies the stage rules, keeps staff overrides and answers /stage."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: StageSettings,
+        outreach: OutreachSettings | None = None,
+    ) -> None:
+        self._db, self._clock, self._s = db, clock, settings
+        self._o = outreach or OutreachSettings()
+
+    async def refresh(self, customer_id: int) -> None:
+        """Re-evaluate after a new fact; a failure is logged, never passed to the caller."""
+        try:
+            await self.evaluate(customer_id)
+        except Exception:  # the purchase or ticket that triggered this is already committed
+            log.exception("stage evaluation failed customer_id=%s", customer_id)
+
+    async def evaluate(self, customer_id: int) -> Evaluation:
+        """Apply the rules to one customer (call after a purchase, complaint or rating).
+
+        A staff-set stage (`stage_manual`) holds until a new fact (a purchase, a complaint or a
+        rating recorded after the stage was set); the first evaluation after such a fact applies
+        the rules again, which may confirm or move the stage, and clears the manual flag.
+        Recency and the outreach schedule are always recomputed.
+        """
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            rows = await repo.load_facts(tx, customer_id, customer_id)
+            if not rows:
+                raise InvalidArgument(f"no customer {customer_id}", usage="usage.stage")
+            return await self._apply(tx, rows[0], now)
+
+    async def reevaluate_all(self, batch_size: int = 500) -> dict[str, int]:
+        """Re-apply the rules to everyone, a batch per transaction (windows move with time)."""
+        counts = {"evaluated": 0, "changed": 0}
+        after = 0
+        while True:
+            now = self._clock.now()
+            async with self._db.transaction() as tx:
+                ids = await repo.customer_ids_after(tx, after, batch_size)
+                if not ids:
+                    return counts
+                for facts in await repo.load_facts(tx, ids[0], ids[-1]):
+                    result = await self._apply(tx, facts, now)
+                    counts["evaluated"] += 1
+                    counts["changed"] += int(result.changed)
+                after = ids[-1]
+
+    async def set_stage(
+        self, customer_id: int, stage: str, *, staff_id: int, staff_name: str, note: str = ""
+    ) -> Evaluation:
+        """Set a stage by hand; it holds until the rules have a new fact to act on."""
+        if stage not in STAGES:
+            raise InvalidArgument(f"unknown stage {stage}", usage="usage.stage")
+        now = self._clock.now()
+        reason = f"set by staff {staff_name}" + (f": {note}" if note else "")
+        async with self._db.transaction() as tx:
+            rows = await repo.load_facts(tx, customer_id, customer_id)
+            if not rows:
+                raise InvalidArgument(f"no customer {customer_id}", usage="usage.stage")
+            facts = rows[0]
+            await repo.change_stage(
+                tx,
+                customer_id,
+                from_stage=facts.stage,
+                to_stage=stage,
+                reason=reason,
+                manual=True,
+                staff_id=staff_id,
+                at=iso(now),
+            )
+            status = recency(facts, self._s).status(now)
+        return Evaluation(customer_id, stage, facts.stage, status, reason, True, True)
+
+    async def report(self, customer_id: int) -> StageReport:
+        """Evaluate, then gather the facts and history /stage shows."""
+        evaluation = await self.evaluate(customer_id)
+        now = self._clock.now()
+        async with self._db.read() as tx:
+            facts = (await repo.load_facts(tx, customer_id, customer_id))[0]
+            history = await repo.history(tx, customer_id, 10)
+        stage, reason = rule_stage(facts, self._s, now)
+        moments = recency(facts, self._s)
+        since = iso(now - timedelta(days=self._s.rating_window_days))
+        values = [r.value for r in facts.ratings if r.at >= since]
+        return StageReport(
+            evaluation=evaluation,
+            rule_stage=stage,
+            rule_reason=reason,
+            purchases_total=len(facts.purchases),
+            purchases_90d=_count_since(facts.purchases, now - timedelta(days=90)),
+            last_purchase_at=facts.purchases[-1] if facts.purchases else None,
+            open_complaints=facts.open_complaints,
+            rating_average=sum(values) / len(values) if values else None,
+            lifetime_points=facts.lifetime_points,
+            tenure_days=(now - parse_iso(facts.created_at)).days,
+            at_risk_at=iso(moments.at_risk_at) if moments.at_risk_at else None,
+            lapsed_at=iso(moments.lapsed_at) if moments.lapsed_at else None,
+            history=history,
+        )
+
+    async def _apply(self, tx: aiosqlite.Connection, facts: FactsRow, now: datetime) -> Evaluation:
+        target, reason = rule_stage(facts, self._s, now)
+        current, manual = facts.stage, facts.stage_manual
+        changed = False
+        if manual and has_new_fact(facts):
+            await repo.release_manual(tx, facts.customer_id)
+            manual = False
+        if not manual and target != current:
+            if rank(target) > rank(current) and facts.open_complaints:
+                reason = f"promotion to {target} blocked: open complaint"
+            else:
+                await repo.change_stage(
+                    tx,
+                    facts.customer_id,
+                    from_stage=current,
+                    to_stage=target,
+                    reason=f"rule: {reason}",
+                    manual=False,
+                    staff_id=None,
+                    at=iso(now),
+                )
+                current, changed = target, True
+        moments = recency(facts, self._s)
+        checkin = next_checkin(facts, current, self._o)
+        last = facts.purchases[-1] if facts.purchases else None
+        winback = None
+        if last is not None and winback_occasion(last) not in facts.winback_occasions:
+            winback = moments.at_risk_at
+        await repo.set_schedule(
+            tx,
+            facts.customer_id,
+            last_purchase_at=last,
+            at_risk_at=iso(moments.at_risk_at) if moments.at_risk_at else None,
+            lapsed_at=iso(moments.lapsed_at) if moments.lapsed_at else None,
+            next_checkin_at=iso(checkin) if checkin else None,
+            winback_due_at=iso(winback) if winback else None,
+            at=iso(now),
+        )
+        return Evaluation(
+            facts.customer_id, current, facts.stage, moments.status(now), reason, changed, manual
+        )

@@ -1,0 +1,323 @@
+"""Outreach with a fake clock and a recording messenger: once, on time, politely."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from care.errors import InvalidArgument, InvalidBirthday
+from care.outreach import Pacer
+from care.outreach_rules import parse_birthday
+from care.ports import OutboundMessage, SendResult, SendStatus
+from storage.db import Database
+from tests.fakes import FakeClock, RecordingMessenger
+from tests.outreach_support import (
+    add_customer,
+    add_purchase,
+    add_ticket,
+    build,
+    rows,
+    set_columns,
+)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+async def outbox(db: Database) -> list[dict[str, object]]:
+    return await rows(db, "SELECT * FROM outreach ORDER BY id")
+
+
+async def test_a_birthday_is_sent_once_at_the_local_hour(db: Database, clock: FakeClock) -> None:
+    # 2026-11-22 10:00 UTC is 18:00 in Shanghai; the birthday is tomorrow there.
+    cid = await add_customer(db, clock, 11, "Li Wei", timezone="Asia/Shanghai", birthday="--11-23")
+    await add_purchase(db, cid, clock.now())
+    stages, outreach, sent = build(db, clock)
+    await stages.evaluate(cid)  # engaged: a 20-point bonus
+    await outreach.run_once()
+    assert sent.sent == []
+    clock.set(at("2026-11-23T09:59+08:00"))
+    await outreach.run_once()
+    assert sent.sent == []
+    clock.set(at("2026-11-23T10:00+08:00"))
+    await outreach.run_once()
+    assert [m.key for m in sent.sent] == ["outreach.birthday.engaged_bonus"]
+    assert sent.sent[0].fields["points"] == 20 and sent.sent[0].chat_id == 11
+    # A restart (new services over the same database) and a second run send nothing more.
+    _, again, sent_again = build(db, clock)
+    clock.advance(minutes=5)
+    await again.run_once()
+    await outreach.run_once()
+    assert sent_again.sent == [] and len(sent.sent) == 1
+    [row] = await outbox(db)
+    assert (row["occasion"], row["status"]) == ("birthday:2026", "sent")
+    bonus = await rows(db, "SELECT delta, kind, reference FROM points_ledger")
+    assert bonus == [{"delta": 20, "kind": "bonus", "reference": "birthday:2026"}]
+
+
+async def test_quiet_hours_hold_a_message_until_morning(db: Database, clock: FakeClock) -> None:
+    cid = await add_customer(db, clock, 12, "Bea", timezone="Europe/London")
+    clock.set(at("2026-11-22T19:00+00:00"))
+    await add_purchase(db, cid, clock.now())
+    stages, outreach, sent = build(db, clock, checkin_first_after_days=0)
+    await stages.evaluate(cid)  # check-in due now... at 19:00
+    clock.set(at("2026-11-22T22:30+00:00"))  # ...but the planner only runs at 22:30
+    await outreach.run_once()
+    assert sent.sent == []
+    [row] = await outbox(db)
+    assert row["status"] == "queued" and row["due_at"] == "2026-11-23T09:00:00+00:00"
+    clock.set(at("2026-11-23T08:59+00:00"))
+    await outreach.drain()
+    assert sent.sent == []
+    clock.set(at("2026-11-23T09:00+00:00"))
+    await outreach.drain()
+    assert [m.key for m in sent.sent] == ["outreach.checkin.engaged"]
+
+
+async def test_the_sender_holds_a_row_that_became_due_in_quiet_hours(
+    db: Database, clock: FakeClock
+) -> None:
+    await add_customer(db, clock, 13, "Cy", birthday="--11-22")
+    _, outreach, sent = build(db, clock, birthday_time="20:55")
+    await outreach.plan()
+    clock.set(at("2026-11-22T21:10+00:00"))
+    counts = await outreach.drain()
+    # The birthday is today only: held past midnight, it is missed, with the reason.
+    assert counts["missed"] == 1 and sent.sent == []
+    [row] = await outbox(db)
+    assert (row["status"], row["reason"]) == ("missed", "quiet_hours")
+
+
+async def test_opted_out_and_blocked_customers_are_skipped_with_reasons(
+    db: Database, clock: FakeClock
+) -> None:
+    await add_customer(db, clock, 21, "Opal", birthday="--11-22", opted_out=1)
+    blocked = await add_customer(db, clock, 22, "Ben", birthday="--11-22")
+    await add_customer(db, clock, 23, "Cat", birthday="1990-11-22")
+    messenger = RecordingMessenger()
+    messenger.statuses[22] = SendStatus.BLOCKED
+    _, outreach, _ = build(db, clock, messenger)
+    await outreach.run_once()
+    found = {r["customer_id"]: (r["status"], r["reason"]) for r in await outbox(db)}
+    assert found == {1: ("skipped", "opted_out"), 2: ("failed", "blocked"), 3: ("sent", None)}
+    [ben] = await rows(db, "SELECT reachable FROM customers WHERE id = ?", blocked)
+    assert ben["reachable"] == 0
+    # Ben stays skipped as unreachable (no more 403s) until he comes back with /start.
+    await set_columns(db, blocked, next_checkin_at="2026-11-22T10:00:00+00:00")
+    await add_purchase(db, blocked, clock.now() - timedelta(days=3))
+    await outreach.run_once()
+    rows_now = await rows(db, "SELECT status, reason FROM outreach WHERE kind = 'checkin'")
+    assert rows_now == [{"status": "skipped", "reason": "unreachable"}]
+    assert [m.chat_id for m in messenger.sent] == [23]
+
+
+async def test_a_checkin_answer_is_recorded_as_feedback(db: Database, clock: FakeClock) -> None:
+    cid = await add_customer(db, clock, 31, "Dee")
+    await add_purchase(db, cid, clock.now())
+    stages, outreach, sent = build(db, clock)
+    await stages.evaluate(cid)
+    clock.advance(days=3)
+    await outreach.run_once()
+    [message] = sent.sent
+    assert message.key == "outreach.checkin.engaged"
+    data = [d for _, d in message.buttons]
+    [row] = await outbox(db)
+    assert data[:5] == [f"outreach:rate:{row['id']}:{n}" for n in range(1, 6)]
+    answer = await outreach.answer_checkin(31, int(row["id"]), 4)
+    assert answer.ticket_number == 1001 and not answer.already
+    assert (await outreach.answer_checkin(31, int(row["id"]), 5)).already
+    tickets = await rows(db, "SELECT number, kind, category, rating, status FROM tickets")
+    assert tickets == [
+        {
+            "number": 1001,
+            "kind": "feedback",
+            "category": "checkin",
+            "rating": 4,
+            "status": "resolved",
+        }
+    ]
+    stats = await outreach.stats()
+    assert stats["checkin"]["sent"] == 1 and stats["checkin"]["replies"] == 1
+
+
+async def test_a_lapsed_customer_gets_one_winback_and_is_won_back(
+    db: Database, clock: FakeClock
+) -> None:
+    cid = await add_customer(db, clock, 41, "Eli")
+    stages, outreach, sent = build(db, clock)
+    for _ in range(3):
+        await add_purchase(db, cid, clock.now())
+        clock.advance(days=10)
+    await stages.evaluate(cid)  # at risk 20 days after the last purchase (2 x 10-day gaps)
+    sent.statuses.clear()
+    for _ in range(60):  # two months of planner and sender runs, once a day at 10:00 UTC
+        clock.advance(days=1)
+        await stages.reevaluate_all()
+        await outreach.run_once()
+    winbacks = [m for m in sent.sent if m.key.startswith("outreach.winback")]
+    assert [m.key for m in winbacks] == ["outreach.winback.understanding"]
+    [row] = await rows(db, "SELECT * FROM outreach WHERE kind = 'winback'")
+    assert row["occasion"] == "winback:2026-12-12" and row["status"] == "sent"
+    await add_purchase(db, cid, clock.now())  # within the 14-day offer? no: sent weeks ago
+    await outreach.plan()
+    assert (await outreach.stats(90))["winback"]["won_back"] == 0
+
+
+async def test_a_purchase_within_the_offer_counts_as_won_back(
+    db: Database, clock: FakeClock
+) -> None:
+    cid = await add_customer(db, clock, 42, "Fin")
+    stages, outreach, sent = build(db, clock)
+    await add_purchase(db, cid, clock.now())
+    await stages.evaluate(cid)
+    clock.advance(days=46)  # past the 45-day floor for customers with few purchases
+    await outreach.run_once()
+    assert [m.key for m in sent.sent][-1] == "outreach.winback.engaged"
+    assert sent.sent[-1].fields["valid_until"] == "2027-01-21"
+    clock.advance(days=5)
+    await add_purchase(db, cid, clock.now())
+    await stages.evaluate(cid)
+    counts, _ = await outreach.run_once()
+    assert counts["won_back"] == 1
+    assert (await outreach.stats())["winback"]["won_back"] == 1
+    assert len([m for m in sent.sent if m.key.startswith("outreach.winback")]) == 1
+
+
+class CrashingMessenger:
+    """Dies in the middle of a send, as a process killed after Telegram got the request."""
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        raise SystemExit("killed")
+
+
+async def test_a_crash_between_sending_and_sent_is_not_resent(
+    db: Database, clock: FakeClock
+) -> None:
+    cid = await add_customer(db, clock, 51, "Gia", birthday="--11-22")
+    await add_purchase(db, cid, clock.now())
+    stages, crashing, _ = build(db, clock, CrashingMessenger())
+    await stages.evaluate(cid)
+    with pytest.raises(SystemExit):
+        await crashing.run_once()
+    [row] = await outbox(db)
+    assert row["status"] == "sending"
+    _, restarted, sent = build(db, clock)  # the bot comes back
+    counts = (await restarted.run_once())[1]
+    assert counts["interrupted"] == 1 and sent.sent == []
+    [row] = await outbox(db)
+    assert (row["status"], row["reason"]) == ("failed", "interrupted")
+    ledger = await rows(db, "SELECT delta FROM points_ledger")
+    assert ledger == [{"delta": 20}]  # the bonus promised in the message was granted once
+
+
+async def test_open_complaints_and_the_frequency_cap_hold_promotions(
+    db: Database, clock: FakeClock
+) -> None:
+    moody = await add_customer(db, clock, 61, "Hal", birthday="--11-22")
+    await add_ticket(db, moody, clock.now())
+    busy = await add_customer(db, clock, 62, "Ivy", birthday="--11-22")
+    two_days_ago = "2026-11-20T10:00:00+00:00"
+    async with db.transaction() as tx:  # a win-back went out two days ago
+        await tx.execute(
+            "INSERT INTO outreach (customer_id, kind, occasion, status, due_at, sent_at,"
+            " created_at, updated_at) VALUES (?, 'winback', 'winback:2026-09-01', 'sent',"
+            " ?, ?, ?, ?)",
+            (busy, two_days_ago, two_days_ago, two_days_ago, two_days_ago),
+        )
+    await set_columns(db, busy, next_checkin_at="2026-11-22T09:00:00+00:00")
+    _, outreach, sent = build(db, clock)
+    await outreach.run_once()
+    found = {(r["customer_id"], r["kind"]): (r["status"], r["reason"]) for r in await outbox(db)}
+    assert found[(moody, "birthday")] == ("skipped", "open_complaint")
+    assert found[(busy, "checkin")] == ("skipped", "frequency_cap")
+    assert found[(busy, "birthday")] == ("sent", None)  # birthdays are exempt from the cap
+    assert [m.chat_id for m in sent.sent] == [62]
+
+
+async def test_messages_due_during_downtime_are_missed_past_their_grace(
+    db: Database, clock: FakeClock
+) -> None:
+    cid = await add_customer(db, clock, 71, "Jo", birthday="--11-22")
+    await add_purchase(db, cid, clock.now())
+    stages, outreach, sent = build(db, clock)
+    await stages.evaluate(cid)  # check-in due on 11-25
+    await outreach.plan()  # the birthday is queued for 10:00 today...
+    clock.set(at("2026-11-28T12:00+00:00"))  # ...and the bot was down for six days
+    await outreach.run_once()
+    found = {r["kind"]: (r["status"], r["reason"]) for r in await outbox(db)}
+    assert found == {"birthday": ("missed", "downtime"), "checkin": ("missed", "downtime")}
+    assert sent.sent == []
+
+
+async def test_a_checkin_late_within_grace_is_still_sent(db: Database, clock: FakeClock) -> None:
+    cid = await add_customer(db, clock, 72, "Kim")
+    await add_purchase(db, cid, clock.now())
+    stages, outreach, sent = build(db, clock)
+    await stages.evaluate(cid)
+    clock.set(at("2026-11-26T12:00+00:00"))  # due 11-25 10:00, 48 hours of grace
+    await outreach.run_once()
+    assert [m.key for m in sent.sent] == ["outreach.checkin.engaged"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "day", "due"),
+    [
+        ("feb28", date(2027, 2, 28), True),
+        ("mar1", date(2027, 2, 28), False),
+        ("mar1", date(2027, 3, 1), True),
+        ("skip", date(2027, 2, 28), False),
+        ("skip", date(2028, 2, 29), True),
+    ],
+)
+async def test_feb29_birthdays_follow_the_policy(
+    db: Database, clock: FakeClock, policy: str, day: date, due: bool
+) -> None:
+    await add_customer(db, clock, 81, "Leap", birthday="2000-02-29")
+    _, outreach, _ = build(db, clock, feb29=policy)
+    items = await outreach.preview(day)
+    assert [(i.kind, i.status) for i in items] == ([("birthday", "due")] if due else [])
+
+
+async def test_preview_writes_nothing_and_explains(db: Database, clock: FakeClock) -> None:
+    await add_customer(db, clock, 91, "Max", birthday="--11-23", timezone="America/New_York")
+    await add_customer(db, clock, 92, "Ned", birthday="--11-23", opted_out=1)
+    _, outreach, _ = build(db, clock)
+    items = await outreach.preview(date(2026, 11, 23))
+    assert [(i.telegram_id, i.status, i.reason, i.due_at) for i in items] == [
+        (92, "skipped", "opted_out", "2026-11-23T10:00:00+00:00"),
+        (91, "due", None, "2026-11-23T15:00:00+00:00"),
+    ]
+    assert await outbox(db) == []
+
+
+def test_birthdays_are_read_strictly() -> None:
+    today = date(2026, 11, 22)
+    assert parse_birthday("24-12", today).stored() == "--12-24"
+    assert parse_birthday("1990-12-24", today).stored() == "1990-12-24"
+    assert parse_birthday("24/12/1990", today).stored() == "1990-12-24"
+    assert parse_birthday("29-02", today).stored() == "--02-29"
+    for bad in ("31-02", "2023-02-29", "00-05", "12-13", "2030-01-01"):
+        with pytest.raises(InvalidBirthday):
+            parse_birthday(bad, today)
+    with pytest.raises(InvalidArgument):
+        parse_birthday("next tuesday", today)
+
+
+async def test_the_pacer_keeps_the_rate_and_one_message_per_chat_per_second() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer(rate=10.0, monotonic=lambda: now[0], sleep=sleep)
+    for chat in range(1, 11):
+        await pacer.wait(chat)
+    assert now[0] == pytest.approx(0.9)  # ten sends in 0.9 s: 10 per second
+    await pacer.wait(1)
+    assert now[0] == pytest.approx(1.0)
+    await pacer.wait(1)  # the same chat again: a full second later
+    assert now[0] == pytest.approx(2.0)

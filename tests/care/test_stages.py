@@ -1,0 +1,115 @@
+"""Relationship stages: up and down with reasons, complaints block promotion, manual stages."""
+
+from __future__ import annotations
+
+from care.settings import StageSettings
+from storage.db import Database
+from tests.fakes import FakeClock
+from tests.outreach_support import add_customer, add_purchase, add_ticket, build, rows
+
+
+async def _history(db: Database, customer_id: int) -> list[tuple[str, str]]:
+    found = await rows(
+        db,
+        "SELECT to_stage, reason FROM stage_history WHERE customer_id = ? ORDER BY id",
+        customer_id,
+    )
+    return [(r["to_stage"], r["reason"]) for r in found]
+
+
+async def test_a_stage_moves_up_and_down_with_reasons(db: Database, clock: FakeClock) -> None:
+    stages, _, _ = build(db, clock)
+    alice = await add_customer(db, clock, 1)
+    assert (await stages.evaluate(alice)).stage == "aware"
+    for _ in range(4):
+        await add_purchase(db, alice, clock.now())
+        await stages.evaluate(alice)
+        clock.advance(days=10)
+    assert (await stages.evaluate(alice)).stage == "trust"
+    clock.advance(days=200)  # stopped buying: the purchases leave the windows
+    result = await stages.evaluate(alice)
+    assert result.stage == "engaged" and result.changed and result.status == "lapsed"
+    history = await _history(db, alice)
+    assert [stage for stage, _ in history] == ["engaged", "understanding", "trust", "engaged"]
+    assert history[1][1] == "rule: 2 purchases in 90 days"
+    assert history[2][1] == "rule: 4 purchases in 180 days"
+    assert history[3][1].startswith("rule: 4 purchase(s), the last on 2026-12-22")
+
+
+async def test_an_open_complaint_blocks_promotion_but_not_the_rules(
+    db: Database, clock: FakeClock
+) -> None:
+    stages, _, _ = build(db, clock)
+    bob = await add_customer(db, clock, 2, "Bob")
+    await add_purchase(db, bob, clock.now())
+    await stages.evaluate(bob)
+    ticket = await add_ticket(db, bob, clock.now())
+    clock.advance(days=3)
+    await add_purchase(db, bob, clock.now())
+    result = await stages.evaluate(bob)
+    assert result.stage == "engaged"
+    assert result.reason == "promotion to understanding blocked: open complaint"
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE tickets SET status = 'resolved' WHERE id = ?", (ticket,))
+    assert (await stages.evaluate(bob)).stage == "understanding"
+
+
+async def test_low_ratings_keep_a_regular_buyer_out_of_trust(
+    db: Database, clock: FakeClock
+) -> None:
+    stages, _, _ = build(db, clock)
+    cid = await add_customer(db, clock, 3, "Carol")
+    for _ in range(4):
+        await add_purchase(db, cid, clock.now())
+        clock.advance(days=5)
+    await add_ticket(db, cid, clock.now(), kind="feedback", status="resolved", rating=2)
+    assert (await stages.evaluate(cid)).stage == "understanding"
+
+
+async def test_a_manual_stage_holds_until_a_new_fact(db: Database, clock: FakeClock) -> None:
+    stages, _, _ = build(db, clock)
+    dan = await add_customer(db, clock, 4, "Dan")
+    await add_purchase(db, dan, clock.now())
+    await stages.evaluate(dan)
+    clock.advance(hours=1)
+    await stages.set_stage(dan, "alliance", staff_id=9, staff_name="@anna", note="our landlord")
+    clock.advance(days=30)
+    held = await stages.reevaluate_all()
+    assert held == {"evaluated": 1, "changed": 0}
+    report = await stages.report(dan)
+    assert report.evaluation.stage == "alliance" and report.evaluation.manual
+    assert report.rule_stage == "engaged"
+    await add_purchase(db, dan, clock.now())  # a new fact: the rules take over again
+    result = await stages.evaluate(dan)
+    assert result.stage == "understanding" and not result.manual
+    history = await _history(db, dan)
+    assert history[1] == ("alliance", "set by staff @anna: our landlord")
+    assert history[2] == ("understanding", "rule: 2 purchases in 90 days")
+
+
+async def test_recency_follows_the_customers_own_rhythm(db: Database, clock: FakeClock) -> None:
+    stages, _, _ = build(db, clock)
+    weekly = await add_customer(db, clock, 5, "Eve")
+    for _ in range(5):
+        await add_purchase(db, weekly, clock.now())
+        clock.advance(days=7)
+    once = await add_customer(db, clock, 6, "Fay")
+    await add_purchase(db, once, clock.now())
+    # Eve's last purchase was 7 days ago: at risk after max(14, 2 x 7) = 14 days.
+    assert (await stages.evaluate(weekly)).status == "active"
+    clock.advance(days=8)
+    assert (await stages.evaluate(weekly)).status == "at_risk"
+    assert (await stages.evaluate(once)).status == "active"  # the 45-day floor applies
+    clock.advance(days=40)
+    assert (await stages.evaluate(once)).status == "at_risk"
+    clock.advance(days=50)
+    assert (await stages.evaluate(weekly)).status == "lapsed"
+    assert (await stages.evaluate(once)).status == "lapsed"
+
+
+async def test_the_rules_read_their_thresholds_from_config(db: Database, clock: FakeClock) -> None:
+    stages, _, _ = build(db, clock, stages=StageSettings(understanding_purchases=3))
+    cid = await add_customer(db, clock, 7, "Gus")
+    for _ in range(2):
+        await add_purchase(db, cid, clock.now())
+    assert (await stages.evaluate(cid)).stage == "engaged"

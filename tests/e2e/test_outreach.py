@@ -1,0 +1,178 @@
+"""End to end through the sandbox: /birthday, greetings, check-in answers, staff tools, CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import outreach_cli
+from bot.cli import main
+from bot.sandbox import SandboxUser
+from tests.conftest import Harness, HarnessFactory
+from tests.outreach_support import add_purchase, rows
+
+
+async def _join(harness: Harness, user: SandboxUser) -> int:
+    await user.send("/start")
+    await user.next_message()
+    customer = await harness.care.customers.require(user.id)
+    return customer.id
+
+
+async def test_birthday_greeting_once_even_after_a_restart(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await _join(harness, alice)
+    await alice.send("/birthday 23-11")
+    assert "23-11" in ((await alice.next_message()).text or "")
+    harness.clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+    await harness.care.outreach.run_once()
+    greeting = await alice.next_message()
+    assert "Happy birthday, Alice" in (greeting.text or "")
+    await harness.restart()
+    await harness.care.outreach.run_once()
+    await alice.expect_no_message(0.3)
+    assert len(await rows(harness.care.db, "SELECT id FROM outreach")) == 1
+
+
+async def test_a_bad_birthday_gets_a_clear_answer(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await _join(harness, alice)
+    await alice.send("/birthday 31-02")
+    assert "not a date in the calendar" in ((await alice.next_message()).text or "")
+    await alice.send("/birthday soon")
+    assert "/birthday DD-MM" in ((await alice.next_message()).text or "")
+    assert await harness.care.outreach.birthday_of(alice.id) is None
+
+
+async def test_checkin_buttons_record_feedback(harness: Harness) -> None:
+    wei = harness.customer("Wei", language_code="zh")
+    cid = await _join(harness, wei)
+    await add_purchase(harness.care.db, cid, harness.clock.now())
+    await harness.care.stages.evaluate(cid)
+    harness.clock.advance(days=3)
+    await harness.care.outreach.run_once()
+    checkin = await wei.next_message()
+    assert "你好" in (checkin.text or "")
+    await wei.press(checkin, "⭐⭐⭐⭐ 4")
+    thanks = await wei.next_message()
+    assert thanks.edited and "4/5" in (thanks.text or "")
+    tickets = await rows(harness.care.db, "SELECT kind, category, rating FROM tickets")
+    assert tickets == [{"kind": "feedback", "category": "checkin", "rating": 4}]
+
+
+async def test_a_blocked_customer_is_marked_unreachable(harness: Harness) -> None:
+    bob = harness.customer("Bob")
+    cid = await _join(harness, bob)
+    await bob.send("/birthday 22-11")
+    await bob.next_message()
+    harness.sandbox.block(bob)
+    await harness.care.outreach.run_once()
+    found = await rows(harness.care.db, "SELECT status, reason FROM outreach")
+    assert found == [{"status": "failed", "reason": "blocked"}]
+    [row] = await rows(harness.care.db, "SELECT reachable FROM customers WHERE id = ?", cid)
+    assert row["reachable"] == 0
+    harness.sandbox.unblock(bob)
+    await bob.send("/start")  # back again: reachable
+    await bob.next_message()
+    [row] = await rows(harness.care.db, "SELECT reachable FROM customers WHERE id = ?", cid)
+    assert row["reachable"] == 1
+
+
+async def test_staff_see_and_set_stages_and_outreach(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    cid = await _join(harness, alice)
+    await add_purchase(harness.care.db, cid, harness.clock.now())
+    owner = harness.owner
+    await owner.send("/stage @alice")
+    report = (await owner.next_message()).text or ""
+    assert "stage engaged" in report and "1 purchase(s)" in report
+    await owner.send("/stage @alice trust regular at the counter")
+    assert "now trust" in ((await owner.next_message()).text or "")
+    await owner.send("/stage @alice")
+    report = (await owner.next_message()).text or ""
+    assert "set by staff @olivia: regular at the counter" in report
+    await owner.send("/stage @alice friend")
+    assert "Usage: /stage" in ((await owner.next_message()).text or "")
+    await alice.send("/birthday 22-11")
+    await alice.next_message()
+    await owner.send("/outreach preview 2026-11-22")
+    preview = (await owner.next_message()).text or ""
+    assert "1 due" in preview and "Alice · birthday · trust" in preview
+    await harness.care.outreach.run_once()
+    assert "100 bonus points" in ((await alice.next_message()).text or "")
+    await owner.send("/outreach stats")
+    assert "birthday: sent 1" in ((await owner.next_message()).text or "")
+    await alice.send("/stage @alice")
+    assert "staff only" in ((await alice.next_message()).text or "")
+
+
+def _config(tmp_path: Path, harness: Harness) -> Path:
+    telegram = harness.settings.telegram
+    path = tmp_path / "cli.toml"
+    path.write_text(
+        f'[telegram]\ntoken = "{telegram.token}"\nbase_url = "{telegram.base_url}"\n'
+        f'[storage]\npath = "{harness.settings.storage.path}"\n',
+        "utf-8",
+    )
+    return path
+
+
+async def test_cli_plan_prints_json_and_writes_nothing(
+    harness: Harness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice, bob = harness.customer("Alice"), harness.customer("Bob")
+    for user in (alice, bob):
+        await _join(harness, user)
+        await user.send("/birthday 24-11")
+        await user.next_message()
+    await bob.send("/stop")
+    await bob.next_message()
+    config = _config(tmp_path, harness)
+    await harness.stop()  # the CLI runs its own event loop on the same file
+    code = await _in_thread(
+        main, ["outreach", "plan", "--date", "2026-11-24", "--json", "--config", str(config)]
+    )
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [
+        (x["telegram_id"], x["kind"], x["occasion"], x["status"], x["reason"]) for x in lines
+    ] == [
+        (alice.id, "birthday", "birthday:2026", "due", None),
+        (bob.id, "birthday", "birthday:2026", "skipped", "opted_out"),
+    ]
+    assert set(lines[0]) >= {"telegram_id", "customer_id", "kind", "occasion", "status", "reason"}
+    await harness.start()
+    assert await rows(harness.care.db, "SELECT id FROM outreach") == []
+
+
+async def test_cli_run_once_sends_through_the_bot_api(
+    harness_factory: HarnessFactory, tmp_path: Path
+) -> None:
+    harness = await harness_factory()
+    alice = harness.customer("Alice")
+    await _join(harness, alice)
+    await alice.send("/birthday 25-11")
+    await alice.next_message()
+    settings = harness.settings
+    now = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
+    planned, sent = await outreach_cli.run_once(settings, now, out=_Sink())
+    assert sent["sent"] == 1 and planned["birthday_queued"] >= 1
+    greeting = await alice.next_message()
+    assert "Happy birthday" in (greeting.text or "")
+    planned, sent = await outreach_cli.run_once(settings, now + timedelta(minutes=1), out=_Sink())
+    assert sent["sent"] == 0
+    await alice.expect_no_message(0.3)
+
+
+class _Sink:
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+async def _in_thread(func, *args):  # type: ignore[no-untyped-def]
+    import asyncio
+
+    return await asyncio.to_thread(func, *args)

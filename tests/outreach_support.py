@@ -1,0 +1,96 @@
+"""Helpers for stage and outreach tests: purchases, tickets and customers as the other features
+(loyalty, tickets) will write them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from care.clock import iso
+from care.customers import CustomerService
+from care.outreach import OutreachService
+from care.settings import LocaleSettings, OutreachSettings, StageSettings
+from care.stages import StageService
+from storage.db import Database
+from tests.fakes import FakeClock, RecordingMessenger
+
+
+async def add_customer(
+    db: Database, clock: FakeClock, telegram_id: int, name: str = "Alice", **columns: Any
+) -> int:
+    """Register a customer (as /start does) and set extra columns (timezone, birthday, …)."""
+    service = CustomerService(db, clock, LocaleSettings())
+    registration = await service.register(telegram_id, name.lower(), name, "en")
+    if columns:
+        await set_columns(db, registration.customer.id, **columns)
+    return registration.customer.id
+
+
+async def set_columns(db: Database, customer_id: int, **columns: Any) -> None:
+    """Update customer columns directly."""
+    sets = ", ".join(f"{name} = ?" for name in columns)
+    async with db.transaction() as tx:
+        await tx.execute(
+            f"UPDATE customers SET {sets} WHERE id = ?", (*columns.values(), customer_id)
+        )
+
+
+async def add_purchase(db: Database, customer_id: int, at: datetime, cents: int = 450) -> None:
+    """A purchase row, as the loyalty feature records with every earn."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO purchases (customer_id, amount_cents, created_at) VALUES (?, ?, ?)",
+            (customer_id, cents, iso(at)),
+        )
+
+
+async def add_ticket(
+    db: Database,
+    customer_id: int,
+    at: datetime,
+    *,
+    kind: str = "complaint",
+    status: str = "open",
+    rating: int | None = None,
+) -> int:
+    """A ticket row, as the tickets feature writes it; returns its id."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute("SELECT COALESCE(MAX(number), 1000) + 1 FROM tickets")
+        number = (await cursor.fetchone())[0]
+        cursor = await tx.execute(
+            "INSERT INTO tickets (number, customer_id, kind, status, rating, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (number, customer_id, kind, status, rating, iso(at), iso(at)),
+        )
+        return int(cursor.lastrowid or 0)
+
+
+async def rows(db: Database, sql: str, *params: Any) -> list[dict[str, Any]]:
+    """Query rows as dicts."""
+    async with db.read() as tx:
+        cursor = await tx.execute(sql, params)
+        return [dict(row) for row in await cursor.fetchall()]
+
+
+def build(
+    db: Database,
+    clock: FakeClock,
+    messenger: Any | None = None,
+    *,
+    stages: StageSettings | None = None,
+    locale: LocaleSettings | None = None,
+    **outreach: Any,
+) -> tuple[StageService, OutreachService, RecordingMessenger]:
+    """A StageService and an OutreachService as CareServices.build wires them."""
+    recorder = messenger or RecordingMessenger()
+    settings = OutreachSettings(**outreach)
+    stage_service = StageService(db, clock, stages or StageSettings(), settings)
+    service = OutreachService(
+        db, clock, settings, locale or LocaleSettings(), recorder, "Bean There Café"
+    )
+
+    async def instant(_: float) -> None:
+        return None
+
+    service.pacer.sleep = instant  # the pacer is measured in bench/, not in unit tests
+    return stage_service, service, recorder
