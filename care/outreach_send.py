@@ -1,0 +1,194 @@
+"""Sending the outbox: one message at a time, paced under Telegram's limits, at most once.
+
+Every rule is checked again when a row is due: opt-outs, reachability, open complaints, the
+frequency cap, the grace window (`expires_at`; birthdays: the local day) and quiet hours (the row
+is held until the local morning). A row moves queued → sending → sent | failed | skipped | missed.
+
+Crash policy (at most once): a row found in 'sending' when the sender starts was being sent when
+the process died; Telegram may or may not have delivered it, and we cannot ask. It is marked
+failed 'interrupted' and never sent again: a lost greeting is better than a duplicate one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time as monotonic_time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from care.clock import Clock, iso, parse_iso
+from care.outreach_rules import (
+    after_quiet_hours,
+    in_quiet_hours,
+    refusal,
+    stored_birthday,
+    zone_of,
+)
+from care.ports import Messenger, OutboundMessage, SendStatus
+from care.settings import LocaleSettings, OutreachSettings
+from storage import customers as customers_repo
+from storage import outreach as repo
+from storage.db import Database
+from storage.outreach import Candidate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pacer:
+    """Spaces sends: `rate` per second overall and one per `per_chat` seconds per chat.
+
+    Slots are scheduled from the previous slot, not from the end of the previous send, so the
+    configured rate is reached when sends are fast; a slow send (a 429 the messenger slept on)
+    moves the next slot later instead of causing a catch-up burst.
+    """
+
+    rate: float
+    per_chat: float = 1.0
+    monotonic: Callable[[], float] = monotonic_time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _next: float = 0.0
+    _chats: dict[int, float] = field(default_factory=dict)
+
+    async def wait(self, chat_id: int) -> None:
+        """Wait for the next slot free for this chat."""
+        now = self.monotonic()
+        slot = max(self._next, now, self._chats.get(chat_id, -1e9) + self.per_chat)
+        if slot > now:
+            await self.sleep(slot - now)
+        self._next = slot + 1.0 / self.rate
+        if len(self._chats) > 10_000:
+            self._chats = {k: v for k, v in self._chats.items() if v > slot - self.per_chat}
+        self._chats[chat_id] = slot
+
+
+class OutreachSender:
+    """Drains the outbox: re-checks each due row, sends it through the Messenger, records it."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: OutreachSettings,
+        locale: LocaleSettings,
+        messenger: Messenger,
+        business_name: str,
+        promotional: str,
+    ) -> None:
+        self._db, self._clock, self._s = db, clock, settings
+        self._locale, self._messenger, self._business = locale, messenger, business_name
+        self._promotional = promotional
+        self._drain_lock = asyncio.Lock()
+        self.pacer = Pacer(settings.send_rate)
+
+    async def drain(self, limit: int | None = None) -> Counter[str]:
+        """Send what is due, one message at a time at the configured rate (never in parallel)."""
+        counts: Counter[str] = Counter()
+        if self._drain_lock.locked():
+            counts["busy"] += 1
+            return counts
+        async with self._drain_lock:
+            async with self._db.transaction() as tx:
+                counts["interrupted"] = await repo.interrupt_sending(tx, iso(self._clock.now()))
+            while limit is None or counts["sent"] < limit:
+                async with self._db.read() as tx:
+                    ids = await repo.due_ids(tx, iso(self._clock.now()), self._s.batch_size)
+                if not ids:
+                    break
+                for outreach_id in ids:
+                    counts[await self._send_one(outreach_id)] += 1
+                    if limit is not None and counts["sent"] >= limit:
+                        break
+        if any(counts.values()):
+            log.info("outreach sent %s", " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        return counts
+
+    async def _send_one(self, outreach_id: int) -> str:
+        now = self._clock.now()
+        at = iso(now)
+        async with self._db.transaction() as tx:
+            row = await repo.load(tx, outreach_id, self._promotional)
+            if row is None or row.status != "queued":
+                return "gone"
+            c = row.customer
+            zone = zone_of(c.timezone, self._locale.zone)
+            expires = parse_iso(row.expires_at or row.due_at)
+            reason = refusal(c, row.kind, now, self._s)
+            if now >= expires:
+                await repo.mark(tx, row.id, "missed", reason="downtime", at=at)
+                return "missed"
+            if row.kind == "birthday" and not self._still_birthday(c, row.occasion, expires, zone):
+                reason = "birthday_changed"
+            if reason is not None:
+                await repo.mark(tx, row.id, "skipped", reason=reason, at=at)
+                return "skipped"
+            if in_quiet_hours(now, zone, self._s):
+                until = after_quiet_hours(now, zone, self._s)
+                if until >= expires:
+                    await repo.mark(tx, row.id, "missed", reason="quiet_hours", at=at)
+                    return "missed"
+                await repo.hold(tx, row.id, iso(until), at)
+                return "held"
+            message = self._message(row.id, row.kind, c, now, zone)
+            valid_until = None
+            if row.kind == "winback":
+                valid_until = iso(now + timedelta(days=self._s.winback_offer_valid_days))
+            await repo.mark(tx, row.id, "sending", at=at, stage=c.stage, valid_until=valid_until)
+            points = message.fields.get("points", 0)
+            if points:
+                reference = row.occasion  # birthday:<year>: one bonus per birthday
+                await repo.add_bonus(tx, c.customer_id, points, reference, at)
+        await self.pacer.wait(message.chat_id)
+        result = await self._messenger.send(message)
+        done = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            if result.status is SendStatus.SENT:
+                await repo.mark(
+                    tx,
+                    row.id,
+                    "sent",
+                    at=done,
+                    from_status="sending",
+                    sent_at=done,
+                    message_id=result.message_id,
+                )
+                return "sent"
+            if result.status in (SendStatus.BLOCKED, SendStatus.NOT_FOUND):
+                await customers_repo.set_reachable(tx, c.customer_id, False)
+            why = {SendStatus.BLOCKED: "blocked", SendStatus.NOT_FOUND: "chat_not_found"}
+            reason = why.get(result.status) or f"error: {(result.error or '')[:120]}"
+            await repo.mark(tx, row.id, "failed", reason=reason, at=done, from_status="sending")
+        return "failed"
+
+    def _still_birthday(self, c: Candidate, occasion: str, expires: datetime, zone: Any) -> bool:
+        birthday = stored_birthday(c.birthday)
+        year = int(occasion.split(":")[1])
+        day = (expires.astimezone(zone) - timedelta(hours=12)).date()
+        return birthday is not None and birthday.on(year, self._s.feb29) == day
+
+    def _message(
+        self, outreach_id: int, kind: str, c: Candidate, now: datetime, zone: Any
+    ) -> OutboundMessage:
+        stage = c.stage
+        fields: dict[str, Any] = {
+            "name": (c.name or "").split(" ")[0],
+            "business": self._business,
+            "points": self._s.birthday_bonus.get(stage, 0) if kind == "birthday" else 0,
+        }
+        if kind == "winback":
+            until = now + timedelta(days=self._s.winback_offer_valid_days)
+            fields["valid_until"] = until.astimezone(zone).date().isoformat()
+        buttons: tuple[tuple[str, str], ...] = ()
+        if kind == "checkin":
+            buttons = tuple(
+                (f"outreach.rate_{n}", f"outreach:rate:{outreach_id}:{n}") for n in range(1, 6)
+            )
+        buttons += (("outreach.mute_button", f"outreach:mute:{outreach_id}"),)
+        key = f"outreach.{kind}.{stage}"
+        if kind == "birthday" and fields["points"]:
+            key += "_bonus"
+        return OutboundMessage(c.telegram_id or 0, key, c.language, fields, buttons)
