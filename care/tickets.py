@@ -8,12 +8,11 @@ Posting to the staff chat happens after the commit and may fail: the ticket then
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 
-from care.clock import Clock, iso, parse_iso
+from care.clock import Clock, iso
 from care.complaints import looks_like_complaint
 from care.errors import (
     InvalidArgument,
@@ -24,79 +23,37 @@ from care.errors import (
 )
 from care.ports import CustomerChanged, Messenger, OutboundMessage, SendStatus, ignore_change
 from care.settings import LocaleSettings, StaffSettings, TicketSettings
-from care.sla import counted_time
+from care.ticket_results import (
+    Delivery,
+    Rating,
+    SlaReport,
+    TicketCreated,
+    TicketView,
+    display_name,
+)
+from care.ticket_sla import FIRST_RESPONSE, TicketSla
 from storage import customers as customers_repo
 from storage import tickets as repo
 from storage.customers import CustomerRow
 from storage.db import Database
-from storage.tickets import TicketMessageRow, TicketRow
+from storage.tickets import TicketRow
 
 log = logging.getLogger(__name__)
-__all__ = ["TicketService", "looks_like_complaint"]
+__all__ = [
+    "Delivery",
+    "Rating",
+    "SlaReport",
+    "TicketCreated",
+    "TicketService",
+    "TicketView",
+    "display_name",
+    "looks_like_complaint",
+]
 
 CATEGORIES = ("product", "service", "delivery", "billing", "other")
 SCOPES = ("open", "mine", "all")
 LOW_CSAT = 2
-FIRST_RESPONSE, RESOLUTION = "first_response", "resolution"
 UNREACHABLE = (SendStatus.BLOCKED, SendStatus.NOT_FOUND)
-
-
-@dataclass(frozen=True, slots=True)
-class TicketCreated:
-    """A new ticket, whether it reached the staff chat, and when to expect a first answer."""
-
-    ticket: TicketRow
-    posted: bool
-    expect_hours: float
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """The ticket after a staff action, and whether the customer got the message."""
-
-    ticket: TicketRow
-    delivered: bool
-    customer_name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Rating:
-    """The outcome of a satisfaction press: counted, or a repeat that was ignored."""
-
-    ticket: TicketRow
-    accepted: bool
-
-
-@dataclass(frozen=True, slots=True)
-class TicketView:
-    """A ticket with its customer and full transcript."""
-
-    ticket: TicketRow
-    customer: CustomerRow | None
-    messages: list[TicketMessageRow]
-
-
-@dataclass(frozen=True, slots=True)
-class SlaReport:
-    """What one scheduler run did."""
-
-    posted: int
-    reminders: int
-    escalations: int
-
-
-def display_name(customer: CustomerRow | None) -> str:
-    """How staff see a customer: name, else @username, else the member code."""
-    if customer is None:
-        return "?"
-    if customer.name:
-        return customer.name
-    return f"@{customer.username}" if customer.username else customer.member_code
-
-
-def format_hours(hours: float) -> str:
-    """2.0 → '2', 1.5 → '1.5'."""
-    return f"{hours:g}"
 
 
 class TicketService:
@@ -115,6 +72,7 @@ class TicketService:
         self._db, self._clock, self._settings = db, clock, settings
         self._staff, self._locale, self._messenger = staff, locale, messenger
         self._on_change = on_change
+        self._sla = TicketSla(self, db, clock, settings, staff, locale, messenger)
         self._posting: set[int] = set()  # tickets being posted right now (job vs. handler)
 
     # ------------------------------------------------------------------ customers open tickets
@@ -234,7 +192,7 @@ class TicketService:
             posted += 1
         return posted
 
-    async def _to_staff_chat(self, ticket: TicketRow, key: str, **fields: object) -> bool:
+    async def to_staff_chat(self, ticket: TicketRow, key: str, **fields: object) -> bool:
         """Say something about a ticket in the staff chat, threaded under its post."""
         chat_id = self._staff.chat_id
         if chat_id is None:
@@ -291,7 +249,7 @@ class TicketService:
         if ticket.staff_message_id is None:
             return await self._post(ticket)
         body = (text or "") + ("\n📷" if photo_file_id else "")
-        return await self._to_staff_chat(
+        return await self.to_staff_chat(
             ticket, "tickets.staff_customer_said", name=display_name(customer), body=body
         )
 
@@ -428,7 +386,7 @@ class TicketService:
         if accepted:
             await self._on_change(customer.id)
         if accepted and score <= LOW_CSAT:
-            await self._to_staff_chat(
+            await self.to_staff_chat(
                 ticket, "tickets.staff_low_csat", score=score, name=display_name(customer)
             )
         return Rating(ticket, accepted)
@@ -473,70 +431,11 @@ class TicketService:
         async with self._db.read() as tx:
             return await repo.recent_ratings(tx, customer_id, iso(since))
 
-    # ------------------------------------------------------------------ SLA
+    # ------------------------------------------------------------------ service levels
 
     async def check_sla(self) -> SlaReport:
-        """Post missed tickets, remind staff of first replies due, escalate missed resolutions.
-
-        Each alert is sent once per ticket and threshold (recorded in `ticket_alerts` after a
-        successful send, so a failed send is retried on the next run).
-        """
-        posted = await self.post_pending()
-        now = self._clock.now()
-        due: list[tuple[TicketRow, str, float]] = []
-        async with self._db.read() as tx:
-            for ticket in await repo.list_active(tx):
-                for threshold in (FIRST_RESPONSE, RESOLUTION):
-                    if threshold == FIRST_RESPONSE and ticket.first_response_at is not None:
-                        continue
-                    hours = self._settings.target_hours(threshold, ticket.kind)
-                    if hours <= 0 or await repo.alert_sent(tx, ticket.id, threshold):
-                        continue
-                    waited = counted_time(
-                        parse_iso(ticket.created_at), now, self._settings, self._locale.zone
-                    )
-                    if waited.total_seconds() >= hours * 3600:
-                        due.append((ticket, threshold, hours))
-        reminders = escalations = 0
-        for ticket, threshold, hours in due:
-            if threshold == FIRST_RESPONSE:
-                sent = await self._to_staff_chat(
-                    ticket, "tickets.sla_first_response", hours=format_hours(hours)
-                )
-                reminders += sent
-            else:
-                sent = await self._escalate(ticket, hours)
-                escalations += sent
-            if sent:
-                async with self._db.transaction() as tx:
-                    await repo.add_alert(tx, ticket.id, threshold, iso(now))
-        if posted or reminders or escalations:
-            log.info(
-                "tickets sla posted=%s reminders=%s escalations=%s", posted, reminders, escalations
-            )
-        return SlaReport(posted, reminders, escalations)
-
-    async def _escalate(self, ticket: TicketRow, hours: float) -> bool:
-        """Tell every owner privately that a ticket missed its resolution target."""
-        async with self._db.read() as tx:
-            customer = await self._customer(tx, ticket)
-        sent = False
-        for owner in self._staff.owners:
-            result = await self._messenger.send(
-                OutboundMessage(
-                    owner,
-                    "tickets.sla_resolution",
-                    self._locale.default_language,
-                    {
-                        "number": ticket.number,
-                        "kind": ticket.kind,
-                        "hours": format_hours(hours),
-                        "name": display_name(customer),
-                    },
-                )
-            )
-            sent = sent or result.status is SendStatus.SENT
-        return sent
+        """Post missed tickets, remind staff of first replies due, escalate missed resolutions."""
+        return await self._sla.check()
 
     # ------------------------------------------------------------------ helpers
 
