@@ -9,14 +9,14 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from care.ports import OutboundMessage, SendResult, SendStatus
-from handlers.texts import t
+from care.ports import Label, OutboundMessage, SendResult, SendStatus
+from handlers.texts import label, t
 
 log = logging.getLogger(__name__)
 
 
 class TelegramMessenger:
-    """Sends catalogue messages; retries 429, timeouts and 5xx; reports 403 and 400."""
+    """Sends catalogue messages; retries 429 and 5xx; reports 403, 400 and timeouts."""
 
     def __init__(self, bot: Any, *, max_attempts: int = 4, backoff_seconds: float = 0.5) -> None:
         self._bot = bot
@@ -25,7 +25,11 @@ class TelegramMessenger:
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message; never raises for Telegram's refusals."""
-        text = t(message.key, message.lang, **message.fields)
+        fields = {
+            name: label(value.key, value.text, message.lang) if isinstance(value, Label) else value
+            for name, value in message.fields.items()
+        }
+        text = t(message.key, message.lang, **fields)
         markup = None
         if message.buttons:
             markup = InlineKeyboardMarkup(
@@ -53,7 +57,10 @@ class TelegramMessenger:
                 if "chat not found" in exc.message.lower():
                     return SendResult(SendStatus.NOT_FOUND, error=exc.message)
                 return SendResult(SendStatus.FAILED, error=exc.message)
-            except (TimedOut, NetworkError) as exc:
+            except TimedOut as exc:
+                # The request may have reached Telegram: resending could deliver it twice.
+                return SendResult(SendStatus.FAILED, error=f"timeout: {exc.message}")
+            except NetworkError as exc:  # 5xx and refused connections: nothing was delivered
                 error = f"{type(exc).__name__}: {exc.message}"
                 await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
             log.info("send retry chat_id=%s attempt=%s error=%s", message.chat_id, attempt, error)

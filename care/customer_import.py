@@ -20,7 +20,7 @@ import aiosqlite
 from care.clock import Clock, iso, parse_iso
 from care.customers import MEMBER_CODE_ALPHABET, new_member_code, normalise_phone
 from care.errors import InvalidArgument
-from care.settings import LANGUAGES, LocaleSettings
+from care.settings import LANGUAGES, STAGES, LocaleSettings
 from storage import customer_admin as admin_repo
 from storage import customers as customers_repo
 from storage import points as points_repo
@@ -40,7 +40,6 @@ COLUMNS = (
     "stage",
     "member_code",
 )
-_STAGE = re.compile(r"^[a-z][a-z_]{0,31}$")
 _CODE = re.compile(f"^[{MEMBER_CODE_ALPHABET}]{{4,12}}$")
 MAX_NAME = 200
 
@@ -141,9 +140,9 @@ def parse_row(raw: dict[str, Any], locale: LocaleSettings) -> dict[str, Any]:
     if last := cells.get("last_purchase_at"):
         values["last_purchase_at"] = _moment(last, locale.zone)
     if stage := cells.get("stage"):
-        if not _STAGE.match(stage):
-            raise RowRejected(f"stage: not a stage name ({stage!r})")
-        values["stage"] = stage
+        if stage.strip().lower() not in STAGES:
+            raise RowRejected(f"stage: must be one of {', '.join(STAGES)} ({stage!r})")
+        values["stage"] = stage.strip().lower()
     if code := cells.get("member_code"):
         if not _CODE.match(code.upper()):
             raise RowRejected(f"member_code: not a member code ({code!r})")
@@ -283,7 +282,10 @@ class CustomerTransfer:
     ) -> bool:
         changed = False
         if "stage" in values:
-            changed |= await admin_repo.set_stage(tx, customer.id, values["stage"], "import", now)
+            # Like a stage set by staff, it holds until the rules have a new fact to act on.
+            changed |= await admin_repo.set_stage(
+                tx, customer.id, values["stage"], "import", now, manual=True
+            )
         if "points" in values:
             delta = values["points"] - await points_repo.balance(tx, customer.id)
             if delta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -19,7 +20,14 @@ from care.errors import (
     UnknownCustomer,
 )
 from care.expiry import ExpiryRun, PointsExpiry, expire_customer
-from care.ports import CustomerChanged, Messenger, OutboundMessage, SendStatus, ignore_change
+from care.ports import (
+    CustomerChanged,
+    Label,
+    Messenger,
+    OutboundMessage,
+    SendStatus,
+    ignore_change,
+)
 from care.settings import LocaleSettings, LoyaltySettings, TierSettings
 from care.units import (
     MAX_AMOUNT_CENTS,
@@ -100,6 +108,7 @@ class EarnResult:
     promoted: bool
     capped: bool
     reference: str
+    announced: bool = False  # the customer was told about the promotion
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +208,8 @@ class LoyaltyService:
         async with self._db.transaction() as tx:
             result = await self._earn(tx, request)
         if result.promoted:
-            await self._announce_tier(result.customer, result.tier)
+            announced = await self._announce_tier(result.customer, result.tier)
+            result = dataclasses.replace(result, announced=announced)
         await self._on_change(result.customer.id)
         return result
 
@@ -368,17 +378,19 @@ class LoyaltyService:
 
     # ---------------------------------------------------------------- helpers
 
-    async def _announce_tier(self, customer: CustomerRow, tier: str) -> None:
-        if customer.telegram_id is None or not customer.reachable:
-            return
+    async def _announce_tier(self, customer: CustomerRow, tier: str) -> bool:
+        """Tell the customer about a promotion; False if they can't or don't want to hear."""
+        if customer.telegram_id is None or not customer.reachable or customer.opted_out:
+            return False
         sent = await self._messenger.send(
             OutboundMessage(customer.telegram_id, "loyalty.promoted", customer.language,
-                            {"tier": tier})
+                            {"tier": Label(f"loyalty.tier.{tier}", tier)})
         )  # fmt: skip
         log.info("tier promotion customer=%s tier=%s status=%s", customer.id, tier, sent.status)
         if sent.status in (SendStatus.BLOCKED, SendStatus.NOT_FOUND):
             async with self._db.transaction() as tx:
                 await customers_repo.set_reachable(tx, customer.id, False)
+        return sent.status is SendStatus.SENT
 
     @staticmethod
     async def _customer(tx: aiosqlite.Connection, customer_id: int) -> CustomerRow:

@@ -18,6 +18,14 @@ class SendStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Label:
+    """A field value to translate: the catalogue text for `key` if there is one, else `text`."""
+
+    key: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """A message for a chat, as a catalogue key and its fields (never a finished text)."""
 

@@ -75,6 +75,13 @@ def staff_command(
                     )
                 await message.reply_text(error_text(exc, context.lang))
                 return
+            except Exception as exc:
+                # E.g. the confirmation could not be sent after the action was committed: the
+                # attempt is still on record, and the error handler tells the user.
+                await context.care.staff.audit(
+                    user.id, action, arguments, f"interrupted: {type(exc).__name__}"
+                )
+                raise
             await context.care.staff.audit(user.id, action, arguments, result or "ok")
 
         return handler

@@ -26,7 +26,7 @@ from care.roles import Role
 from care.units import format_money, parse_amount, parse_points
 from handlers.common import keyboard, reply, staff_command
 from handlers.context import CareContext
-from handlers.texts import LANGUAGES, t
+from handlers.texts import LANGUAGES, t, tier_label
 from storage.customers import CustomerRow
 
 QR_SCALE = 10
@@ -57,12 +57,18 @@ def render_summary(summary: PointsSummary, lang: str) -> str:
     """The /points text."""
     standing = summary.standing
     nxt = (
-        t("loyalty.next_tier", lang, missing=standing.missing, tier=standing.next_tier)
+        t(
+            "loyalty.next_tier",
+            lang,
+            missing=standing.missing,
+            tier=tier_label(standing.next_tier, lang),
+        )
         if standing.next_tier
         else t("loyalty.top_tier", lang)
     )
     lines = [
-        t("loyalty.summary", lang, balance=standing.balance, tier=standing.tier, next=nxt,
+        t("loyalty.summary", lang, balance=standing.balance, tier=tier_label(standing.tier, lang),
+          next=nxt,
           code=summary.customer.member_code)
     ]  # fmt: skip
     if summary.expiring and summary.expiring_on:
@@ -258,12 +264,13 @@ def earned_text(result: EarnResult, lang: str) -> str:
     lines = [
         t("loyalty.earned", lang, name=who(customer), code=customer.member_code,
           points=result.points, amount=format_money(result.amount_cents),
-          balance=result.balance, tier=result.tier)
+          balance=result.balance, tier=tier_label(result.tier, lang))
     ]  # fmt: skip
     if result.capped:
         lines.append(t("loyalty.earned_capped", lang))
     if result.promoted:
-        lines.append(t("loyalty.earned_promoted", lang, tier=result.tier))
+        key = "loyalty.earned_promoted" if result.announced else "loyalty.earned_promoted_untold"
+        lines.append(t(key, lang, tier=tier_label(result.tier, lang)))
     return "\n".join(lines)
 
 
@@ -329,7 +336,8 @@ async def cmd_customer(update: Update, context: CareContext, role: Role) -> str:
     text = t(
         "loyalty.customer_card", lang, name=who(customer), code=customer.member_code,
         phone=customer.phone or none, language=customer.language, stage=customer.stage,
-        tier=card.standing.tier, balance=card.standing.balance, tickets=card.open_tickets,
+        tier=tier_label(card.standing.tier, lang), balance=card.standing.balance,
+        tickets=card.open_tickets,
         last_seen=f"{last_seen[:16].replace('T', ' ')} UTC" if last_seen else none,
     )  # fmt: skip
     await reply(update.effective_message, text)

@@ -33,8 +33,8 @@ async def answer_from_staff_chat(
             )
         await message.reply_text(error_text(exc, context.lang))
         return
-    await message.reply_text(_delivery_text(delivery, context.lang))
     await context.care.staff.audit(user.id, "reply", arguments, _delivery_result(delivery))
+    await message.reply_text(_delivery_text(delivery, context.lang))
 
 
 def _delivery_text(delivery: Delivery, lang: str) -> str:

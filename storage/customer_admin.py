@@ -60,16 +60,26 @@ async def update_profile(
 
 
 async def set_stage(
-    tx: aiosqlite.Connection, customer_id: int, stage: str, reason: str, at: str
+    tx: aiosqlite.Connection,
+    customer_id: int,
+    stage: str,
+    reason: str,
+    at: str,
+    *,
+    manual: bool = False,
 ) -> bool:
-    """Move the customer to `stage` with a history row; False if they were already there."""
+    """Move the customer to `stage` with a history row; False if they were already there.
+
+    `manual` marks a stage that holds until the rules see a new fact (staff, import).
+    """
     cursor = await tx.execute("SELECT stage FROM customers WHERE id = ?", (customer_id,))
     row = await cursor.fetchone()
     await cursor.close()
     if row is None or row[0] == stage:
         return False
     await tx.execute(
-        "UPDATE customers SET stage = ?, stage_since = ? WHERE id = ?", (stage, at, customer_id)
+        "UPDATE customers SET stage = ?, stage_since = ?, stage_manual = ? WHERE id = ?",
+        (stage, at, int(manual), customer_id),
     )
     await tx.execute(
         "INSERT INTO stage_history (customer_id, from_stage, to_stage, reason, created_at)"

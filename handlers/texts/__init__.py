@@ -41,6 +41,17 @@ def t(key: str, lang: str, /, **fields: Any) -> str:
     return template.format(**fields) if fields else template
 
 
+def label(key: str, fallback: str, lang: str) -> str:
+    """The catalogue text for `key` if the catalogue has it (e.g. a configured name), else
+    `fallback` as it is."""
+    return t(key, lang) if key in catalogue() else fallback
+
+
+def tier_label(tier: str, lang: str) -> str:
+    """A loyalty tier's name in the customer's language (configured names pass through)."""
+    return label(f"loyalty.tier.{tier}", tier, lang)
+
+
 def placeholders(template: str) -> set[str]:
     """The `{names}` a template expects."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}

@@ -20,6 +20,7 @@ from care.errors import (
 )
 from care.linking import LinkOutcome, PhoneLinking
 from care.loyalty import LoyaltyService
+from care.ports import Label
 from care.settings import LocaleSettings, LoyaltySettings, TierSettings
 from care.units import add_months, parse_amount, parse_points
 from handlers.common import error_text
@@ -212,7 +213,7 @@ async def test_promotion_is_announced_and_multiplies_later_earnings(
     second = await loyalty.earn(cid, 100, "b")
     assert second.promoted and second.tier == "silver"
     assert [(m.chat_id, m.key, m.fields) for m in messenger.sent] == [
-        (42, "loyalty.promoted", {"tier": "silver"})
+        (42, "loyalty.promoted", {"tier": Label("loyalty.tier.silver", "silver")})
     ]
     assert (await loyalty.earn(cid, 1000, "c")).points == 20  # silver doubles
     clock.advance(days=400)  # the rolling 12 months no longer hold those points
@@ -403,3 +404,26 @@ def test_bad_loyalty_config_names_the_key(loyalty: dict[str, object], key: str) 
     with pytest.raises(ConfigError) as caught:
         settings_from_mapping({"loyalty": loyalty}, require_token=False)
     assert caught.value.key == key
+
+
+async def test_an_imported_stage_must_exist_and_holds_against_the_rules(
+    db: Database, clock: FakeClock
+) -> None:
+    from care.settings import OutreachSettings, StageSettings
+    from care.stages import StageService
+
+    report = await _import(
+        db,
+        clock,
+        [
+            {"phone": "+441111111111", "name": "Vip", "stage": "superstar"},
+            {"phone": "+442222222222", "name": "Loyal", "stage": "Trust",
+             "last_purchase_at": "2026-11-01T09:00:00+00:00"},
+        ],
+    )  # fmt: skip
+    assert [r.row for r in report.rejected] == [2] and "superstar" in report.rejected[0].reason
+    stages = StageService(db, clock, StageSettings(), OutreachSettings())
+    await stages.reevaluate_all()
+    async with db.read() as tx:
+        loyal = await customers_repo.find_by_phone(tx, "+442222222222")
+    assert loyal is not None and loyal.stage == "trust" and loyal.stage_manual

@@ -40,8 +40,8 @@ async def test_customer_sees_points_history_and_card(harness: Harness) -> None:
 
     await alice.press(menu, "menu:open:points")
     points = await _text(alice)
-    assert "You have 145 points" in points and "Tier: member" in points
-    assert "355 more points to reach silver" in points
+    assert "You have 145 points" in points and "Tier: Member" in points
+    assert "355 more points to reach Silver" in points
     assert customer.member_code in points and "+19  purchase" in points
     assert points.count("purchase") == 5 and "/phone" in points
 
@@ -109,12 +109,12 @@ async def test_staff_earn_redeem_adjust_and_refusals(harness: Harness) -> None:
     await alice.send("/earn @alice 1000")
     assert await _text(alice) == "Sorry, that command is for staff only."
     await owner.send("/earn @alice 480")  # 120 + 50 + 480 = 650 earned: silver
-    assert "Now silver" in await _text(owner)
-    assert "You are now silver" in await _text(alice)
+    assert "Now Silver: the customer has been told" in await _text(owner)
+    assert "You are now Silver" in await _text(alice)
 
     await owner.send(f"/customer {(await harness.care.customers.require(alice.id)).member_code}")
     card = await _text(owner)
-    assert "Alice" in card and "Tier: silver" in card and "Balance: 580 points" in card
+    assert "Alice" in card and "Tier: Silver" in card and "Balance: 580 points" in card
     assert "Open tickets: 0" in card
 
     async with harness.care.db.read() as tx:
@@ -203,3 +203,18 @@ async def test_an_earn_without_receipt_is_keyed_to_its_telegram_message(harness:
     with pytest.raises(DuplicateReference):
         await harness.care.loyalty.earn(customer.id, 1000, f"tg:{harness.owner.id}:{message_id}")
     assert (await harness.care.loyalty.standing(customer.id)).balance == 10
+
+
+async def test_tiers_are_named_in_the_customers_language(harness: Harness) -> None:
+    wei = harness.customer("Wei", language_code="zh-hans")
+    await wei.send("/start")
+    await wei.next_message()
+    await wei.send("/points")
+    points = await _text(wei)
+    assert "等级：会员" in points and "银卡" in points
+    await harness.care.customers.set_opted_out(wei.id, True)
+    owner = harness.owner
+    await owner.send("/earn @wei 600")
+    reply = await _text(owner)
+    assert "Now Silver" in reply and "please tell them at the counter" in reply
+    await wei.expect_no_message(0.3)  # opted out: no promotion message

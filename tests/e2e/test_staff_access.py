@@ -71,3 +71,19 @@ async def test_owner_cannot_be_changed_from_chat(harness: Harness) -> None:
     owner = harness.owner
     await owner.send(f"/staff remove {owner.id}")
     assert "config file" in ((await owner.next_message()).text or "")
+
+
+async def test_an_action_whose_confirmation_fails_is_still_audited(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    await alice.next_message()
+    owner = harness.owner
+    harness.sandbox.fail("sendMessage", status=500, chat_id=owner.id)
+    await owner.send("/earn @alice 10 R-9")
+    assert "something went wrong" in ((await owner.next_message()).text or "")
+    rows = [row for row in await _audit(harness) if row.action == "earn"]
+    assert [(row.arguments, row.result) for row in rows] == [
+        ("@alice 10 R-9", "interrupted: NetworkError")
+    ]
+    await owner.send("/earn @alice 10 R-9")  # the retry with the receipt is refused, not doubled
+    assert "already counted" in ((await owner.next_message()).text or "")

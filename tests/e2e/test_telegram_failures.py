@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from telegram import Bot
+from telegram.request import HTTPXRequest
 
 from bot.messenger import TelegramMessenger
 from care.ports import OutboundMessage, SendStatus
@@ -103,3 +104,16 @@ async def test_messenger_maps_each_failure(harness: Harness) -> None:
         assert failed.status is SendStatus.FAILED and failed.error
         await asyncio.sleep(0)
         await alice.expect_no_message(0.1)
+
+
+async def test_a_timed_out_send_is_reported_not_repeated(harness: Harness) -> None:
+    sandbox = harness.sandbox
+    alice = harness.customer("Alice")
+    request = HTTPXRequest(read_timeout=0.2)
+    async with Bot(sandbox.token, base_url=sandbox.base_url, request=request) as bot:
+        messenger = TelegramMessenger(bot, backoff_seconds=0.01)
+        sandbox.delay("sendMessage", 0.6)
+        result = await messenger.send(OutboundMessage(alice.id, "menu.ask_prompt", "en"))
+    assert result.status is SendStatus.FAILED and (result.error or "").startswith("timeout")
+    calls = [p for name, p in sandbox.calls if name == "sendmessage" and p["chat_id"] == alice.id]
+    assert len(calls) == 1  # it may have been delivered: never sent a second time
