@@ -187,6 +187,10 @@ class LoyaltyService:
         balance, earned = await points_repo.balance_and_earned(tx, customer_id, since)
         return self._standing(balance, earned)
 
+    async def tier_name(self, customer_id: int) -> str:
+        """The customer's current tier name."""
+        return (await self.standing(customer_id)).tier
+
     async def standing(self, customer_id: int) -> Standing:
         """Balance and tier of one customer (one indexed read, one statement)."""
         async with self._db.statement() as conn:

@@ -66,6 +66,9 @@ class CareServices:
     ) -> CareServices:
         """Wire every service to the database, the clock, its settings and the messenger."""
         stages = StageService(db, clock, settings.stages, settings.outreach)
+        loyalty = LoyaltyService(
+            db, clock, settings.loyalty, settings.locale, messenger, on_change=stages.refresh
+        )
         return cls(
             db=db,
             clock=clock,
@@ -90,10 +93,9 @@ class CareServices:
                 settings.locale,
                 messenger,
                 on_change=stages.refresh,
+                tier_of=loyalty.tier_name,
             ),
-            loyalty=LoyaltyService(
-                db, clock, settings.loyalty, settings.locale, messenger, on_change=stages.refresh
-            ),
+            loyalty=loyalty,
             linking=PhoneLinking(db, clock, on_change=stages.refresh),
             stages=stages,
             outreach=OutreachService(

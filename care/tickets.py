@@ -8,6 +8,7 @@ Posting to the staff chat happens after the commit and may fail: the ticket then
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import aiosqlite
@@ -21,7 +22,14 @@ from care.errors import (
     UnknownCustomer,
     UnknownTicket,
 )
-from care.ports import CustomerChanged, Messenger, OutboundMessage, SendStatus, ignore_change
+from care.ports import (
+    CustomerChanged,
+    Label,
+    Messenger,
+    OutboundMessage,
+    SendStatus,
+    ignore_change,
+)
 from care.settings import LocaleSettings, StaffSettings, TicketSettings
 from care.ticket_results import (
     Delivery,
@@ -39,6 +47,8 @@ from storage.db import Database
 from storage.tickets import TicketRow
 
 log = logging.getLogger(__name__)
+# The customer's loyalty tier by customer id (the loyalty service answers it).
+TierLookup = Callable[[int], Awaitable[str]]
 __all__ = [
     "Delivery",
     "Rating",
@@ -68,10 +78,11 @@ class TicketService:
         locale: LocaleSettings,
         messenger: Messenger,
         on_change: CustomerChanged = ignore_change,
+        tier_of: TierLookup | None = None,
     ) -> None:
         self._db, self._clock, self._settings = db, clock, settings
         self._staff, self._locale, self._messenger = staff, locale, messenger
-        self._on_change = on_change
+        self._on_change, self._tier_of = on_change, tier_of
         self._sla = TicketSla(self, db, clock, settings, staff, locale, messenger)
         self._posting: set[int] = set()  # tickets being posted right now (job vs. handler)
 
@@ -148,12 +159,16 @@ class TicketService:
                 customer = await self._customer(tx, current)
                 open_count = await repo.count_active(tx, customer.id) if customer else 0
                 first = next(iter(await repo.messages(tx, ticket.id)), None)
+            tier = ""
+            if customer is not None and self._tier_of is not None:
+                tier = await self._tier_of(customer.id)
             fields = {
                 "number": current.number,
-                "category": current.category or "",
+                "category": Label(f"tickets.category_{current.category}", current.category or ""),
+                "tier": Label(f"loyalty.tier.{tier}", tier or "–"),
                 "stars": "★" * (current.rating or 0) + "☆" * (5 - (current.rating or 0)),
                 "name": display_name(customer),
-                "stage": customer.stage if customer else "?",
+                "stage": Label(f"stages.{customer.stage}", customer.stage) if customer else "?",
                 "open": open_count,
                 "body": (first.body if first and first.body else "—")
                 + ("\n📷" if first and first.photo_file_id else ""),

@@ -8,7 +8,7 @@ import pytest
 
 from care.customers import CustomerService
 from care.errors import InvalidArgument, TicketAlreadyResolved, TicketNotResolved, UnknownTicket
-from care.ports import SendStatus
+from care.ports import Label, SendStatus
 from care.settings import LocaleSettings, StaffSettings, TicketSettings
 from care.sla import counted_time
 from care.tickets import TicketService, looks_like_complaint
@@ -67,7 +67,9 @@ async def test_numbers_start_after_1000_and_the_ticket_is_posted_with_a_card(
     assert first.posted and first.expect_hours == 2
     post = messenger.sent[0]
     assert post.chat_id == STAFF_CHAT and post.key == "tickets.staff_post_complaint"
-    assert post.fields["name"] == "Alice" and post.fields["stage"] == "aware"
+    assert post.fields["name"] == "Alice" and post.fields["stage"] == Label(
+        "stages.aware", "aware"
+    )
     assert post.fields["open"] == 1 and "It arrived cold" in post.fields["body"]
     assert [data for _, data in post.buttons] == ["tickets:take:1001", "tickets:resolve:1001"]
     view = await tickets.find(1001)

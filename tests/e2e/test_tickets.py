@@ -61,7 +61,7 @@ async def test_complaint_round_trip(harness: Harness) -> None:
     assert "within 2 h" in done.content
 
     post = await staff.next_message()
-    assert "Complaint #1001 · delivery" in post.content
+    assert "Complaint #1001 · Delivery" in post.content and "tier: Member" in post.content
     assert "Alice" in post.content and "stage: aware" in post.content
     assert "arrived cold" in post.content and "open tickets: 1" in post.content
     assert [data for _, data in post.buttons()] == ["tickets:take:1001", "tickets:resolve:1001"]
