@@ -7,7 +7,10 @@ from importlib import resources
 
 from care.clock import Clock, iso
 from care.faq_csv import import_faq
+from care.settings import OutreachSettings, StageSettings
+from care.stages import StageService
 from storage import customers as customers_repo
+from storage import points as points_repo
 from storage import staff as staff_repo
 from storage.db import Database
 
@@ -16,22 +19,28 @@ DEMO_OWNER_ID = 2001
 DEMO_CUSTOMER_ID = 1001
 DEMO_STAFF_ID = 3001
 
-# (telegram id, username, name, language, stage, member code, points earned)
+# (telegram id, username, name, language, member code, purchases as (days ago, amount in cents))
 DEMO_CUSTOMERS = (
-    (5001, "mia_k", "Mia Kowalski", "en", "trust", "MIA234", 860),
-    (5002, "lihua", "李华", "zh", "understanding", "LIH456", 320),
-    (5003, None, "Tom Baker", "en", "engaged", "TOM789", 45),
-    (5004, "chen_w", "陈伟", "zh", "aware", "CHE345", 0),
-)
+    (5001, "mia_k", "Mia Kowalski", "en", "MIA234",
+     ((150, 1250), (110, 890), (70, 2400), (30, 1575), (6, 980))),
+    (5002, "lihua", "李华", "zh", "LIH456", ((60, 3200), (12, 1850))),
+    (5003, None, "Tom Baker", "en", "TOM789", ((200, 450),)),
+    (5004, "chen_w", "陈伟", "zh", "CHE345", ()),
+)  # fmt: skip
 
 
 async def seed_demo(db: Database, clock: Clock) -> bool:
-    """Fill an empty database with demo customers and a staff member; False if not empty."""
+    """Fill an empty database with demo customers, their purchases and a staff member.
+
+    Stages come from the real rules (a trusted regular, a repeat customer, a lapsed one and a
+    newcomer); returns False if the database already has customers.
+    """
     now = clock.now()
     async with db.transaction() as tx:
         if await customers_repo.count(tx) > 0:
             return False
-        for telegram_id, username, name, lang, stage, code, points in DEMO_CUSTOMERS:
+        ids = []
+        for telegram_id, username, name, lang, code, purchases in DEMO_CUSTOMERS:
             row = await customers_repo.add(
                 tx,
                 telegram_id=telegram_id,
@@ -39,26 +48,19 @@ async def seed_demo(db: Database, clock: Clock) -> bool:
                 name=name,
                 language=lang,
                 member_code=code,
-                at=iso(now - timedelta(days=120)),
+                at=iso(now - timedelta(days=240)),
             )
-            await tx.execute(
-                "UPDATE customers SET stage = ?, stage_since = ? WHERE id = ?",
-                (stage, iso(now - timedelta(days=30)), row.id),
-            )
-            await tx.execute(
-                "INSERT INTO stage_history (customer_id, from_stage, to_stage, reason, created_at)"
-                " VALUES (?, 'aware', ?, 'demo data', ?)",
-                (row.id, stage, iso(now - timedelta(days=30))),
-            )
-            if points:
-                await tx.execute(
-                    "INSERT INTO points_ledger (customer_id, delta, kind, reason, reference,"
-                    " created_at) VALUES (?, ?, 'earn', 'demo purchases', 'demo-seed', ?)",
-                    (row.id, points, iso(now - timedelta(days=10))),
-                )
+            ids.append(row.id)
+            for n, (days_ago, cents) in enumerate(purchases):
+                at = iso(now - timedelta(days=days_ago))
+                await points_repo.append(tx, row.id, cents // 100, "earn", f"demo-{n}", at)
+                await points_repo.add_purchase(tx, row.id, cents, f"demo-{n}", at)
         await staff_repo.upsert(
             tx, DEMO_STAFF_ID, "staff", "Sam (barista)", DEMO_OWNER_ID, iso(now)
         )
+    stages = StageService(db, clock, StageSettings(), OutreachSettings())
+    for customer_id in ids:
+        await stages.evaluate(customer_id)
     await seed_demo_faq(db, clock)
     return True
 

@@ -642,7 +642,11 @@ class Sandbox:
     """A fake Telegram Bot API server on 127.0.0.1 plus a driver API for fake users."""
 
     def __init__(
-        self, token: str = "123456:SANDBOX", bot_username: str = "carebot_sandbox_bot"
+        self,
+        token: str = "123456:SANDBOX",
+        bot_username: str = "carebot_sandbox_bot",
+        *,
+        first_update_id: int = 1,
     ) -> None:
         bot_id, _, secret = token.partition(":")
         if not bot_id.isdigit() or not secret:
@@ -664,7 +668,9 @@ class Sandbox:
         self._blocked: set[int] = set()
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._updates: list[JSONDict] = []
-        self._update_ids = itertools.count(1)
+        # A bot that keeps its database between sandbox runs (the demo) remembers update ids it
+        # handled: start above them, as Telegram's ids keep growing.
+        self._update_ids = itertools.count(first_update_id)
         self._user_ids = itertools.count(_FIRST_USER_ID)
         self._group_ids = itertools.count(_FIRST_GROUP_ID, -1)
         self._query_ids = itertools.count(4_000_000_001)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
@@ -60,7 +61,8 @@ async def run_shell(
     settings: Settings, *, role: str, lang: str, stdin: TextIO | None = None
 ) -> int:
     """Run the bot against a fresh sandbox and chat with it from the terminal."""
-    async with Sandbox(token="424242:SHELL") as sandbox:  # noqa: S106 (a fake token)
+    sandbox = Sandbox(token="424242:SHELL", first_update_id=int(time.time() * 1000))  # noqa: S106
+    async with sandbox:
         customer = sandbox.create_user(
             "Alex", username="alex", language_code=lang, user_id=DEMO_CUSTOMER_ID
         )

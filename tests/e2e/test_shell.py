@@ -26,12 +26,14 @@ async def test_demo_shell_greets_and_presses_buttons(
 async def test_demo_shell_in_chinese_reuses_the_database(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert await run_demo(str(tmp_path), role="customer", lang="zh", stdin=io.StringIO("")) == 0
-    capsys.readouterr()
+    first = io.StringIO("/start\n")
+    assert await run_demo(str(tmp_path), role="customer", lang="zh", stdin=first) == 0
+    assert "Alex，你好！" in capsys.readouterr().out
     assert (
         await run_demo(str(tmp_path), role="customer", lang="zh", stdin=io.StringIO("/start\n"))
         == 0
     )
     out = capsys.readouterr().out
     assert "demo database created" not in out
-    assert "Alex，你好！" in out and "[5] ⚙️ 设置" in out
+    # The second run's updates are handled, not mistaken for the first run's: welcome back.
+    assert "Alex，欢迎回来！" in out and "[5] ⚙️ 设置" in out
