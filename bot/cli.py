@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from telegram.error import TelegramError
+
 from bot import customers_cli, faq_cli
 from bot.config import ConfigError, Settings, default_config_path, load_settings
 from storage.db import Database
@@ -75,6 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StorageError as exc:
         print(f"storage error: {exc}", file=sys.stderr)
         return 3
+    except TelegramError as exc:
+        print(
+            f"telegram error: {exc} (check [telegram] token and base_url, and the network)",
+            file=sys.stderr,
+        )
+        return 4
     except KeyboardInterrupt:
         return 130
 

@@ -84,7 +84,14 @@ class TicketNotResolved(TicketError):
 class InvalidAmount(CareError):
     """A money amount or a number of points that cannot be used; `problem` says why."""
 
-    PROBLEMS = ("not_a_number", "negative", "zero", "too_many_decimals", "too_large")
+    PROBLEMS = (
+        "not_a_number",
+        "negative",
+        "zero",
+        "too_many_decimals",
+        "not_whole",
+        "too_large",
+    )
 
     def __init__(self, text: str, problem: str) -> None:
         super().__init__(f"invalid amount {text!r}: {problem}")

@@ -6,6 +6,11 @@ a second plan, a restart or a concurrent run harmless. Birthdays are planned up 
 (due at `birthday_time` on the customer's local birthday); check-ins and win-backs when the
 customer's `next_checkin_at` / `winback_due_at` (kept by `care.stages`) has come.
 
+A win-back is owed once per lapse episode however long ago the lapse began: one that was never
+planned is due at max(`winback_due_at`, now), so it is never born 'missed' (outreach switched on
+for old customers, or a downtime longer than the grace). A row already planned that the sender
+could not send within its grace is still recorded as missed.
+
 Sending (`care/outreach_send.py`) re-checks every rule when a row is due and records each row
 at most once.
 """
@@ -129,7 +134,8 @@ class OutreachService:
         for kind in ("checkin", "winback"):
             after = ("", 0)
             while batch := await self._due_batch(kind, iso(now), after):
-                counts.update(await self._insert([self._due_pending(c, kind) for c in batch], now))
+                pending = [self._due_pending(c, kind, now) for c in batch]
+                counts.update(await self._insert(pending, now))
                 after = (batch[-1].due or "", batch[-1].customer_id)
         log.info("outreach planned %s", " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
         return counts
@@ -146,15 +152,18 @@ class OutreachService:
         pending = await self._birthdays(day, None, planning=False)
         # The last moment that is still `day` somewhere on Earth (UTC-12) is day+1 12:00 UTC.
         bound = iso(datetime.combine(day + timedelta(days=1), time(12), tzinfo=UTC))
+        now = self._clock.now()
         for kind in ("checkin", "winback"):
             after = ("", 0)
             while batch := await self._due_batch(kind, bound, after):
                 for c in batch:
-                    item = self._due_pending(c, kind)
                     zone = zone_of(c.timezone, self._locale.zone)
-                    if item.due.astimezone(zone).date() > day:
+                    if parse_iso(c.due or "").astimezone(zone).date() > day:
                         continue
                     start = local_moment(day, (0, 0), zone)
+                    # An unplanned win-back is due when the planner next runs on `day`.
+                    floor = now if start <= now < start + timedelta(days=1) else start
+                    item = self._due_pending(c, kind, floor)
                     if item.due < start:
                         item.late, item.due = True, after_quiet_hours(start, zone, self._s)
                     pending.append(item)
@@ -235,13 +244,16 @@ class OutreachService:
                 limit=self._s.batch_size,
             )
 
-    def _due_pending(self, c: Candidate, kind: str) -> _Pending:
+    def _due_pending(self, c: Candidate, kind: str, floor: datetime) -> _Pending:
+        """The occasion of a due check-in or win-back; an unplanned win-back is due no earlier
+        than `floor` (the planning moment): a lapse that began long ago still gets one."""
         zone = zone_of(c.timezone, self._locale.zone)
         due = parse_iso(c.due or "")
         if kind == "checkin":
             occasion = f"checkin:{due.astimezone(zone).date().isoformat()}"
         else:
             occasion = f"winback:{(c.last_purchase_at or iso(due))[:10]}"
+            due = max(due, floor)
         expires = due + timedelta(hours=self._s.grace(kind))
         return _Pending(c, kind, occasion, after_quiet_hours(due, zone, self._s), expires)
 

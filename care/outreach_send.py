@@ -2,11 +2,19 @@
 
 Every rule is checked again when a row is due: opt-outs, reachability, open complaints, the
 frequency cap, the grace window (`expires_at`; birthdays: the local day) and quiet hours (the row
-is held until the local morning). A row moves queued → sending → sent | failed | skipped | missed.
+is held until the local morning). A row moves queued → sending → sent | failed | skipped | missed,
+or back to queued after a send that Telegram did not deliver (see Failures below).
 
 Crash policy (at most once): a row found in 'sending' when the sender starts was being sent when
 the process died; Telegram may or may not have delivered it, and we cannot ask. It is marked
 failed 'interrupted' and never sent again: a lost greeting is better than a duplicate one.
+
+Failures: 403 and "chat not found" mark the row failed and the customer unreachable. A timeout
+(the messenger's error starts with "timeout") may have been delivered: failed 'timeout', never
+resent. Any other failure (5xx, network errors, 429 after the messenger's retries) means Telegram
+did not deliver: the row goes back to 'queued', due `RETRY_DELAY` later (within its grace window;
+past it: missed 'send_failed'). The birthday bonus is keyed by occasion, so a resend grants none
+again and promises the points already granted.
 """
 
 from __future__ import annotations
@@ -36,6 +44,9 @@ from storage.db import Database
 from storage.outreach import Candidate
 
 log = logging.getLogger(__name__)
+RETRY_DELAY = timedelta(minutes=15)
+# A FAILED send whose error starts with one of these may have reached the chat: never resent.
+TIMEOUT_ERRORS = ("timeout", "timedout")
 
 
 @dataclass
@@ -133,18 +144,22 @@ class OutreachSender:
                     return "missed"
                 await repo.hold(tx, row.id, iso(until), at)
                 return "held"
-            message = self._message(row.id, row.kind, c, now, zone)
+            points = 0
+            if row.kind == "birthday":
+                reference = row.occasion  # birthday:<year>: one bonus per birthday
+                granted = await repo.bonus_granted(tx, c.customer_id, reference)
+                points = self._s.birthday_bonus.get(c.stage, 0) if granted is None else granted
+            message = self._message(row.id, row.kind, c, now, zone, points)
             valid_until = None
             if row.kind == "winback":
                 valid_until = iso(now + timedelta(days=self._s.winback_offer_valid_days))
             await repo.mark(tx, row.id, "sending", at=at, stage=c.stage, valid_until=valid_until)
-            points = message.fields.get("points", 0)
             if points:
-                reference = row.occasion  # birthday:<year>: one bonus per birthday
-                await repo.add_bonus(tx, c.customer_id, points, reference, at)
+                await repo.add_bonus(tx, c.customer_id, points, row.occasion, at)
         await self.pacer.wait(message.chat_id)
         result = await self._messenger.send(message)
-        done = iso(self._clock.now())
+        finished = self._clock.now()
+        done = iso(finished)
         async with self._db.transaction() as tx:
             if result.status is SendStatus.SENT:
                 await repo.mark(
@@ -157,12 +172,37 @@ class OutreachSender:
                     message_id=result.message_id,
                 )
                 return "sent"
+            if result.status is SendStatus.FAILED:
+                return await self._after_failure(tx, row.id, result.error or "", expires, finished)
             if result.status in (SendStatus.BLOCKED, SendStatus.NOT_FOUND):
                 await customers_repo.set_reachable(tx, c.customer_id, False)
             why = {SendStatus.BLOCKED: "blocked", SendStatus.NOT_FOUND: "chat_not_found"}
             reason = why.get(result.status) or f"error: {(result.error or '')[:120]}"
             await repo.mark(tx, row.id, "failed", reason=reason, at=done, from_status="sending")
         return "failed"
+
+    async def _after_failure(
+        self, tx: Any, outreach_id: int, error: str, expires: datetime, now: datetime
+    ) -> str:
+        """A FAILED send: a timeout stays failed (it may have arrived); anything else was not
+        delivered and is queued again a little later, or missed once past its grace window."""
+        at = iso(now)
+        if error.strip().lower().startswith(TIMEOUT_ERRORS):
+            await repo.mark(
+                tx, outreach_id, "failed", reason="timeout", at=at, from_status="sending"
+            )
+            return "failed"
+        # Leave the sender a chance to run before the row expires (it runs every interval).
+        margin = max(timedelta(minutes=1), timedelta(seconds=self._s.send_interval_seconds))
+        retry = min(now + RETRY_DELAY, expires - margin)
+        if retry <= now:
+            await repo.mark(
+                tx, outreach_id, "missed", reason="send_failed", at=at, from_status="sending"
+            )
+            return "missed"
+        await repo.requeue(tx, outreach_id, iso(retry), f"retry: {error[:120]}", at)
+        log.info("outreach send failed, retry at %s outreach_id=%s", iso(retry), outreach_id)
+        return "retry"
 
     def _still_birthday(self, c: Candidate, occasion: str, expires: datetime, zone: Any) -> bool:
         birthday = stored_birthday(c.birthday)
@@ -171,13 +211,13 @@ class OutreachSender:
         return birthday is not None and birthday.on(year, self._s.feb29) == day
 
     def _message(
-        self, outreach_id: int, kind: str, c: Candidate, now: datetime, zone: Any
+        self, outreach_id: int, kind: str, c: Candidate, now: datetime, zone: Any, points: int
     ) -> OutboundMessage:
         stage = c.stage
         fields: dict[str, Any] = {
             "name": (c.name or "").split(" ")[0],
             "business": self._business,
-            "points": self._s.birthday_bonus.get(stage, 0) if kind == "birthday" else 0,
+            "points": points,
         }
         if kind == "winback":
             until = now + timedelta(days=self._s.winback_offer_valid_days)

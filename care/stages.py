@@ -189,6 +189,18 @@ def next_checkin(facts: FactsRow, stage: str, o: OutreachSettings) -> datetime |
     return max(previous + timedelta(days=cadence), last + after)
 
 
+def next_winback(at_risk_at: datetime | None, now: datetime) -> datetime | None:
+    """When the win-back of a lapse episode that has no outbox row yet is due.
+
+    At the at-risk moment, or now if that moment has passed (the episode began long ago, e.g.
+    when outreach is switched on for old customers or after a long downtime): a win-back that
+    was never planned is still owed once, never born 'missed' because the lapse is old.
+    """
+    if at_risk_at is None:
+        return None
+    return max(at_risk_at, now)
+
+
 def winback_occasion(last_purchase_at: str) -> str:
     """The outbox occasion of the lapse episode that began after this purchase."""
     return f"winback:{last_purchase_at[:10]}"
@@ -333,7 +345,7 @@ class StageService:
         last = facts.purchases[-1] if facts.purchases else None
         winback = None
         if last is not None and winback_occasion(last) not in facts.winback_occasions:
-            winback = moments.at_risk_at
+            winback = next_winback(moments.at_risk_at, now)
         await repo.set_schedule(
             tx,
             facts.customer_id,

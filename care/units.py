@@ -45,7 +45,7 @@ def parse_points(text: str, *, signed: bool = False) -> int:
     if not signed and cleaned.startswith("-"):
         raise InvalidAmount(text, "negative")
     if _POINTS.match(cleaned) is None:
-        problem = "too_many_decimals" if re.match(r"^[+-]?\d+[.,]\d+$", cleaned) else ""
+        problem = "not_whole" if re.match(r"^[+-]?\d+[.,]\d+$", cleaned) else ""
         raise InvalidAmount(text, problem or "not_a_number")
     if len(cleaned.lstrip("+-")) > 9 or abs(int(cleaned)) > MAX_POINTS:
         raise InvalidAmount(text, "too_large")

@@ -269,10 +269,32 @@ async def hold(tx: aiosqlite.Connection, outreach_id: int, until: str, at: str) 
     )
 
 
+async def requeue(
+    tx: aiosqlite.Connection, outreach_id: int, due_at: str, reason: str, at: str
+) -> bool:
+    """Put a row whose send definitely failed back in the queue, due again at `due_at`."""
+    cursor = await tx.execute(
+        "UPDATE outreach SET status = 'queued', due_at = ?, reason = ?, updated_at = ?"
+        " WHERE id = ? AND status = 'sending'",
+        (due_at, reason, at, outreach_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def bonus_granted(tx: aiosqlite.Connection, customer_id: int, reference: str) -> int | None:
+    """The points already granted for this reference (a resent birthday), if any."""
+    cursor = await tx.execute(
+        "SELECT delta FROM points_ledger WHERE customer_id = ? AND reference = ?",
+        (customer_id, reference),
+    )
+    row = await cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
 async def add_bonus(
     tx: aiosqlite.Connection, customer_id: int, points: int, reference: str, at: str
 ) -> bool:
-    """A bonus on the points ledger, once per reference."""
+    """A bonus on the points ledger, once per reference: a repeat adds nothing (False)."""
     cursor = await tx.execute(
         "INSERT INTO points_ledger (customer_id, delta, kind, reason, reference, created_at)"
         " VALUES (?, ?, 'bonus', 'birthday', ?, ?)"

@@ -9,10 +9,33 @@ from typing import Any
 from care.clock import iso
 from care.customers import CustomerService
 from care.outreach import OutreachService
+from care.ports import OutboundMessage, SendResult, SendStatus
 from care.settings import LocaleSettings, OutreachSettings, StageSettings
 from care.stages import StageService
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger
+
+
+class ScriptedMessenger(RecordingMessenger):
+    """A RecordingMessenger whose next sends to a chat fail as scripted (status and error text,
+    as the Telegram messenger reports them), then succeed; `attempts` counts every send."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts: list[OutboundMessage] = []
+        self._script: dict[int, list[SendResult]] = {}
+
+    def fail_next(self, chat_id: int, error: str, status: SendStatus = SendStatus.FAILED) -> None:
+        """Make the next unscripted send to this chat fail with `error`."""
+        self._script.setdefault(chat_id, []).append(SendResult(status, error=error))
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Report the next scripted failure for the chat, else behave as RecordingMessenger."""
+        self.attempts.append(message)
+        script = self._script.get(message.chat_id)
+        if script:
+            return script.pop(0)
+        return await super().send(message)
 
 
 async def add_customer(

@@ -95,7 +95,7 @@ def test_bad_amounts_say_what_is_wrong_in_both_languages(text: str, problem: str
 def test_points_are_whole_and_signed_only_when_allowed() -> None:
     assert parse_points("30") == 30
     assert parse_points("-30", signed=True) == -30
-    for bad, problem in (("-3", "negative"), ("2.5", "too_many_decimals"), ("x", "not_a_number")):
+    for bad, problem in (("-3", "negative"), ("2.5", "not_whole"), ("x", "not_a_number")):
         with pytest.raises(InvalidAmount) as caught:
             parse_points(bad)
         assert caught.value.key.endswith(problem)

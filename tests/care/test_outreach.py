@@ -13,6 +13,7 @@ from care.ports import OutboundMessage, SendResult, SendStatus
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger
 from tests.outreach_support import (
+    ScriptedMessenger,
     add_customer,
     add_purchase,
     add_ticket,
@@ -183,6 +184,182 @@ async def test_a_purchase_within_the_offer_counts_as_won_back(
     assert counts["won_back"] == 1
     assert (await outreach.stats())["winback"]["won_back"] == 1
     assert len([m for m in sent.sent if m.key.startswith("outreach.winback")]) == 1
+
+
+async def test_a_customer_lapsed_long_ago_still_gets_one_winback(
+    db: Database, clock: FakeClock
+) -> None:
+    cid = await add_customer(db, clock, 43, "Gil")
+    await add_purchase(db, cid, clock.now() - timedelta(days=260))  # 2026-03-07
+    stages, outreach, sent = build(db, clock)
+    await stages.reevaluate_all()  # at risk since April: the win-back is due now
+    [item] = [i for i in await outreach.preview(clock.now().date()) if i.kind == "winback"]
+    assert (item.occasion, item.status, item.reason) == ("winback:2026-03-07", "due", None)
+    assert item.due_at == "2026-11-22T10:00:00+00:00"
+    for _ in range(2):  # planning and sending twice (and evaluating again) sends it once
+        await outreach.run_once()
+        await stages.reevaluate_all()
+        clock.advance(hours=1)
+    winbacks = [m for m in sent.sent if m.key.startswith("outreach.winback")]
+    assert [m.key for m in winbacks] == ["outreach.winback.engaged"]
+    [row] = await rows(db, "SELECT * FROM outreach WHERE kind = 'winback'")
+    assert (row["occasion"], row["status"], row["reason"]) == ("winback:2026-03-07", "sent", None)
+    [customer] = await rows(db, "SELECT winback_due_at FROM customers WHERE id = ?", cid)
+    assert customer["winback_due_at"] is None  # once per lapse episode
+    clock.advance(days=30)
+    await stages.reevaluate_all()
+    await outreach.run_once()
+    assert len([m for m in sent.sent if m.key.startswith("outreach.winback")]) == 1
+
+
+async def test_the_preview_of_a_later_day_shows_an_old_lapse_due(
+    db: Database, clock: FakeClock
+) -> None:
+    cid = await add_customer(db, clock, 44, "Hana")
+    await add_purchase(db, cid, at("2026-03-01T12:00+00:00"))
+    stages, outreach, _ = build(db, clock)
+    await stages.evaluate(cid)
+    items = await outreach.preview(date(2026, 11, 23))
+    [item] = [i for i in items if i.kind == "winback"]
+    assert (item.occasion, item.status, item.reason) == ("winback:2026-03-01", "due", None)
+    assert item.due_at == "2026-11-23T09:00:00+00:00"  # the first moment out of quiet hours
+    assert await outbox(db) == []
+
+
+async def test_an_old_lapse_still_obeys_the_rules(db: Database, clock: FakeClock) -> None:
+    moody = await add_customer(db, clock, 45, "Ida")
+    await add_purchase(db, moody, clock.now() - timedelta(days=200))
+    await add_ticket(db, moody, clock.now() - timedelta(days=190))  # still open
+    busy = await add_customer(db, clock, 46, "Jay")
+    await add_purchase(db, busy, clock.now() - timedelta(days=200))
+    two_days_ago = "2026-11-20T10:00:00+00:00"
+    async with db.transaction() as tx:  # a check-in went out two days ago
+        await tx.execute(
+            "INSERT INTO outreach (customer_id, kind, occasion, status, due_at, sent_at,"
+            " created_at, updated_at) VALUES (?, 'checkin', 'checkin:2026-11-20', 'sent',"
+            " ?, ?, ?, ?)",
+            (busy, two_days_ago, two_days_ago, two_days_ago, two_days_ago),
+        )
+    clock.set(at("2026-11-22T22:00+00:00"))  # quiet hours: held until the morning
+    stages, outreach, sent = build(db, clock)
+    await stages.reevaluate_all()
+    await outreach.run_once()
+    found = {r["customer_id"]: (r["status"], r["reason"], r["due_at"]) for r in await outbox(db)}
+    assert found[moody][:2] == ("queued", None)
+    assert found[moody][2] == "2026-11-23T09:00:00+00:00"
+    clock.set(at("2026-11-23T09:00+00:00"))
+    await outreach.run_once()
+    found = {(r["customer_id"], r["kind"]): (r["status"], r["reason"]) for r in await outbox(db)}
+    assert found[(moody, "winback")] == ("skipped", "open_complaint")
+    assert found[(busy, "winback")] == ("skipped", "frequency_cap")
+    assert [m for m in sent.sent if m.key.startswith("outreach.winback")] == []
+
+
+async def test_a_winback_that_fell_due_during_a_long_downtime_is_sent_late(
+    db: Database, clock: FakeClock
+) -> None:
+    cid = await add_customer(db, clock, 48, "Lou")
+    await add_purchase(db, cid, clock.now())
+    stages, outreach, sent = build(db, clock)
+    await stages.evaluate(cid)  # the win-back falls due in 45 days...
+    clock.advance(days=50)  # ...while the bot is down; the planner runs before the stages job
+    await outreach.run_once()
+    [row] = await rows(db, "SELECT status, due_at FROM outreach WHERE kind = 'winback'")
+    assert (row["status"], row["due_at"]) == ("sent", "2027-01-11T10:00:00+00:00")
+    assert [m.key for m in sent.sent if m.key.startswith("outreach.winback")] == [
+        "outreach.winback.engaged"
+    ]
+
+
+async def test_a_planned_winback_is_still_missed_after_a_long_downtime(
+    db: Database, clock: FakeClock
+) -> None:
+    cid = await add_customer(db, clock, 47, "Kai")
+    await add_purchase(db, cid, clock.now())
+    stages, outreach, sent = build(db, clock)
+    await stages.evaluate(cid)
+    clock.advance(days=45, minutes=1)  # at risk: planned...
+    await outreach.plan()
+    clock.advance(days=4)  # ...then the bot was down for longer than the 72-hour grace
+    await stages.reevaluate_all()
+    await outreach.run_once()
+    [row] = await rows(db, "SELECT status, reason FROM outreach WHERE kind = 'winback'")
+    assert (row["status"], row["reason"]) == ("missed", "downtime")
+    assert [m for m in sent.sent if m.key.startswith("outreach.winback")] == []
+
+
+async def test_a_failed_birthday_is_sent_again_and_the_bonus_granted_once(
+    db: Database, clock: FakeClock
+) -> None:
+    cid = await add_customer(db, clock, 52, "Hugo", birthday="--11-22")
+    await add_purchase(db, cid, clock.now())
+    messenger = ScriptedMessenger()
+    messenger.fail_next(52, "NetworkError: Bad Gateway")  # 5xx after the messenger's retries
+    stages, outreach, _ = build(db, clock, messenger)
+    await stages.evaluate(cid)  # engaged: 20 points
+    _, counts = await outreach.run_once()
+    assert counts["retry"] == 1 and messenger.sent == []
+    [row] = await outbox(db)
+    assert (row["status"], row["due_at"]) == ("queued", "2026-11-22T10:15:00+00:00")
+    assert row["reason"] == "retry: NetworkError: Bad Gateway"
+    assert (await outreach.drain())["sent"] == 0  # not yet
+    await add_purchase(db, cid, clock.now())  # promoted meanwhile (a 50-point stage)...
+    await stages.evaluate(cid)
+    clock.advance(minutes=15)
+    assert (await outreach.drain())["sent"] == 1
+    [message] = messenger.sent
+    assert message.key == "outreach.birthday.understanding_bonus"
+    assert message.fields["points"] == 20  # ...but the message promises what was granted
+    [row] = await outbox(db)
+    assert (row["status"], row["reason"]) == ("sent", None)
+    ledger = await rows(db, "SELECT delta, reference FROM points_ledger")
+    assert ledger == [{"delta": 20, "reference": "birthday:2026"}]
+    clock.advance(hours=1)
+    await outreach.run_once()
+    assert len(messenger.attempts) == 2
+
+
+async def test_a_timed_out_send_is_not_sent_again(db: Database, clock: FakeClock) -> None:
+    cid = await add_customer(db, clock, 53, "Iris", birthday="--11-22")
+    await add_purchase(db, cid, clock.now())
+    messenger = ScriptedMessenger()
+    messenger.fail_next(53, "timeout: Timed out")  # it may have arrived: at most once
+    stages, outreach, _ = build(db, clock, messenger)
+    await stages.evaluate(cid)
+    _, counts = await outreach.run_once()
+    assert counts["failed"] == 1
+    [row] = await outbox(db)
+    assert (row["status"], row["reason"]) == ("failed", "timeout")
+    for _ in range(3):
+        clock.advance(minutes=15)
+        await outreach.run_once()
+    assert len(messenger.attempts) == 1 and messenger.sent == []
+    ledger = await rows(db, "SELECT delta FROM points_ledger")
+    assert ledger == [{"delta": 20}]
+
+
+async def test_a_send_that_keeps_failing_is_missed_at_the_end_of_its_window(
+    db: Database, clock: FakeClock
+) -> None:
+    await add_customer(db, clock, 54, "Jon", birthday="--11-22")
+    messenger = ScriptedMessenger()
+    messenger.fail_next(54, "NetworkError: Service Unavailable")
+    messenger.fail_next(54, "NetworkError: Service Unavailable")
+    _, outreach, _ = build(
+        db, clock, messenger, birthday_time="23:50", quiet_start="00:00", quiet_end="00:00"
+    )
+    await outreach.plan()
+    clock.set(at("2026-11-22T23:50+00:00"))
+    assert (await outreach.drain())["retry"] == 1
+    [row] = await outbox(db)
+    assert row["due_at"] == "2026-11-22T23:59:00+00:00"  # the retry stays within the day
+    clock.set(at("2026-11-22T23:59+00:00"))
+    assert (await outreach.drain())["missed"] == 1
+    [row] = await outbox(db)
+    assert (row["status"], row["reason"]) == ("missed", "send_failed")
+    clock.advance(hours=1)
+    await outreach.run_once()
+    assert len(messenger.attempts) == 2 and messenger.sent == []
 
 
 class CrashingMessenger:

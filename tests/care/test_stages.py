@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from care.settings import StageSettings
 from storage.db import Database
 from tests.fakes import FakeClock
@@ -113,3 +115,19 @@ async def test_the_rules_read_their_thresholds_from_config(db: Database, clock: 
     for _ in range(2):
         await add_purchase(db, cid, clock.now())
     assert (await stages.evaluate(cid)).stage == "engaged"
+
+
+async def test_a_winback_is_due_at_risk_or_now_if_that_is_long_past(
+    db: Database, clock: FakeClock
+) -> None:
+    stages, _, _ = build(db, clock)
+    recent = await add_customer(db, clock, 8, "Hal")
+    await add_purchase(db, recent, clock.now())
+    old = await add_customer(db, clock, 9, "Ike")
+    await add_purchase(db, old, clock.now() - timedelta(days=260))
+    await stages.reevaluate_all()
+    found = await rows(db, "SELECT id, at_risk_at, winback_due_at FROM customers ORDER BY id")
+    assert [(r["at_risk_at"], r["winback_due_at"]) for r in found] == [
+        ("2027-01-06T10:00:00+00:00", "2027-01-06T10:00:00+00:00"),  # 45 days after the purchase
+        ("2026-04-21T10:00:00+00:00", "2026-11-22T10:00:00+00:00"),  # lapsed long ago: now
+    ]

@@ -148,6 +148,35 @@ async def test_cli_plan_prints_json_and_writes_nothing(
     assert await rows(harness.care.db, "SELECT id FROM outreach") == []
 
 
+async def test_a_customer_lapsed_since_march_is_won_back_once(
+    harness: Harness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    carl = harness.customer("Carl")
+    cid = await _join(harness, carl)
+    await add_purchase(harness.care.db, cid, datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    await harness.care.stages.reevaluate_all()
+    config = _config(tmp_path, harness)
+    await harness.stop()
+    code = await _in_thread(
+        main, ["outreach", "plan", "--date", "2026-11-23", "--json", "--config", str(config)]
+    )
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    winbacks = [(x["telegram_id"], x["occasion"], x["status"], x["reason"]) for x in lines]
+    assert (carl.id, "winback:2026-03-01", "due", None) in winbacks
+    await harness.start()
+    for _ in range(2):
+        await harness.care.outreach.run_once()
+        harness.clock.advance(minutes=10)
+    offer = await carl.next_message()
+    assert "we miss you" in (offer.text or "")
+    await carl.expect_no_message(0.3)
+    found = await rows(
+        harness.care.db, "SELECT occasion, status FROM outreach WHERE kind = 'winback'"
+    )
+    assert found == [{"occasion": "winback:2026-03-01", "status": "sent"}]
+
+
 async def test_cli_run_once_sends_through_the_bot_api(
     harness_factory: HarnessFactory, tmp_path: Path
 ) -> None:
