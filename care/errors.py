@@ -128,8 +128,12 @@ class InvalidBirthday(CareError):
 
     key = "birthday.invalid_date"
 
-    def __init__(self, text: str, day: int, month: int, year: int | None) -> None:
+    def __init__(
+        self, text: str, day: int, month: int, year: int | None, *, bad_year: bool = False
+    ) -> None:
         super().__init__(f"not a date: {text}")
+        if bad_year:
+            self.key = "birthday.invalid_year"
         self.text = text
         self.day = day
         self.month = month

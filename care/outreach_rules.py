@@ -57,7 +57,7 @@ def parse_birthday(text: str, today: date) -> Birthday:
     if not 1 <= day <= longest:
         raise InvalidBirthday(cleaned, day, month, year)
     if year is not None and not (today.year - 120 <= year and date(year, month, day) <= today):
-        raise InvalidBirthday(cleaned, day, month, year)
+        raise InvalidBirthday(cleaned, day, month, year, bad_year=True)
     return Birthday(month, day, year)
 
 

@@ -43,7 +43,7 @@ async def cmd_birthday(update: Update, context: CareContext) -> None:
     except UnknownCustomer:
         text = t("common.press_start", lang)
     except InvalidBirthday as exc:
-        text = t("birthday.invalid_date", lang, text=exc.text, day=exc.day, month=exc.month)
+        text = t(exc.key, lang, text=exc.text, day=exc.day, month=exc.month)
     except InvalidArgument as exc:
         text = error_text(exc, lang)
     await reply(update.effective_message, text)

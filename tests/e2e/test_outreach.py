@@ -44,6 +44,8 @@ async def test_a_bad_birthday_gets_a_clear_answer(harness: Harness) -> None:
     assert "not a date in the calendar" in ((await alice.next_message()).text or "")
     await alice.send("/birthday soon")
     assert "/birthday DD-MM" in ((await alice.next_message()).text or "")
+    await alice.send("/birthday 2030-01-01")
+    assert "that year can't be right" in ((await alice.next_message()).text or "")
     assert await harness.care.outreach.birthday_of(alice.id) is None
 
 
