@@ -78,7 +78,7 @@ def unknown_columns(header: Sequence[str]) -> list[str]:
     return [name for name in header if name not in COLUMNS]
 
 
-def _birthday(text: str) -> str:
+def _birthday(text: str, today: date) -> str:
     try:
         if text.startswith("--"):
             date.fromisoformat("2000" + text[1:])  # a leap year accepts --02-29
@@ -87,6 +87,8 @@ def _birthday(text: str) -> str:
         else:
             if len(text) != 10 or date.fromisoformat(text).year < 1900:
                 raise ValueError(text)
+            if date.fromisoformat(text) > today:
+                raise RowRejected(f"birthday: in the future ({text!r})")
     except ValueError:
         raise RowRejected(f"birthday: not YYYY-MM-DD or --MM-DD ({text!r})") from None
     return text
@@ -102,7 +104,7 @@ def _moment(text: str, zone: ZoneInfo) -> str:
     return iso(moment)
 
 
-def parse_row(raw: dict[str, Any], locale: LocaleSettings) -> dict[str, Any]:
+def parse_row(raw: dict[str, Any], locale: LocaleSettings, today: date) -> dict[str, Any]:
     """The row's non-empty values, converted; RowRejected names the first bad column."""
     cells = {k: (v or "").strip() for k, v in raw.items() if k in COLUMNS}
     values: dict[str, Any] = {}
@@ -122,7 +124,7 @@ def parse_row(raw: dict[str, Any], locale: LocaleSettings) -> dict[str, Any]:
             raise RowRejected(f"name: longer than {MAX_NAME} characters")
         values["name"] = name
     if birthday := cells.get("birthday"):
-        values["birthday"] = _birthday(birthday)
+        values["birthday"] = _birthday(birthday, today)
     if language := cells.get("language"):
         if language.lower() not in LANGUAGES:
             raise RowRejected(f"language: must be one of {', '.join(LANGUAGES)} ({language!r})")
@@ -195,7 +197,7 @@ class CustomerTransfer:
         seen: dict[int, int],
         now: str,
     ) -> str:
-        values = parse_row(raw, self._locale)
+        values = parse_row(raw, self._locale, parse_iso(now).date())
         customer = await self._match(tx, values)
         if customer is not None and customer.id in seen:
             raise RowRejected(f"same customer as row {seen[customer.id]}")
