@@ -90,6 +90,12 @@ def load_settings(
         raw = tomllib.loads(Path(path).read_text("utf-8"))
     except FileNotFoundError:
         raise ConfigError(source, "", "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(source, "", "is a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(source, "", "is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(source, "", f"cannot be read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "", f"not valid TOML: {exc}") from None
     return settings_from_mapping(raw, source, environ=environ, require_token=require_token)

@@ -54,7 +54,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     code, output = asyncio.run(_run(args, settings, text, queries))
     if args.faq_command == "export":
-        Path(args.file).write_text(output, "utf-8")
+        try:
+            Path(args.file).write_text(output, "utf-8")
+        except OSError as exc:
+            print(f"cannot write {args.file}: {exc.strerror}", file=sys.stderr)
+            return 1
         print(f"exported {args.lang} entries to {args.file}")
     return code
 

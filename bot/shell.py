@@ -140,7 +140,7 @@ class _Session:
             print(f"you are now {self._who()}")
         elif line.startswith("!contact "):
             await self.user.share_contact(line[9:].strip())
-        elif line.startswith("#") and line[1:].isdigit():
+        elif line.startswith("#") and line[1:].isdecimal():
             await self._press(int(line[1:]))
         else:
             chat = self.staff_chat if line.startswith("!staff ") else None

@@ -109,7 +109,7 @@ def parse_row(raw: dict[str, Any], locale: LocaleSettings, today: date) -> dict[
     cells = {k: (v or "").strip() for k, v in raw.items() if k in COLUMNS}
     values: dict[str, Any] = {}
     if tid := cells.get("telegram_id"):
-        if not tid.isdigit() or not 0 < int(tid) < 2**53:
+        if not tid.isdecimal() or not 0 < int(tid) < 2**53:
             raise RowRejected(f"telegram_id: not a Telegram user id ({tid!r})")
         values["telegram_id"] = int(tid)
     if phone := cells.get("phone"):
@@ -136,7 +136,7 @@ def parse_row(raw: dict[str, Any], locale: LocaleSettings, today: date) -> dict[
             raise RowRejected(f"timezone: unknown IANA time zone ({timezone!r})") from None
         values["timezone"] = timezone
     if points := cells.get("points"):
-        if not points.isdigit() or len(points) > 9:
+        if not points.isdecimal() or len(points) > 9:
             raise RowRejected(f"points: not a whole number of points, 0 or more ({points!r})")
         values["points"] = int(points)
     if last := cells.get("last_purchase_at"):

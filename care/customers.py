@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 import aiosqlite
@@ -46,9 +47,9 @@ def new_member_code() -> str:
 
 def normalise_phone(phone: str) -> str:
     """Strip spaces and punctuation from a phone number, keeping a leading +."""
-    cleaned = _PHONE_JUNK.sub("", phone.strip())
+    cleaned = _PHONE_JUNK.sub("", unicodedata.normalize("NFKC", phone).strip())
     digits = cleaned.lstrip("+")
-    if not digits.isdigit() or not 5 <= len(digits) <= 15:
+    if not digits.isdecimal() or not 5 <= len(digits) <= 15:
         raise InvalidArgument(f"not a phone number: {phone}", usage="usage.phone")
     return ("+" if cleaned.startswith("+") else "") + digits
 
@@ -153,11 +154,11 @@ class CustomerService:
             found: CustomerRow | None = None
             if ref.startswith("@"):
                 found = await repo.find_by_username(tx, ref[1:])
-            elif ref.isdigit() and len(ref) < 16:
+            elif ref.isdecimal() and len(ref) < 16:
                 found = await repo.find_by_telegram_id(tx, int(ref))
             if found is None:
                 found = await repo.find_by_member_code(tx, ref.upper())
-            if found is None and any(ch.isdigit() for ch in ref):
+            if found is None and any(ch.isdecimal() for ch in ref):
                 try:
                     found = await repo.find_by_phone(tx, normalise_phone(ref))
                 except InvalidArgument:

@@ -103,7 +103,7 @@ def _problem(record: list[str], seen: set[int]) -> str | None:
     if len(record) != len(HEADER):
         return f"expected {len(HEADER)} columns, found {len(record)}"
     entry_id, question, _, answer = (cell.strip() for cell in record)
-    if not entry_id.isdigit() or int(entry_id) <= 0:
+    if not entry_id.isdecimal() or int(entry_id) <= 0:
         return f"id must be a positive whole number, not {entry_id!r}"
     if int(entry_id) in seen:
         return f"id {entry_id} appears twice"

@@ -67,7 +67,7 @@ def stored_birthday(text: str | None) -> Birthday | None:
         return None
     try:
         month, day = int(text[-5:-3]), int(text[-2:])
-        year = int(text[:4]) if text[:4].isdigit() else None
+        year = int(text[:4]) if text[:4].isdecimal() else None
     except ValueError:
         return None
     return Birthday(month, day, year)

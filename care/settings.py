@@ -265,7 +265,7 @@ class StageSettings:
 
 def _clock_time(text: str, name: str) -> tuple[int, int]:
     hours, _, minutes = text.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+    if not (hours.isdecimal() and minutes.isdecimal() and len(minutes) == 2):
         raise ValueError(f"{name}: must look like HH:MM, got {text!r}")
     if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
         raise ValueError(f"{name}: not a time of day: {text!r}")

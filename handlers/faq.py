@@ -176,11 +176,11 @@ async def cmd_faq(update: Update, context: CareContext, role: Role) -> str | Non
     rest = args[1:]
     if verb == "list" and len(rest) <= 1:
         return await _list(update, context, rest)
-    if verb == "show" and len(rest) == 1 and rest[0].isdigit():
+    if verb == "show" and len(rest) == 1 and rest[0].isdecimal():
         return await _show(update, context, int(rest[0]))
     if verb == "add":
         return await _add_one_line(update, context, rest)
-    if verb == "edit" and len(rest) >= 4 and rest[0].isdigit() and rest[1] in LANGUAGES:
+    if verb == "edit" and len(rest) >= 4 and rest[0].isdecimal() and rest[1] in LANGUAGES:
         entry = await context.care.faq.edit(
             int(rest[0]), rest[1], rest[2].lower(), " ".join(rest[3:])
         )
@@ -189,12 +189,12 @@ async def cmd_faq(update: Update, context: CareContext, role: Role) -> str | Non
             t("faq.saved", context.lang, id=entry.entry_id, lang=entry.language),
         )
         return f"edited {entry.entry_id} {entry.language} {rest[2].lower()}"
-    if verb in ("del", "delete") and len(rest) == 1 and rest[0].isdigit():
+    if verb in ("del", "delete") and len(rest) == 1 and rest[0].isdecimal():
         await context.care.faq.delete(int(rest[0]))
         await reply(update.effective_message, t("faq.deleted", context.lang, id=int(rest[0])))
         return f"deleted {rest[0]}"
     if verb == "teach":
-        if len(rest) != 2 or not all(a.isdigit() for a in rest):
+        if len(rest) != 2 or not all(a.isdecimal() for a in rest):
             raise InvalidArgument("teach arguments", usage="usage.faq_teach")
         entry = await context.care.faq.teach(int(rest[0]), int(rest[1]))
         question = entry.alternates[-1] if entry.alternates else entry.question
@@ -208,7 +208,7 @@ async def cmd_faq(update: Update, context: CareContext, role: Role) -> str | Non
 
 
 async def _list(update: Update, context: CareContext, rest: list[str]) -> str:
-    if rest and not rest[0].isdigit():
+    if rest and not rest[0].isdecimal():
         raise InvalidArgument("page", usage="usage.faq")
     page = int(rest[0]) if rest else 1
     rows, total = await context.care.faq.page(page, PER_PAGE)
@@ -247,7 +247,7 @@ async def _show(update: Update, context: CareContext, entry_id: int) -> str:
 
 
 async def _add_one_line(update: Update, context: CareContext, rest: list[str]) -> str:
-    entry_id = int(rest.pop(0)) if rest and rest[0].isdigit() else None
+    entry_id = int(rest.pop(0)) if rest and rest[0].isdecimal() else None
     if not rest or rest[0] not in LANGUAGES:
         raise InvalidArgument("faq add", usage="usage.faq_add")
     lang = rest[0]

@@ -71,7 +71,7 @@ async def cmd_audit(update: Update, context: CareContext, role: Role) -> str | N
     """/audit [n]: the newest audit entries."""
     args = context.args or []
     if len(args) > 1 or (
-        args and not (args[0].isdigit() and 1 <= int(args[0]) <= MAX_AUDIT_LINES)
+        args and not (args[0].isdecimal() and 1 <= int(args[0]) <= MAX_AUDIT_LINES)
     ):
         raise InvalidArgument("audit count", usage="usage.audit")
     limit = int(args[0]) if args else 10
@@ -111,7 +111,7 @@ async def _resolve_person(context: CareContext, reference: str) -> tuple[int | N
     try:
         customer = await context.care.customers.resolve(reference)
     except UnknownCustomer:
-        if reference.isdigit() and len(reference) < 16:
+        if reference.isdecimal() and len(reference) < 16:
             return int(reference), None
         return None, None
     return customer.telegram_id, customer.name

@@ -52,7 +52,7 @@ def _delivery_result(delivery: Delivery) -> str:
 def _number(args: list[str], usage: str) -> int:
     """The ticket number in the first argument ('1042' or '#1042')."""
     text = args[0].lstrip("#") if args else ""
-    if not text.isdigit() or len(text) > 9:
+    if not text.isdecimal() or len(text) > 9:
         raise InvalidArgument(f"not a ticket number: {text}", usage=usage)
     return int(text)
 

@@ -26,3 +26,7 @@ class SchemaTooNew(StorageError):
 
 class MigrationFailed(StorageError):
     """A migration file did not bring the database to its version."""
+
+
+class NotADatabase(StorageError):
+    """The storage path holds something that is not a SQLite database."""

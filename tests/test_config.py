@@ -98,3 +98,19 @@ def test_migrate_command_creates_the_database(
     assert main(["migrate", "--config", "config.toml"]) == 0
     assert "schema version" in capsys.readouterr().out
     assert (tmp_path / "data" / "care.sqlite3").exists()
+
+
+def test_unreadable_config_and_storage_get_clear_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check-config", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe[telegram")
+    assert main(["check-config", str(binary)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_text("this is not a database", "utf-8")
+    config = _write(tmp_path, f'[storage]\npath = "{junk}"\n')
+    assert main(["migrate", "--config", str(config)]) == 3  # returns: no thread left running
+    assert "not a usable SQLite database" in capsys.readouterr().err

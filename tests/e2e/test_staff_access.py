@@ -87,3 +87,13 @@ async def test_an_action_whose_confirmation_fails_is_still_audited(harness: Harn
     ]
     await owner.send("/earn @alice 10 R-9")  # the retry with the receipt is refused, not doubled
     assert "already counted" in ((await owner.next_message()).text or "")
+
+
+async def test_unicode_digits_get_a_clear_answer_not_an_apology(harness: Harness) -> None:
+    owner = harness.owner
+    for command in ("/audit ²", "/faq show ²", "/ticket ²", "/earn ² 5", "/staff add ²"):
+        await owner.send(command)
+        reply = (await owner.next_message()).text or ""
+        assert "something went wrong" not in reply, (command, reply)
+    await owner.send("/audit ５")  # full-width digits are digits
+    assert "audit entries" in ((await owner.next_message()).text or "")
