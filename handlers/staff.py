@@ -111,7 +111,7 @@ async def _resolve_person(context: CareContext, reference: str) -> tuple[int | N
     try:
         customer = await context.care.customers.resolve(reference)
     except UnknownCustomer:
-        if reference.isdecimal() and len(reference) < 16:
+        if reference.isdecimal() and len(reference) < 16 and int(reference) > 0:
             return int(reference), None
         return None, None
     return customer.telegram_id, customer.name

@@ -13,7 +13,7 @@ from care.tickets import SCOPES, Delivery, display_name
 from handlers.common import error_text, reply, staff_command
 from handlers.context import CareContext
 from handlers.texts import t
-from storage.tickets import TicketRow
+from storage.tickets import LIST_LIMIT, TicketRow
 
 
 async def answer_from_staff_chat(
@@ -115,6 +115,8 @@ async def cmd_tickets(update: Update, context: CareContext, role: Role) -> str |
         await reply(update.effective_message, t("tickets.list_empty", lang, scope=scope))
         return "empty"
     lines = [t("tickets.list_header", lang, scope=scope, count=len(tickets))]
+    if len(tickets) >= LIST_LIMIT:
+        lines.append(t("tickets.list_truncated", lang, count=LIST_LIMIT))
     for ticket in tickets:
         view = await context.care.tickets.find(ticket.number)
         lines.append(

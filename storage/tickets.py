@@ -19,6 +19,8 @@ _COLUMNS = (
     " updated_at"
 )
 
+LIST_LIMIT = 30  # the most tickets one list shows
+
 
 @dataclass(frozen=True, slots=True)
 class TicketRow:
@@ -245,7 +247,7 @@ async def list_by_status(
     statuses: Sequence[str] | None,
     *,
     assignee_id: int | None = None,
-    limit: int = 30,
+    limit: int = LIST_LIMIT,
 ) -> list[TicketRow]:
     """Tickets with one of these statuses (None: any), optionally of one assignee, newest first."""
     where: list[str] = ["1 = 1"]
