@@ -144,3 +144,13 @@ class NotAnswerable(CareError):
     """An outreach button that no longer belongs to an answerable message."""
 
     key = "common.expired_button"
+
+
+class UnknownUnanswered(CareError):
+    """No unanswered question has this number."""
+
+    key = "faq.unknown_unanswered"
+
+    def __init__(self, number: int) -> None:
+        super().__init__(f"unknown unanswered question {number}")
+        self.fields = {"number": number}

@@ -6,8 +6,17 @@ import asyncio
 from dataclasses import dataclass
 
 from care.clock import Clock, iso
-from care.errors import InvalidArgument, UnknownFaqEntry
-from care.faq_match import Decision, FaqDoc, FaqIndex, Match, MatchThresholds, normalise
+from care.errors import InvalidArgument, UnknownFaqEntry, UnknownUnanswered
+from care.faq_match import (
+    Decision,
+    FaqDoc,
+    FaqIndex,
+    Match,
+    MatchThresholds,
+    detect_language,
+    normalise,
+)
+from care.faq_text import words
 from care.ports import Messenger, OutboundMessage, SendStatus
 from care.settings import LANGUAGES, FaqSettings, StaffSettings
 from storage import faq as repo
@@ -16,6 +25,18 @@ from storage.faq import FaqRow, UnansweredRow
 
 MAX_QUESTION_LENGTH = 300
 MAX_ANSWER_LENGTH = 3000
+
+
+def has_words(text: str) -> bool:
+    """False for text with nothing to match or record (only emoji, punctuation, spaces)."""
+    return bool(words(normalise(text)))
+
+
+def question_language(text: str, customer_lang: str) -> str:
+    """The language a question is written in (the customer's when it cannot tell)."""
+    return detect_language(
+        normalise(text), default=customer_lang if customer_lang in LANGUAGES else "en"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +51,29 @@ class FaqReply:
     match: Match
 
 
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """An index and the rows it answers with, as of one FAQ generation."""
+
+    generation: int
+    index: FaqIndex
+    rows: dict[tuple[int, str], FaqRow]
+
+    def row_for(self, entry_id: int, lang: str) -> FaqRow | None:
+        """The entry in `lang` if it has that language, else in any language it has."""
+        row = self.rows.get((entry_id, lang))
+        if row is not None:
+            return row
+        return next((r for (i, _), r in sorted(self.rows.items()) if i == entry_id), None)
+
+
 class FaqService:
-    """Matches questions against an in-memory index that is rebuilt whenever the FAQ changes."""
+    """Matches questions against an in-memory index, rebuilt whenever the FAQ changes.
+
+    The database keeps a generation number that triggers bump on every change to an entry, by
+    this process or another (`carebot faq import` while the bot runs); each question reads it
+    (one small SELECT) and rebuilds the index if it was built from an older generation.
+    """
 
     def __init__(
         self,
@@ -50,20 +92,22 @@ class FaqService:
             margin=settings.margin,
             max_suggestions=settings.max_suggestions,
         )
-        self._index: FaqIndex | None = None
-        self._rows: dict[tuple[int, str], FaqRow] = {}
+        self._snapshot: _Snapshot | None = None
+        self._invalidations = 0  # so that a rebuild racing with invalidate() is not kept
         self._rebuild_lock = asyncio.Lock()
 
     async def ask(self, text: str, customer_lang: str, *, record: bool = True) -> FaqReply:
         """Answer, suggest or fall back; a fallback is recorded as unanswered (unless told not)."""
-        index = await self._current_index()
-        match = index.match(text, customer_lang, self._thresholds)
+        snapshot = await self._current()
+        match = snapshot.index.match(text, customer_lang, self._thresholds)
         lang = match.query_lang
         if match.decision is Decision.ANSWER and match.entry_id is not None:
-            entry = self._row_for(match.entry_id, lang)
+            entry = snapshot.row_for(match.entry_id, lang)
             return FaqReply(match.decision, lang, entry, (), None, match)
         if match.decision is Decision.SUGGEST:
-            rows = tuple(r for i in match.suggestions if (r := self._row_for(i, lang)) is not None)
+            rows = tuple(
+                r for i in match.suggestions if (r := snapshot.row_for(i, lang)) is not None
+            )
             return FaqReply(match.decision, lang, None, rows, None, match)
         unanswered_id = await self.record_unanswered(text, lang) if record else None
         return FaqReply(Decision.FALLBACK, lang, None, (), unanswered_id, match)
@@ -71,7 +115,7 @@ class FaqService:
     async def record_unanswered(self, text: str, lang: str) -> int | None:
         """Count a question the FAQ could not answer; None if it has no words."""
         norm = normalise(text)
-        if not norm:
+        if not words(norm):
             return None
         async with self._db.transaction() as tx:
             return await repo.record_unanswered(
@@ -105,16 +149,25 @@ class FaqService:
 
     async def entry(self, entry_id: int, lang: str) -> FaqRow:
         """An entry in the wanted language (else another); UnknownFaqEntry if it is gone."""
-        await self._current_index()
-        row = self._row_for(entry_id, lang)
+        row = (await self._current()).row_for(entry_id, lang)
         if row is None:
             raise UnknownFaqEntry(entry_id)
         return row
 
-    async def vote(self, entry_id: int, lang: str, helpful: bool) -> None:
-        """Count a 👍 or 👎 on an answer."""
+    async def vote(
+        self, entry_id: int, lang: str, helpful: bool, *, chat_id: int, message_id: int
+    ) -> bool:
+        """Count a 👍 or 👎 on the answer in one message, once; False if it was counted before."""
         async with self._db.transaction() as tx:
-            await repo.vote(tx, entry_id, lang, helpful)
+            return await repo.vote(
+                tx,
+                chat_id=chat_id,
+                message_id=message_id,
+                entry_id=entry_id,
+                language=lang,
+                helpful=helpful,
+                at=iso(self._clock.now()),
+            )
 
     async def page(self, page: int, per_page: int = 10) -> tuple[list[FaqRow], int]:
         """One page of entries and the number of (entry, language) rows in all."""
@@ -196,9 +249,7 @@ class FaqService:
         async with self._db.transaction() as tx:
             question = await repo.find_unanswered(tx, unanswered_id)
             if question is None:
-                raise InvalidArgument(
-                    f"no unanswered question {unanswered_id}", usage="usage.faq_teach"
-                )
+                raise UnknownUnanswered(unanswered_id)
             rows = await repo.find_entry(tx, entry_id)
             if not rows:
                 raise UnknownFaqEntry(entry_id)
@@ -219,26 +270,41 @@ class FaqService:
         return await self.entry(entry_id, row.language)
 
     async def invalidate(self) -> None:
-        """Drop the index; the next question rebuilds it from the database."""
-        self._index = None
+        """Rebuild the index before the next question.
 
-    async def _current_index(self) -> FaqIndex:
+        Changes to the FAQ are noticed without it, by their generation; this also forces a
+        rebuild when the generation cannot tell (e.g. a database restored from a backup). An
+        index that was being built meanwhile is used for the question that asked for it only.
+        """
+        self._invalidations += 1
+        self._snapshot = None
+
+    async def generation(self) -> int:
+        """The FAQ's current generation in the database."""
+        async with self._db.statement() as conn:
+            return await repo.generation(conn)
+
+    async def _current(self) -> _Snapshot:
+        """The index for the FAQ as it is now: rebuilt if the database has a newer generation."""
+        generation = await self.generation()
         async with self._rebuild_lock:
-            if self._index is None:
-                async with self._db.read() as tx:
-                    rows = await repo.list_enabled(tx)
-                self._rows = {(r.entry_id, r.language): r for r in rows}
-                docs = [FaqDoc(r.entry_id, r.language, (r.question, *r.alternates)) for r in rows]
-                # A large FAQ takes a while to index: keep the event loop answering meanwhile.
-                self._index = await asyncio.to_thread(FaqIndex.build, docs)
-            return self._index
-
-    def _row_for(self, entry_id: int, lang: str) -> FaqRow | None:
-        """The entry in `lang` if it has that language, else in any language it has."""
-        row = self._rows.get((entry_id, lang))
-        if row is not None:
-            return row
-        return next((r for (i, _), r in sorted(self._rows.items()) if i == entry_id), None)
+            snapshot = self._snapshot
+            if snapshot is not None and snapshot.generation == generation:
+                return snapshot
+            invalidations = self._invalidations
+            async with self._db.read() as tx:
+                # The rows and the generation they belong to, from one snapshot: a change
+                # committed during the (slow) build leaves this index a generation behind, and
+                # the next question rebuilds it.
+                built_from = await repo.generation(tx)
+                rows = await repo.list_enabled(tx)
+            docs = [FaqDoc(r.entry_id, r.language, (r.question, *r.alternates)) for r in rows]
+            # A large FAQ takes a while to index: keep the event loop answering meanwhile.
+            index = await asyncio.to_thread(FaqIndex.build, docs)
+            snapshot = _Snapshot(built_from, index, {(r.entry_id, r.language): r for r in rows})
+            if invalidations == self._invalidations:
+                self._snapshot = snapshot
+            return snapshot
 
 
 def split_alternates(text: str) -> tuple[str, ...]:

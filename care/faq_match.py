@@ -29,8 +29,8 @@ benchmark on your own questions and adjust MatchThresholds if needed.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -104,7 +104,11 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """The outcome of matching one query, with an explanation."""
+    """The outcome of matching one query, with an explanation (`why`).
+
+    The explanation is worked out on first access only: a bot answering a question never
+    reads it, and building it costs about a tenth of a match.
+    """
 
     decision: Decision
     query_lang: str
@@ -112,7 +116,17 @@ class Match:
     score: float
     suggestions: tuple[int, ...]
     candidates: tuple[Candidate, ...]
-    why: str
+    explanation: str | Callable[[], str] = field(repr=False, compare=False)
+    _why: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def why(self) -> str:
+        """Matched phrasing, the terms that carried it, scores, runner-up and margin."""
+        if self._why is None:
+            text = self.explanation if isinstance(self.explanation, str) else self.explanation()
+            object.__setattr__(self, "_why", text)  # a cache, not a change: frozen otherwise
+            return text
+        return self._why
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,8 +145,8 @@ class _LangIndex:
 
     lang: str
     entry_ids: np.ndarray  # (E,) entry id of each entry slot
-    start_l: list[int]  # (E,) first phrasing row of each entry
-    end_l: list[int]  # (E,) one past its last phrasing row
+    start: np.ndarray  # (E,) first phrasing row of each entry
+    n_rows: np.ndarray  # (E,) its number of phrasing rows
     phrasings: list[str]  # (P,) original phrasing text
     norms: list[str]  # (P,) normalised phrasing text
     vocabs: list[dict[str, int]]  # per feature block: term -> feature id
@@ -149,7 +163,7 @@ class _LangIndex:
 
     @property
     def n_entries(self) -> int:
-        return len(self.start_l)
+        return len(self.start)
 
 
 def _weigh(
@@ -280,8 +294,8 @@ def _build_lang(lang: str, docs: Sequence[FaqDoc], p: ScoringParams) -> _LangInd
     return _LangIndex(
         lang=lang,
         entry_ids=np.asarray(entry_ids, dtype=np.int64),
-        start_l=start_l,
-        end_l=[*start_l[1:], n_p],
+        start=np.asarray(start_l, dtype=np.int64),
+        n_rows=np.diff(np.asarray([*start_l, n_p], dtype=np.int64)),
         phrasings=phrasings,
         norms=norms,
         vocabs=vocabs,
@@ -364,11 +378,10 @@ class FaqIndex:
         cent = _centroid_sims(li, fids, qw)
         k1 = min(n_e, max(p.shortlist, limit))
         short = np.argpartition(-cent, k1 - 1)[:k1] if k1 < n_e else np.arange(n_e)
-        # Stage 2: cosine with each phrasing of the shortlisted entries.
-        starts, ends = li.start_l, li.end_l
-        short_l = short.tolist()
-        rows = np.fromiter((r for e in short_l for r in range(starts[e], ends[e])), dtype=np.int64)
-        seg = np.fromiter((ends[e] - starts[e] for e in short_l), dtype=np.int64, count=k1)
+        # Stage 2: cosine with each phrasing of the shortlisted entries (their rows, in order).
+        seg = li.n_rows[short]
+        first = np.cumsum(seg) - seg  # where each entry's rows start in `rows`
+        rows = np.arange(int(first[-1] + seg[-1])) + np.repeat(li.start[short] - first, seg)
         qd = np.zeros(len(li.idf))
         qd[fids] = qw
         rp = li.row_ptr
@@ -380,17 +393,24 @@ class FaqIndex:
             weights=li.row_vals[offs] * qd[li.row_cols[offs]],
             minlength=len(rows),
         )
-        first = np.concatenate(([0], np.cumsum(seg)[:-1]))
         best_phr = np.maximum.reduceat(phr, first)
         lex = p.w_max * best_phr + (1.0 - p.w_max) * cent[short]
         k = min(k1, max(limit, p.rerank))
         top = np.argpartition(-lex, k - 1)[:k] if k < k1 else np.arange(k1)
         out: list[_Scored] = []
         w_fz = p.w_fuzz
+        # Python lists from here: a few scalars each, cheaper than indexing numpy arrays.
+        short_l, first_l, seg_l, rows_l = (
+            short.tolist(),
+            first.tolist(),
+            seg.tolist(),
+            rows.tolist(),
+        )
+        phr_l, lex_l = phr.tolist(), lex.tolist()
         for i in top.tolist():
-            f, c = int(first[i]), int(seg[i])
-            best_r = int(rows[f + int(phr[f : f + c].argmax())])
-            lexical = float(lex[i]) * 100.0
+            f = first_l[i]
+            best_r = rows_l[max(range(f, f + seg_l[i]), key=phr_l.__getitem__)]  # first best
+            lexical = lex_l[i] * 100.0
             fzb = float(fuzz.token_set_ratio(norm, li.norms[best_r])) if w_fz else 0.0
             out.append(
                 _Scored(short_l[i], (1.0 - w_fz) * lexical + w_fz * fzb, best_r, lexical, fzb)
@@ -421,7 +441,7 @@ class FaqIndex:
         qlang = detect_language(
             norm, default=customer_lang if customer_lang in ("en", "zh") else "en"
         )
-        li = self._pick_lang(qlang)
+        li, p = self._pick_lang(qlang), self._params
         if li is None or not norm:
             why = "empty index" if li is None else "query has no words after normalisation"
             return Match(Decision.FALLBACK, qlang, None, 0.0, (), (), why)
@@ -447,17 +467,6 @@ class FaqIndex:
         if decision is Decision.SUGGEST:
             ok = [c.entry_id for c in cands if c.score >= thresholds.suggest]
             sugg = tuple(ok[: thresholds.max_suggestions])
-        terms = _carrying_terms(li, raw, qvec, best.row, self._params)
-        why = (
-            f"{decision.value}: {via}query ({qlang}) best matches entry {cands[0].entry_id} "
-            f"({li.lang}) via phrasing {li.phrasings[best.row]!r}; "
-            f"score {best.score:.1f} (lexical {best.lexical:.1f}, fuzzy {best.fuzzy:.1f}); "
-            f"runner-up {second:.1f}, margin {gap:.1f}; "
-            f"terms: {', '.join(terms) or '-'}; "
-            f"thresholds answer {thresholds.answer:g} / suggest {thresholds.suggest:g} / "
-            f"margin {thresholds.margin:g}; top: "
-            + ", ".join(f"#{c.entry_id}={c.score:.1f}" for c in cands)
-        )
         return Match(
             decision,
             qlang,
@@ -465,8 +474,37 @@ class FaqIndex:
             round(best.score, 2),
             sugg,
             cands,
-            why,
+            lambda: _explain(
+                li, raw, qvec, best, second, cands, decision, qlang, via, thresholds, p
+            ),
         )
+
+
+def _explain(
+    li: _LangIndex,
+    raw: Features,
+    qvec: dict[int, float],
+    best: _Scored,
+    second: float,
+    cands: tuple[Candidate, ...],
+    decision: Decision,
+    qlang: str,
+    via: str,
+    thresholds: MatchThresholds,
+    p: ScoringParams,
+) -> str:
+    """The `why` of a match (built only when someone reads it)."""
+    terms = _carrying_terms(li, raw, qvec, best.row, p)
+    return (
+        f"{decision.value}: {via}query ({qlang}) best matches entry {cands[0].entry_id} "
+        f"({li.lang}) via phrasing {li.phrasings[best.row]!r}; "
+        f"score {best.score:.1f} (lexical {best.lexical:.1f}, fuzzy {best.fuzzy:.1f}); "
+        f"runner-up {second:.1f}, margin {best.score - second:.1f}; "
+        f"terms: {', '.join(terms) or '-'}; "
+        f"thresholds answer {thresholds.answer:g} / suggest {thresholds.suggest:g} / "
+        f"margin {thresholds.margin:g}; top: "
+        + ", ".join(f"#{c.entry_id}={c.score:.1f}" for c in cands)
+    )
 
 
 def _centroid_sims(li: _LangIndex, fids: np.ndarray, qw: np.ndarray) -> np.ndarray:

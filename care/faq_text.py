@@ -38,6 +38,12 @@ _APOSTROPHES = dict.fromkeys(map(ord, "'\u2019\u2018`\u00b4"), None)
 _WS = re.compile(r"\s+")
 
 
+# Characters tokenised one by one (Chinese has no spaces between words). Kana is treated like
+# CJK. Keep `is_cjk` and `_CJK_CLASS` in step.
+_CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df"
+_NOT_ASCII_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 def is_cjk(ch: str) -> bool:
     o = ord(ch)
     return (
@@ -52,6 +58,9 @@ def is_cjk(ch: str) -> bool:
 def normalise(text: str) -> str:
     """NFKC, casefold, drop punctuation/symbols/emoji, collapse whitespace."""
     text = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    if text.isascii():
+        # Fast path, same result: in ASCII only a-z and 0-9 are letters or numbers.
+        return _NOT_ASCII_ALNUM.sub(" ", text).strip()
     out: list[str] = []
     for ch in text:
         cat = unicodedata.category(ch)
@@ -64,6 +73,8 @@ def normalise(text: str) -> str:
 
 def detect_language(text: str, default: str = "en") -> str:
     """Return "zh" when most letters of the text are CJK, "en" when Latin, else default."""
+    if text.isascii():  # fast path (most English questions): no CJK at all
+        return "en" if any(map(str.isalpha, text)) else default
     cjk = other = 0
     for ch in text:
         if is_cjk(ch):
@@ -80,7 +91,9 @@ def detect_language(text: str, default: str = "en") -> str:
 # Tokenisation and features
 # --------------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+", re.UNICODE)
+# One CJK character, or a run of other letters and digits (CJK excluded, so "wifi密码" is
+# "wifi", "密", "码": Latin words inside Chinese text are words of their own).
+_TOKEN = re.compile(f"[{_CJK_CLASS}]|[^\\W_{_CJK_CLASS}]+")
 
 # Small hand-made synonym / chat-speak list, applied to normalised words before stemming.
 _SYNONYMS: dict[str, str] = {

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from datetime import timedelta
 from enum import IntEnum
+from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
+from care import smalltalk
 from care.errors import InvalidArgument, NotStaff, UnknownFaqEntry
-from care.faq import FaqReply, split_alternates
+from care.faq import FaqReply, has_words, question_language, split_alternates
 from care.faq_match import Decision
 from care.roles import Role
 from handlers import tickets
@@ -29,7 +33,12 @@ from storage.faq import FaqRow
 PER_PAGE = 10
 UNANSWERED_SHOWN = 20
 DRAFT_KEY = "faq_draft"
-LAST_QUESTION_KEY = "faq_last_question"
+# The question behind each answer (and "did you mean") message the customer got: message id ->
+# (question, its language). Only the latest few, and only until a restart.
+QUESTIONS_KEY = "faq_questions"
+QUESTIONS_KEPT = 20
+# A guided /faq add left alone this long ends without saving.
+ADD_TIMEOUT = timedelta(minutes=10)
 
 
 class AddState(IntEnum):
@@ -49,46 +58,85 @@ async def on_question(update: Update, context: CareContext) -> None:
     message = update.effective_message
     if message is None or not message.text:
         return
-    if context.user_data is not None:
-        context.user_data[LAST_QUESTION_KEY] = message.text
-    result = await context.care.faq.ask(message.text, context.lang, record=False)
+    text = message.text
+    if not has_words(text):  # "🙂🙂", "???": nothing to answer, nothing to record
+        await reply(message, t("faq.no_words", context.lang))
+        return
+    small_talk = smalltalk.reply_key(text)
+    if small_talk is not None:  # "hi", "thanks", "再见": not a question for the FAQ
+        await reply(message, t(small_talk, question_language(text, context.lang)))
+        return
+    result = await context.care.faq.ask(text, context.lang, record=False)
     if result.decision is Decision.FALLBACK:
         # No answer: a complaint gets the complaint button; anything else is kept for staff.
-        if await tickets.offer_complaint(update, context, message.text):
+        if await tickets.offer_complaint(update, context, text):
             return
-        unanswered_id = await context.care.faq.record_unanswered(message.text, result.lang)
+        unanswered_id = await context.care.faq.record_unanswered(text, result.lang)
         result = replace(result, unanswered_id=unanswered_id)
-    await send_faq_reply(update, context, result)
+    sent = await send_faq_reply(update, context, result)
+    if result.decision is not Decision.FALLBACK:
+        _remember_question(context, sent, text, result.lang)
 
 
-async def send_faq_reply(update: Update, context: CareContext, result: FaqReply) -> None:
-    """Render a FaqReply as a message with its buttons."""
+async def send_faq_reply(update: Update, context: CareContext, result: FaqReply) -> Message | None:
+    """Render a FaqReply as a message with its buttons; return the message sent."""
     lang = result.lang
+    message = update.effective_message
     if result.decision is Decision.ANSWER and result.entry is not None:
-        await _send_answer(update, result.entry, lang)
-    elif result.decision is Decision.SUGGEST:
+        return await _send_answer(message, result.entry, lang)
+    if result.decision is Decision.SUGGEST:
         rows = [[(row.question, f"faq:show:{row.entry_id}:{lang}")] for row in result.suggestions]
         rows.append([(t("faq.none_of_these", lang), "faq:none:0")])
-        await reply(
-            update.effective_message, t("faq.did_you_mean", lang), reply_markup=keyboard(rows)
-        )
-    else:
-        await _send_fallback(update, lang, result.unanswered_id)
+        if message is None:
+            return None
+        return await message.reply_text(t("faq.did_you_mean", lang), reply_markup=keyboard(rows))
+    return await _send_fallback(message, lang, result.unanswered_id)
 
 
-async def _send_answer(update: Update, entry: FaqRow, lang: str) -> None:
+async def _send_answer(message: Message | None, entry: FaqRow, lang: str) -> Message | None:
+    if message is None:
+        return None
     votes = [
         [
             (t("faq.helpful", lang), f"faq:vote:{entry.entry_id}:{entry.language}:up"),
             (t("faq.unhelpful", lang), f"faq:vote:{entry.entry_id}:{entry.language}:down"),
         ]
     ]
-    await reply(update.effective_message, entry.answer, reply_markup=keyboard(votes))
+    return await message.reply_text(entry.answer, reply_markup=keyboard(votes))
 
 
-async def _send_fallback(update: Update, lang: str, unanswered_id: int | None) -> None:
-    button = [[(t("faq.ask_staff", lang), f"faq:staff:{unanswered_id or 0}")]]
-    await reply(update.effective_message, t("faq.fallback", lang), reply_markup=keyboard(button))
+async def _send_fallback(
+    message: Message | None, lang: str, unanswered_id: int | None
+) -> Message | None:
+    """The honest fallback, with the ask-our-team button for the question it recorded."""
+    if message is None:
+        return None
+    if unanswered_id is None:  # nothing was recorded: nothing a person could be asked about
+        return await message.reply_text(t("faq.ask_again", lang))
+    button = [[(t("faq.ask_staff", lang), f"faq:staff:{unanswered_id}")]]
+    return await message.reply_text(t("faq.fallback", lang), reply_markup=keyboard(button))
+
+
+def _remember_question(
+    context: CareContext, sent: Message | None, question: str, lang: str
+) -> None:
+    """Keep the question an answer (or a "did you mean") message was sent for."""
+    if sent is None or context.user_data is None:
+        return
+    asked: dict[int, tuple[str, str]] = context.user_data.setdefault(QUESTIONS_KEY, {})
+    asked.pop(sent.message_id, None)
+    asked[sent.message_id] = (question, lang)
+    while len(asked) > QUESTIONS_KEPT:
+        del asked[next(iter(asked))]  # the oldest (dicts keep insertion order)
+
+
+def _question_of(context: CareContext, message: Any) -> tuple[str, str] | None:
+    """The question behind a message the bot sent, if it is still remembered."""
+    if message is None or context.user_data is None:
+        return None
+    asked = context.user_data.get(QUESTIONS_KEY) or {}
+    found = asked.get(message.message_id)
+    return None if found is None else (str(found[0]), str(found[1]))
 
 
 async def on_suggestion(update: Update, context: CareContext) -> None:
@@ -103,7 +151,10 @@ async def on_suggestion(update: Update, context: CareContext) -> None:
     except UnknownFaqEntry:
         await reply(update.effective_message, t("faq.gone", lang))
         return
-    await _send_answer(update, entry, lang)
+    sent = await _send_answer(update.effective_message, entry, lang)
+    asked = _question_of(context, query.message)
+    if asked is not None:
+        _remember_question(context, sent, *asked)
 
 
 async def on_none_of_these(update: Update, context: CareContext) -> None:
@@ -113,35 +164,46 @@ async def on_none_of_these(update: Update, context: CareContext) -> None:
         return
     await query.answer()
     await query.edit_message_reply_markup(reply_markup=None)
-    await _send_fallback(update, context.lang, await _record_last_question(context))
+    asked = _question_of(context, query.message)
+    if asked is None:  # forgotten (a restart): ask again rather than offer an empty question
+        await reply(update.effective_message, t("faq.ask_again", context.lang))
+        return
+    question, lang = asked
+    unanswered_id = await context.care.faq.record_unanswered(question, lang)
+    await _send_fallback(update.effective_message, lang, unanswered_id)
 
 
 async def on_vote(update: Update, context: CareContext) -> None:
-    """👍/👎 on an answer: count it once (the buttons disappear) and thank the customer."""
+    """👍/👎 on an answer: counted once per answer message; 👎 offers a person."""
     query = update.callback_query
     if query is None:
         return
     _, _, entry_id, lang, verdict = (query.data or "").split(":")
     helpful = verdict == "up"
-    await context.care.faq.vote(int(entry_id), lang, helpful)
+    answer = query.message
+    counted = answer is not None and await context.care.faq.vote(
+        int(entry_id), lang, helpful, chat_id=answer.chat.id, message_id=answer.message_id
+    )
+    if not counted:  # a double tap or a replayed press: thank, count nothing, say nothing more
+        await query.answer(t("faq.vote_repeat", context.lang))
+        return
     await query.answer(t("faq.vote_thanks", context.lang))
     await query.edit_message_reply_markup(reply_markup=None)
-    if not helpful:
-        unanswered_id = await _record_last_question(context)
-        button = [[(t("faq.ask_staff", context.lang), f"faq:staff:{unanswered_id or 0}")]]
-        await reply(
-            update.effective_message,
-            t("faq.vote_sorry", context.lang),
-            reply_markup=keyboard(button),
-        )
-
-
-async def _record_last_question(context: CareContext) -> int | None:
-    """Keep the customer's last question as unanswered (the answers offered did not fit)."""
-    text = (context.user_data or {}).get(LAST_QUESTION_KEY)
-    if not text:
-        return None
-    return await context.care.faq.record_unanswered(text, context.lang)
+    if helpful:
+        return
+    asked = _question_of(context, answer)
+    unanswered_id = None
+    if asked is not None:
+        unanswered_id = await context.care.faq.record_unanswered(*asked)
+    if unanswered_id is None:  # the question is forgotten (a restart): ask to rephrase
+        await reply(update.effective_message, t("faq.vote_sorry_rephrase", context.lang))
+        return
+    button = [[(t("faq.ask_staff", context.lang), f"faq:staff:{unanswered_id}")]]
+    await reply(
+        update.effective_message,
+        t("faq.vote_sorry", context.lang),
+        reply_markup=keyboard(button),
+    )
 
 
 async def on_ask_staff(update: Update, context: CareContext) -> None:
@@ -153,8 +215,11 @@ async def on_ask_staff(update: Update, context: CareContext) -> None:
     unanswered_id = int((query.data or "0").split(":")[-1])
     await query.edit_message_reply_markup(reply_markup=None)
     question = await context.care.faq.unanswered_question(unanswered_id)
+    if question is None:  # e.g. a button from an older version that carried no question
+        await reply(update.effective_message, t("faq.ask_again", context.lang))
+        return
     customer = await context.care.customers.find(user.id)
-    if question is not None and customer is not None:
+    if customer is not None:
         created = await context.care.tickets.open_question(customer.id, question.example)
         await tickets.confirm_ticket(update, context, "faq.staff_ticket", created)
         return
@@ -216,6 +281,11 @@ async def _list(update: Update, context: CareContext, rest: list[str]) -> str:
         await reply(update.effective_message, t("faq.list_empty", context.lang))
         return "empty"
     pages = max(1, math.ceil(total / PER_PAGE))
+    if page > pages:
+        await reply(
+            update.effective_message, t("faq.list_no_page", context.lang, page=page, pages=pages)
+        )
+        return f"no page {page}"
     lines = [t("faq.list_header", context.lang, page=page, pages=pages)]
     lines += [
         t("faq.list_line", context.lang, id=r.entry_id, lang=r.language, question=r.question)
@@ -291,23 +361,38 @@ async def cmd_unanswered(update: Update, context: CareContext, role: Role) -> st
 # ---- guided /faq add -------------------------------------------------------------------------
 
 
-async def add_start(update: Update, context: CareContext) -> int:
-    """Start the guided /faq add (staff only)."""
+GUIDED = "add (guided)"
+
+
+async def _still_staff(update: Update, context: CareContext) -> bool:
+    """Check the role at every step (a role taken away mid-way ends the add, unsaved)."""
     user = update.effective_user
     if user is None or context.user_data is None:
-        return ConversationHandler.END
+        return False
     try:
-        await context.care.staff.authorize(user.id, "faq", "add (guided)", Role.STAFF)
-    except NotStaff as exc:
-        await reply(update.effective_message, error_text(exc, context.lang))
+        await context.care.staff.authorize(user.id, "faq", GUIDED, Role.STAFF)
+    except NotStaff as exc:  # authorize has audited the refusal
+        refused = error_text(exc, context.lang)
+        if context.user_data.pop(DRAFT_KEY, None) is not None:  # mid-way: say nothing is kept
+            refused += "\n" + t("faq.add_cancelled", context.lang)
+        await reply(update.effective_message, refused)
+        return False
+    return True
+
+
+async def add_start(update: Update, context: CareContext) -> int:
+    """Start the guided /faq add (staff only)."""
+    if not await _still_staff(update, context):
         return ConversationHandler.END
-    context.user_data[DRAFT_KEY] = {}
+    context.user_data[DRAFT_KEY] = {}  # type: ignore[index]
     await reply(update.effective_message, t("faq.add_language", context.lang))
     return AddState.LANGUAGE
 
 
 async def add_language(update: Update, context: CareContext) -> int:
     """Take the entry's language."""
+    if not await _still_staff(update, context):
+        return ConversationHandler.END
     text = (update.effective_message.text or "").strip().lower()  # type: ignore[union-attr]
     if text not in LANGUAGES:
         await reply(update.effective_message, t("faq.add_language", context.lang))
@@ -319,6 +404,8 @@ async def add_language(update: Update, context: CareContext) -> int:
 
 async def add_question(update: Update, context: CareContext) -> int:
     """Take the question."""
+    if not await _still_staff(update, context):
+        return ConversationHandler.END
     _draft(context)["question"] = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
     await reply(update.effective_message, t("faq.add_alternates", context.lang))
     return AddState.ALTERNATES
@@ -326,6 +413,8 @@ async def add_question(update: Update, context: CareContext) -> int:
 
 async def add_alternates(update: Update, context: CareContext) -> int:
     """Take the alternates (or /skip)."""
+    if not await _still_staff(update, context):
+        return ConversationHandler.END
     text = update.effective_message.text or ""  # type: ignore[union-attr]
     _draft(context)["alternates"] = "" if text.startswith("/skip") else text
     await reply(update.effective_message, t("faq.add_answer", context.lang))
@@ -334,6 +423,8 @@ async def add_alternates(update: Update, context: CareContext) -> int:
 
 async def add_answer(update: Update, context: CareContext) -> int:
     """Take the answer and save the entry."""
+    if not await _still_staff(update, context):
+        return ConversationHandler.END
     draft = _draft(context)
     user = update.effective_user
     answer = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
@@ -346,9 +437,7 @@ async def add_answer(update: Update, context: CareContext) -> int:
         return ConversationHandler.END
     finally:
         context.user_data.pop(DRAFT_KEY, None)  # type: ignore[union-attr]
-    await context.care.staff.audit(
-        user.id, "faq", "add (guided)", f"saved {saved} {draft['lang']}"
-    )  # type: ignore[union-attr]
+    await context.care.staff.audit(user.id, "faq", GUIDED, f"saved {saved} {draft['lang']}")  # type: ignore[union-attr]
     await reply(
         update.effective_message, t("faq.saved", context.lang, id=saved, lang=draft["lang"])
     )
@@ -361,6 +450,14 @@ async def add_cancel(update: Update, context: CareContext) -> int:
         context.user_data.pop(DRAFT_KEY, None)
     await reply(update.effective_message, t("faq.add_cancelled", context.lang))
     return ConversationHandler.END
+
+
+async def add_timed_out(update: Update, context: CareContext) -> None:
+    """The guided add was left alone for ADD_TIMEOUT: drop the draft and say so."""
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT_KEY, None)
+    minutes = max(1, round(ADD_TIMEOUT.total_seconds() / 60))
+    await reply(update.effective_message, t("faq.add_timed_out", context.lang, minutes=minutes))
 
 
 def _draft(context: CareContext) -> dict[str, str]:
@@ -383,9 +480,11 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
                 CommandHandler("skip", add_alternates),
             ],
             AddState.ANSWER: [MessageHandler(text, add_answer)],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, add_timed_out)],
         },
         fallbacks=[CommandHandler("cancel", add_cancel)],
         name="faq_add",
+        conversation_timeout=ADD_TIMEOUT,
     )
     return [
         guided,

@@ -145,13 +145,39 @@ async def delete(tx: aiosqlite.Connection, entry_id: int, language: str | None =
     return cursor.rowcount
 
 
-async def vote(tx: aiosqlite.Connection, entry_id: int, language: str, helpful: bool) -> None:
-    """Count one 👍 (helpful) or 👎 for an answer."""
+async def vote(
+    tx: aiosqlite.Connection,
+    *,
+    chat_id: int,
+    message_id: int,
+    entry_id: int,
+    language: str,
+    helpful: bool,
+    at: str,
+) -> bool:
+    """Count one 👍 (helpful) or 👎 on an answer message; False if that message has a vote."""
+    cursor = await tx.execute(
+        "INSERT INTO faq_votes (chat_id, message_id, entry_id, language, helpful, voted_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+        (chat_id, message_id, entry_id, language, int(helpful), at),
+    )
+    if cursor.rowcount != 1:
+        return False
     column = "helpful" if helpful else "unhelpful"
     await tx.execute(
         f"UPDATE faq SET {column} = {column} + 1 WHERE entry_id = ? AND language = ?",  # noqa: S608
         (entry_id, language),
     )
+    return True
+
+
+async def generation(tx: aiosqlite.Connection) -> int:
+    """The FAQ's generation: it changes whenever an entry is added, changed or removed."""
+    cursor = await tx.execute("SELECT generation FROM faq_generation WHERE id = 1")
+    row = await cursor.fetchone()
+    await cursor.close()
+    assert row is not None
+    return int(row[0])
 
 
 async def record_unanswered(

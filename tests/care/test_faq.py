@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
 import pytest
 
-from care.errors import InvalidArgument, UnknownFaqEntry
-from care.faq import FaqService
+from care import faq as care_faq
+from care import smalltalk
+from care.errors import InvalidArgument, UnknownFaqEntry, UnknownUnanswered
+from care.faq import FaqService, has_words, question_language
 from care.faq_csv import export_faq, import_faq
-from care.faq_match import Decision
+from care.faq_match import Decision, FaqDoc, FaqIndex
 from care.settings import FaqSettings, StaffSettings
+from handlers.texts import catalogue
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger
 
@@ -123,3 +129,138 @@ async def test_ask_staff_posts_to_the_staff_chat(
     [sent] = messenger.sent
     assert sent.chat_id == -77 and sent.key == "faq.staff_question"
     assert sent.fields["question"] == "is the manager in today"
+
+
+async def test_text_without_words_is_not_recorded(faq: FaqService) -> None:
+    assert not has_words("🙂🙂") and not has_words("???") and has_words("wifi?")
+    assert await faq.record_unanswered("🙂🙂", "en") is None
+    result = await faq.ask("???", "en")
+    assert result.decision is Decision.FALLBACK and result.unanswered_id is None
+    assert await faq.unanswered() == []
+
+
+async def test_votes_count_once_per_answer_message(faq: FaqService) -> None:
+    assert await faq.vote(2, "en", True, chat_id=5, message_id=10)
+    assert not await faq.vote(2, "en", True, chat_id=5, message_id=10)  # a double tap
+    assert not await faq.vote(2, "en", False, chat_id=5, message_id=10)  # changed its mind
+    assert await faq.vote(2, "en", False, chat_id=5, message_id=11)  # another answer
+    assert await faq.vote(2, "en", True, chat_id=6, message_id=10)  # another chat
+    [row] = await faq.show(2)
+    assert (row.helpful, row.unhelpful) == (2, 1)
+
+
+async def test_generation_moves_with_entries_but_not_with_votes(faq: FaqService) -> None:
+    before = await faq.generation()
+    await faq.vote(1, "en", True, chat_id=5, message_id=1)
+    assert await faq.generation() == before
+    await faq.edit(1, "en", "answer", "We open 9-17.")
+    after_edit = await faq.generation()
+    assert after_edit > before
+    await faq.delete(3)
+    assert await faq.generation() > after_edit
+
+
+GIFT_CARDS = "id,question,alternates,answer\n9,Do you sell gift cards?,gift voucher,Yes.\n"
+
+
+async def test_a_change_by_another_process_is_answered_at_once(
+    faq: FaqService, db: Database, clock: FakeClock
+) -> None:
+    miss = await faq.ask("do you sell gift cards", "en", record=False)
+    assert miss.decision is not Decision.ANSWER
+    other = await Database.open(db.path)  # e.g. `carebot faq import` while the bot runs
+    try:
+        assert (await import_faq(other, clock, None, GIFT_CARDS, "en")).imported == 1
+    finally:
+        await other.close()
+    hit = await faq.ask("do you sell gift cards", "en", record=False)
+    assert hit.decision is Decision.ANSWER and hit.entry is not None
+    assert hit.entry.entry_id == 9
+
+
+async def test_a_change_during_a_rebuild_is_not_lost(
+    faq: FaqService, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index built from rows read before a change is never kept as current."""
+    loop = asyncio.get_running_loop()
+    real_build = care_faq.FaqIndex.build
+    builds: list[int] = []
+
+    def build_while_the_faq_changes(docs: list[FaqDoc]) -> FaqIndex:
+        if not builds:  # first build: another process changes the FAQ, and we are told
+            with sqlite3.connect(db.path) as other:
+                other.execute(
+                    "INSERT INTO faq (entry_id, language, question, answer, updated_at)"
+                    " VALUES (9, 'en', 'Do you sell gift cards?', 'Yes.', '2026-11-22')"
+                )
+            other.close()
+            asyncio.run_coroutine_threadsafe(faq.invalidate(), loop).result(timeout=5)
+        builds.append(len(docs))
+        return real_build(docs)
+
+    monkeypatch.setattr(care_faq.FaqIndex, "build", build_while_the_faq_changes)
+    first = await faq.ask("do you sell gift cards", "en", record=False)
+    assert first.decision is not Decision.ANSWER  # built from the rows before the change
+    second = await faq.ask("do you sell gift cards", "en", record=False)
+    assert second.decision is Decision.ANSWER and second.entry is not None
+    assert second.entry.entry_id == 9 and builds == [3, 4]
+
+
+async def test_teaching_an_unknown_question_names_it(faq: FaqService) -> None:
+    with pytest.raises(UnknownUnanswered) as raised:
+        await faq.teach(99, 1)
+    assert raised.value.key == "faq.unknown_unanswered"
+    assert raised.value.fields == {"number": 99}
+
+
+# --- small talk -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "lang"),
+    [
+        ("hi", smalltalk.HELLO, "en"),
+        ("Hello!", smalltalk.HELLO, "en"),
+        ("hi there 👋", smalltalk.HELLO, "en"),
+        ("Good morning", smalltalk.HELLO, "en"),
+        ("thanks", smalltalk.THANKS, "en"),
+        ("Thank you!!", smalltalk.THANKS, "en"),
+        ("ok thanks", smalltalk.THANKS, "en"),
+        ("bye", smalltalk.BYE, "en"),
+        ("Goodbye 👋", smalltalk.BYE, "en"),
+        ("你好", smalltalk.HELLO, "zh"),
+        ("您好！", smalltalk.HELLO, "zh"),
+        ("你好呀", smalltalk.HELLO, "zh"),
+        ("谢谢", smalltalk.THANKS, "zh"),
+        ("好的，谢谢！", smalltalk.THANKS, "zh"),
+        ("再见", smalltalk.BYE, "zh"),
+        ("拜拜", smalltalk.BYE, "zh"),
+    ],
+)
+def test_small_talk_is_recognised_in_its_language(text: str, key: str, lang: str) -> None:
+    assert smalltalk.reply_key(text) == key
+    assert question_language(text, "zh" if lang == "en" else "en") == lang
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi, what time do you open?",
+        "thanks, but where can I park?",
+        "wifi",
+        "ok",
+        "",
+        "🙂",
+        "你们几点开门",
+        "早餐几点开始",
+        "拜托帮我看看",
+    ],
+)
+def test_questions_are_not_small_talk(text: str) -> None:
+    assert smalltalk.reply_key(text) is None
+
+
+def test_every_small_talk_reply_is_in_the_catalogue() -> None:
+    texts = catalogue()
+    for key in smalltalk.KEYS:
+        assert set(texts[key]) == {"en", "zh"}, key

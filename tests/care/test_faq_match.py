@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from care import faq_match
 from care.faq_match import (
     Decision,
     FaqDoc,
@@ -13,6 +14,7 @@ from care.faq_match import (
     detect_language,
     normalise,
 )
+from care.faq_text import words
 
 HOURS, WIFI, VEGAN, GLUTEN, PARKING, POINTS, PETS = 1, 2, 3, 4, 5, 6, 7
 
@@ -237,3 +239,82 @@ def test_same_entry_id_in_both_languages(cafe: FaqIndex) -> None:
     zh = cafe.match("附近有停车场吗", "en")
     assert en.entry_id == zh.entry_id == PARKING
     assert (en.query_lang, zh.query_lang) == ("en", "zh")
+
+
+# --- Chinese mixed with Latin words -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("WiFi密码是多少", ["wifi", "密", "码", "是", "多", "少"]),
+        ("有wifi吗", ["有", "wifi", "吗"]),
+        ("可以用Apple Pay吗？", ["可", "以", "用", "apple", "pay", "吗"]),
+        ("wifi 密码", ["wifi", "密", "码"]),
+        ("wifi password", ["wifi", "password"]),
+    ],
+)
+def test_words_split_chinese_characters_from_latin_words(text: str, expected: list[str]) -> None:
+    assert words(normalise(text)) == expected
+
+
+@pytest.mark.parametrize("text", ["WiFi密码是多少", "wifi密码", "有wifi吗", "可以用apple pay吗"])
+def test_chinese_with_latin_words_is_detected_as_chinese(text: str) -> None:
+    assert detect_language(normalise(text), default="en") == "zh"
+
+
+MIXED_ZH: list[FaqDoc] = [
+    FaqDoc(HOURS, "zh", ("你们的营业时间是？", "几点开门？")),
+    FaqDoc(WIFI, "zh", ("WiFi 密码是多少？", "有无线网吗？", "有免费 WiFi 吗？")),
+    FaqDoc(8, "zh", ("可以刷卡吗？", "支持 Apple Pay 吗？", "只收现金吗？")),
+    FaqDoc(VEGAN, "zh", ("有素食选择吗？", "有植物奶吗？")),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "entry"),
+    [
+        ("WiFi密码是多少", WIFI),
+        ("wifi密码", WIFI),
+        ("有wifi吗", WIFI),
+        ("可以用apple pay吗", 8),
+    ],
+)
+def test_chinese_with_latin_words_is_answered(query: str, entry: int) -> None:
+    m = FaqIndex.build(MIXED_ZH).match(query, "en")
+    assert (m.decision, m.entry_id, m.query_lang) == (Decision.ANSWER, entry, "zh")
+
+
+# --- the explanation is worked out only when read -----------------------------------------------
+
+
+def test_why_is_built_on_first_access_only(
+    cafe: FaqIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = faq_match._carrying_terms
+
+    def counting(*args: object) -> list[str]:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(faq_match, "_carrying_terms", counting)
+    m = cafe.match("when do you open", "en")
+    assert (m.decision, m.entry_id) == (Decision.ANSWER, HOURS)
+    assert calls == []  # answering does not pay for the explanation
+    first = m.why
+    assert "'When are you open?'" in first and "terms: open" in first
+    assert m.why is first and calls == [1]  # computed once, then kept
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello,\tWorld!! 123_abc", "hello world 123 abc"),
+        ("  what's   UP?\n", "whats up"),
+        ("\x00\x1fa-b~c\x7f", "a b c"),
+        ("", ""),
+    ],
+)
+def test_ascii_normalisation(text: str, expected: str) -> None:
+    assert normalise(text) == expected

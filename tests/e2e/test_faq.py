@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.demo import seed_demo_faq
+from care.roles import Role
+from handlers import faq as faq_handlers
 from storage import audit as audit_repo
-from tests.conftest import Harness
+from tests.conftest import Harness, HarnessFactory
 
 
 async def _customer(harness: Harness, name: str = "Alice", lang: str = "en") -> object:
@@ -164,3 +169,174 @@ async def test_complaint_wording_gets_the_complaint_button_not_the_faq(harness: 
     offer = await alice.next_message()
     assert ("⚠️ File a complaint", "tickets:draft:complaint") in offer.buttons()
     assert await harness.care.faq.unanswered() == []  # a complaint is not an FAQ gap
+
+
+# --- review fixes -------------------------------------------------------------------------------
+
+
+async def test_guided_add_refuses_a_staff_member_removed_midway(harness: Harness) -> None:
+    sam = harness.customer("Sam")
+    await harness.care.staff.grant(harness.owner.id, sam.id, Role.STAFF, "Sam")
+    await sam.send("/faq add")
+    assert "Which language" in ((await sam.next_message()).text or "")
+    await sam.send("en")
+    assert "Send the question" in ((await sam.next_message()).text or "")
+    await harness.care.staff.revoke(sam.id)
+    await sam.send("Do you sell cake?")
+    refusal = (await sam.next_message()).text or ""
+    assert "staff only" in refusal and "nothing was saved" in refusal
+    await sam.send("Yes, every day.")  # the conversation is over: this is not an answer
+    assert "Saved" not in ((await sam.next_message()).text or "")
+    _, total = await harness.care.faq.page(1)
+    assert total == 0
+    async with harness.care.db.read() as tx:
+        audit = await audit_repo.list_recent(tx, 50)
+    assert any(
+        r.actor_id == sam.id and r.arguments == "add (guided)" and r.result.startswith("refused")
+        for r in audit
+    )
+
+
+async def test_guided_add_left_alone_times_out(
+    harness_factory: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(faq_handlers, "ADD_TIMEOUT", timedelta(seconds=0.3))
+    harness = await harness_factory()
+    owner = harness.owner
+    await owner.send("/faq add")
+    await owner.next_message()
+    await owner.send("en")
+    assert "Send the question" in ((await owner.next_message()).text or "")
+    assert "nothing was saved" in ((await owner.next_message()).text or "")  # timed out
+    await owner.send("Do you sell cake?")  # no longer taken as the question
+    assert "don't know" in ((await owner.next_message()).text or "")
+    assert (await harness.care.faq.page(1))[1] == 0
+
+
+async def test_text_without_words_asks_for_words_and_offers_no_button(harness: Harness) -> None:
+    alice = await _customer(harness)
+    for text in ("🙂🙂", "???"):
+        await alice.send(text)
+        answer = await alice.next_message()
+        assert "type your question in words" in (answer.text or "")
+        assert answer.buttons() == []
+    assert await harness.care.faq.unanswered() == []
+    sent = harness.sandbox.sent(alice.id)
+    assert all(data != "faq:staff:0" for m in sent for _, data in m.buttons())
+
+
+async def test_thumbs_down_records_the_question_that_answer_was_for(harness: Harness) -> None:
+    alice = await _customer(harness)
+    await alice.send("wifi pasword?")
+    wifi = await alice.next_message()
+    assert "flatwhite2026" in (wifi.text or "")
+    await alice.send("do you have oat milk")
+    assert "Organic whole milk" in ((await alice.next_message()).text or "")
+    await alice.press(wifi, "👎")  # on the older answer
+    assert (await alice.next_message()).buttons() == []  # the vote buttons go
+    sorry = await alice.next_message()
+    assert "sorry that didn't help" in (sorry.text or "")
+    [row] = await harness.care.faq.unanswered()
+    assert row.example == "wifi pasword?"
+    assert sorry.buttons() == [("🙋 Ask our team", f"faq:staff:{row.id}")]
+    await alice.press(sorry, "Ask our team")
+    await alice.next_message()  # the button goes
+    assert "passed your question to our team as #1001" in ((await alice.next_message()).text or "")
+
+
+async def test_thumbs_down_after_a_restart_asks_to_rephrase(harness: Harness) -> None:
+    alice = await _customer(harness)
+    await alice.send("wifi pasword?")
+    answer = await alice.next_message()
+    await harness.restart()
+    await alice.press(answer, "👎")
+    assert (await alice.next_message()).buttons() == []
+    rephrase = await alice.next_message()
+    assert "ask your question again in other words" in (rephrase.text or "")
+    assert rephrase.buttons() == []
+    assert await harness.care.faq.unanswered() == []
+    en, _ = await harness.care.faq.show(2)
+    assert en.unhelpful == 1
+
+
+async def test_a_double_tap_counts_one_vote(harness: Harness) -> None:
+    alice = await _customer(harness)
+    await alice.send("wifi pasword?")
+    answer = await alice.next_message()
+    first = await alice.press(answer, "👎")
+    second = await alice.press(answer, "👎")  # before the bot removed the buttons
+    assert (await alice.wait_callback_answer(first))["text"] == "Thanks for the feedback!"
+    assert "already rated" in ((await alice.wait_callback_answer(second))["text"] or "")
+    assert (await alice.next_message()).buttons() == []
+    assert "sorry that didn't help" in ((await alice.next_message()).text or "")
+    await alice.expect_no_message(0.3)  # nothing for the second tap
+    en, zh = await harness.care.faq.show(2)
+    assert (en.helpful, en.unhelpful, zh.unhelpful) == (0, 1, 0)
+    [row] = await harness.care.faq.unanswered()
+    assert row.count == 1
+
+
+async def test_small_talk_gets_a_friendly_reply_in_its_language(harness: Harness) -> None:
+    alice = await _customer(harness)
+    for text, expected in (
+        ("hi", "Hello!"),
+        ("Thanks!", "You're welcome"),
+        ("谢谢", "不客气"),
+        ("bye 👋", "Goodbye"),
+    ):
+        await alice.send(text)
+        answer = await alice.next_message()
+        assert expected in (answer.text or ""), text
+        assert answer.buttons() == []
+    assert await harness.care.faq.unanswered() == []
+
+
+async def test_chinese_mixed_with_latin_words_is_answered(harness: Harness) -> None:
+    wei = await _customer(harness, "Wei", "zh")
+    for text, expected in (
+        ("WiFi密码是多少", "flatwhite2026"),
+        ("有wifi吗", "flatwhite2026"),
+        ("可以用apple pay吗", "Apple Pay 和 Google Pay"),
+        ("有燕麦奶吗", "本地农场的有机全脂奶"),
+    ):
+        await wei.send(text)
+        assert expected in ((await wei.next_message()).text or ""), text
+    await wei.send("oat milk")
+    assert "Organic whole milk" in ((await wei.next_message()).text or "")
+
+
+async def test_staff_are_told_what_does_not_exist(harness: Harness) -> None:
+    await seed_demo_faq(harness.care.db, harness.clock)
+    owner = harness.owner
+    await owner.send("/faq list 99")
+    assert "There is no page 99: the FAQ list has 4 page(s)" in (
+        (await owner.next_message()).text or ""
+    )
+    await owner.send("/faq list 4")
+    assert "#20 [zh]" in ((await owner.next_message()).text or "")
+    await owner.send("/faq teach 99 1")
+    assert "There is no unanswered question #99" in ((await owner.next_message()).text or "")
+
+
+async def test_an_import_by_another_process_is_answered_at_once(
+    harness: Harness, tmp_path: Path
+) -> None:
+    alice = await _customer(harness)
+    await alice.send("do you sell birthday cake")
+    assert "every day" not in ((await alice.next_message()).text or "")
+    csv_file = tmp_path / "cake.csv"
+    csv_file.write_text(
+        'id,question,alternates,answer\n21,Do you sell cake?,birthday cake,"Yes, every day."\n',
+        "utf-8",
+    )
+    config = tmp_path / "cli.toml"
+    config.write_text(f'[storage]\npath = "{harness.settings.storage.path}"\n', "utf-8")
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "faq", "import", str(csv_file), "--lang", "en"),
+        *("--config", str(config)),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    await process.communicate()
+    assert process.returncode == 0
+    await alice.send("do you sell birthday cake")
+    assert "Yes, every day." in ((await alice.next_message()).text or "")
