@@ -9,7 +9,7 @@ from typing import Any
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot import jobs
-from bot.config import Settings
+from bot.config import Settings, TelegramSettings
 from bot.errors import on_error
 from bot.messenger import TelegramMessenger
 from care.clock import Clock, SystemClock
@@ -91,14 +91,28 @@ def quiet_http_logs() -> None:
 
 
 async def start_embedded(
-    app: Application[Any, Any, Any, Any, Any, Any], poll_timeout: int = 1
+    app: Application[Any, Any, Any, Any, Any, Any],
+    poll_timeout: int = 1,
+    *,
+    webhook: TelegramSettings | None = None,
 ) -> None:
-    """Start the application inside a running event loop, as `run_polling` would (shell, tests)."""
+    """Start the application in a running event loop, as `run_polling` or `run_webhook` would
+    (shell, tests); with `webhook` settings it listens for Telegram's POSTs instead of polling."""
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)
     await app.start()
-    if app.updater is not None:
+    if app.updater is None:
+        return
+    if webhook is not None and webhook.webhook_url:
+        await app.updater.start_webhook(
+            listen=webhook.webhook_listen,
+            port=webhook.webhook_port,
+            url_path=webhook.webhook_path,
+            webhook_url=webhook.webhook_url,
+            secret_token=webhook.webhook_secret,
+        )
+    else:
         await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout)
 
 

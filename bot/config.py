@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 import types
 import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from care.settings import (
     BusinessSettings,
@@ -24,6 +26,7 @@ from care.settings import (
 TOKEN_ENV = "CAREBOT_TOKEN"  # noqa: S105 (a variable name, not a secret)
 CONFIG_ENV = "CAREBOT_CONFIG"
 DEFAULT_CONFIG = "config.toml"
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(Exception):
@@ -44,13 +47,35 @@ class TelegramSettings:
     base_url: str | None = None
     base_file_url: str | None = None
     poll_timeout: int = 30
+    webhook_url: str = ""  # empty: long polling
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str = ""
 
     def __post_init__(self) -> None:
         if self.poll_timeout < 0:
             raise ValueError("poll_timeout: must be zero or more seconds")
+        if not self.webhook_url:
+            return
+        parsed = urlsplit(self.webhook_url)
+        local = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+        if parsed.scheme != "https" and not (parsed.scheme == "http" and local):
+            raise ValueError("webhook_url: Telegram only calls https:// URLs")
+        if not _SECRET.fullmatch(self.webhook_secret):
+            raise ValueError(
+                "webhook_secret: required with webhook_url; 1-256 of A-Z, a-z, 0-9, _ and -"
+            )
+        if not 1 <= self.webhook_port <= 65535:
+            raise ValueError("webhook_port: must be between 1 and 65535")
 
-    def __repr__(self) -> str:  # the token must never reach a log line
-        return f"TelegramSettings(token=***, base_url={self.base_url!r})"
+    @property
+    def webhook_path(self) -> str:
+        """The path of webhook_url, which the local server listens on."""
+        return urlsplit(self.webhook_url).path.lstrip("/")
+
+    def __repr__(self) -> str:  # the token and the secret must never reach a log line
+        mode = "webhook" if self.webhook_url else "polling"
+        return f"TelegramSettings(token=***, base_url={self.base_url!r}, mode={mode})"
 
 
 @dataclass(frozen=True, slots=True)
