@@ -19,11 +19,17 @@ Recency: at risk when no purchase for longer than `at_risk_gap_factor` × the me
 the customer's own purchases (never under `at_risk_min_days`; `at_risk_default_days` when they
 have fewer than `gap_min_purchases` purchases); lapsed past `lapsed_factor` × that span (never
 under `lapsed_min_days`). The moments are stored so outreach can select due customers by index.
+
+Reasons are results, not sentences: a `Reason` names a catalogue key (`stage.reason.<code>`) and
+its fields, and `stage_history.reason` stores it in a compact form that either language can render
+later (`rule:purchases_in_window:count=5,days=180`, `staff:@anna:our landlord`). Rows written in
+free text (by older versions, imports, merges, demo data) read back as free text, shown as is.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,11 +41,83 @@ from care.errors import InvalidArgument
 from care.settings import STAGES, OutreachSettings, StageSettings
 from storage import stages as repo
 from storage.db import Database
-from storage.stages import FactsRow, HistoryRow
+from storage.stages import FactsRow
 
 RECENCY = ("active", "at_risk", "lapsed")
+STAFF_CODES = ("staff", "staff_note")
+
+_RULE_FORM = re.compile(r"rule:([a-z_]+)(?::([a-z_]+=[^,=:]*(?:,[a-z_]+=[^,=:]*)*))?")
+_STAFF_FORM = re.compile(r"staff:([^:\s]+)(?::(.*))?", re.DOTALL)
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a stage is what it is: the catalogue key `stage.reason.<code>` and its fields.
+
+    A `code` of "" is free text stored by something else (an older version, an import, a merge,
+    demo data): `text` holds it, to be shown as it is. Field values are short tokens (numbers,
+    dates, stage names) except a staff member's `note`, kept as written; a field named `stage`
+    holds a stage name.
+    """
+
+    code: str
+    fields: tuple[tuple[str, str], ...] = ()
+    text: str = ""
+
+    @property
+    def key(self) -> str | None:
+        """The catalogue key, or None for free text."""
+        return f"stage.reason.{self.code}" if self.code else None
+
+    @property
+    def by_rule(self) -> bool:
+        """Whether the rules gave this reason (not staff, not free text)."""
+        return bool(self.code) and self.code not in STAFF_CODES
+
+    def values(self) -> dict[str, str]:
+        """The fields as a dict (for the catalogue template)."""
+        return dict(self.fields)
+
+    def stored(self) -> str:
+        """The form kept in `stage_history.reason` (`parse` reads it back); free text as it is."""
+        if not self.code:
+            return self.text
+        values = self.values()
+        if self.code in STAFF_CODES:
+            note = values.get("note", "")
+            return f"staff:{values.get('staff', '?')}" + (f":{note}" if note else "")
+        pairs = ",".join(f"{name}={value}" for name, value in self.fields)
+        return f"rule:{self.code}" + (f":{pairs}" if pairs else "")
+
+    @classmethod
+    def parse(cls, stored: str) -> Reason:
+        """A stored reason: the compact form back to key and fields, anything else as free text."""
+        if match := _RULE_FORM.fullmatch(stored):
+            code, pairs = match.group(1), match.group(2)
+            fields = tuple(
+                (name, value)
+                for name, _, value in (pair.partition("=") for pair in (pairs or "").split(","))
+                if name
+            )
+            return cls(code, fields)
+        if match := _STAFF_FORM.fullmatch(stored):
+            return staff_reason(match.group(1), match.group(2) or "")
+        return cls("", (), stored)
+
+
+def rule_reason(code: str, **fields: object) -> Reason:
+    """A reason the rules give, e.g. `rule_reason("purchases_in_window", count=3, days=90)`."""
+    return Reason(code, tuple((name, str(value)) for name, value in fields.items()))
+
+
+def staff_reason(staff_name: str, note: str = "") -> Reason:
+    """A stage set by staff, with the staff member's own words (kept as they wrote them)."""
+    note = note.strip()
+    if note:
+        return Reason("staff_note", (("staff", staff_name), ("note", note)))
+    return Reason("staff", (("staff", staff_name),))
 
 
 def rank(stage: str) -> int:
@@ -71,9 +149,20 @@ class Evaluation:
     stage: str
     previous: str
     status: str
-    reason: str
+    reason: Reason
     changed: bool
     manual: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StageChange:
+    """One stage change from the history, its reason read back from storage."""
+
+    from_stage: str | None
+    to_stage: str
+    reason: Reason
+    staff_id: int | None
+    created_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +171,7 @@ class StageReport:
 
     evaluation: Evaluation
     rule_stage: str
-    rule_reason: str
+    rule_reason: Reason
     purchases_total: int
     purchases_90d: int
     last_purchase_at: str | None
@@ -92,7 +181,7 @@ class StageReport:
     tenure_days: int
     at_risk_at: str | None
     lapsed_at: str | None
-    history: list[HistoryRow]
+    history: list[StageChange]
 
 
 def _count_since(stamps: tuple[str, ...], since: datetime) -> int:
@@ -100,17 +189,18 @@ def _count_since(stamps: tuple[str, ...], since: datetime) -> int:
     return sum(1 for stamp in stamps if stamp >= cutoff)
 
 
-def _ratings_ok(facts: FactsRow, minimum: float, since: datetime) -> tuple[bool, str]:
+def _ratings_ok(facts: FactsRow, minimum: float, since: datetime) -> tuple[bool, dict[str, str]]:
+    """Whether the recent ratings (if any) reach `minimum`, and the average as a reason field."""
     cutoff = iso(since)
     values = [r.value for r in facts.ratings if r.at >= cutoff]
     if not values:
-        return True, ""
+        return True, {}
     average = sum(values) / len(values)
-    return average >= minimum, f", ratings {average:.1f}/5"
+    return average >= minimum, {"rating": f"{average:.1f}"}
 
 
-def rule_stage(facts: FactsRow, s: StageSettings, now: datetime) -> tuple[str, str]:
-    """The stage the rules give, and why (e.g. '3 purchases in 90 days')."""
+def rule_stage(facts: FactsRow, s: StageSettings, now: datetime) -> tuple[str, Reason]:
+    """The stage the rules give, and why (e.g. `purchases_in_window` with count 3, days 90)."""
     days = timedelta(days=1)
     p = facts.purchases
     rating_since = now - s.rating_window_days * days
@@ -123,27 +213,34 @@ def rule_stage(facts: FactsRow, s: StageSettings, now: datetime) -> tuple[str, s
         and tenure >= s.alliance_tenure_days
         and facts.lifetime_points >= s.alliance_lifetime_points
     ):
-        return "alliance", (
-            f"{n} purchases in {s.alliance_window_days} days, {tenure} days with us,"
-            f" {facts.lifetime_points} lifetime points{rated}"
+        return "alliance", rule_reason(
+            "alliance_rated" if rated else "alliance",
+            count=n,
+            days=s.alliance_window_days,
+            tenure=tenure,
+            points=facts.lifetime_points,
+            **rated,
         )
     n = _count_since(p, now - s.trust_window_days * days)
     ok, rated = _ratings_ok(facts, s.trust_min_rating, rating_since)
     if n >= s.trust_purchases and ok:
-        return "trust", f"{n} purchases in {s.trust_window_days} days{rated}"
+        code = "purchases_in_window_rated" if rated else "purchases_in_window"
+        return "trust", rule_reason(code, count=n, days=s.trust_window_days, **rated)
     n = _count_since(p, now - s.understanding_window_days * days)
     if n >= s.understanding_purchases:
-        return "understanding", f"{n} purchases in {s.understanding_window_days} days"
+        return "understanding", rule_reason(
+            "purchases_in_window", count=n, days=s.understanding_window_days
+        )
     if p:
-        return "engaged", f"{len(p)} purchase(s), the last on {p[-1][:10]}"
+        return "engaged", rule_reason("purchases", count=len(p), last=p[-1][:10])
     seen = facts.last_seen_at
     if (
         seen is not None
         and seen[:10] != facts.created_at[:10]
         and parse_iso(seen) >= now - s.interaction_window_days * days
     ):
-        return "engaged", f"came back on {seen[:10]}"
-    return "aware", "no purchase yet"
+        return "engaged", rule_reason("came_back", date=seen[:10])
+    return "aware", rule_reason("no_purchase")
 
 
 def recency(facts: FactsRow, s: StageSettings) -> Recency:
@@ -268,28 +365,36 @@ class StageService:
     async def set_stage(
         self, customer_id: int, stage: str, *, staff_id: int, staff_name: str, note: str = ""
     ) -> Evaluation:
-        """Set a stage by hand; it holds until the rules have a new fact to act on."""
+        """Set a stage by hand; it holds until the rules have a new fact to act on.
+
+        Setting the stage the customer already has is not a change: no history row, the stage
+        just holds from now on (`changed` is False).
+        """
         if stage not in STAGES:
             raise InvalidArgument(f"unknown stage {stage}", usage="usage.stage")
         now = self._clock.now()
-        reason = f"set by staff {staff_name}" + (f": {note}" if note else "")
+        reason = staff_reason(staff_name, note)
         async with self._db.transaction() as tx:
             rows = await repo.load_facts(tx, customer_id, customer_id)
             if not rows:
                 raise InvalidArgument(f"no customer {customer_id}", usage="usage.stage")
             facts = rows[0]
-            await repo.change_stage(
-                tx,
-                customer_id,
-                from_stage=facts.stage,
-                to_stage=stage,
-                reason=reason,
-                manual=True,
-                staff_id=staff_id,
-                at=iso(now),
-            )
+            changed = facts.stage != stage
+            if changed:
+                await repo.change_stage(
+                    tx,
+                    customer_id,
+                    from_stage=facts.stage,
+                    to_stage=stage,
+                    reason=reason.stored(),
+                    manual=True,
+                    staff_id=staff_id,
+                    at=iso(now),
+                )
+            else:
+                await repo.hold_stage(tx, customer_id, at=iso(now))
             status = recency(facts, self._s).status(now)
-        return Evaluation(customer_id, stage, facts.stage, status, reason, True, True)
+        return Evaluation(customer_id, stage, facts.stage, status, reason, changed, True)
 
     async def report(self, customer_id: int) -> StageReport:
         """Evaluate, then gather the facts and history /stage shows."""
@@ -297,7 +402,16 @@ class StageService:
         now = self._clock.now()
         async with self._db.read() as tx:
             facts = (await repo.load_facts(tx, customer_id, customer_id))[0]
-            history = await repo.history(tx, customer_id, 10)
+            history = [
+                StageChange(
+                    row.from_stage,
+                    row.to_stage,
+                    Reason.parse(row.reason),
+                    row.staff_id,
+                    row.created_at,
+                )
+                for row in await repo.history(tx, customer_id, 10)
+            ]
         stage, reason = rule_stage(facts, self._s, now)
         moments = recency(facts, self._s)
         since = iso(now - timedelta(days=self._s.rating_window_days))
@@ -327,14 +441,14 @@ class StageService:
             manual = False
         if not manual and target != current:
             if rank(target) > rank(current) and facts.open_complaints:
-                reason = f"promotion to {target} blocked: open complaint"
+                reason = rule_reason("blocked", stage=target)
             else:
                 await repo.change_stage(
                     tx,
                     facts.customer_id,
                     from_stage=current,
                     to_stage=target,
-                    reason=f"rule: {reason}",
+                    reason=reason.stored(),
                     manual=False,
                     staff_id=None,
                     at=iso(now),

@@ -13,7 +13,7 @@ from care.outreach_rules import Birthday
 from care.roles import Role
 from handlers.common import error_text, reply, staff_command
 from handlers.context import CareContext
-from handlers.texts import t
+from handlers.texts import label, t
 
 PREVIEW_LINES = 20
 
@@ -101,7 +101,7 @@ async def cmd_outreach(update: Update, context: CareContext, role: Role) -> str 
         status = (
             t("outreach.status_due", lang, time=item.due_at[11:16])
             if item.status == "due"
-            else t("outreach.status_skipped", lang, reason=item.reason)
+            else t("outreach.status_skipped", lang, reason=_skip_reason(item.reason or "", lang))
         )
         who = item.name or str(item.telegram_id or item.customer_id)
         lines.append(
@@ -109,8 +109,8 @@ async def cmd_outreach(update: Update, context: CareContext, role: Role) -> str 
                 "outreach.preview_line",
                 lang,
                 who=who,
-                kind=item.kind,
-                stage=item.stage,
+                kind=_kind(item.kind, lang),
+                stage=label(f"stages.{item.stage}", item.stage, lang),
                 status=status,
             )
         )
@@ -118,6 +118,16 @@ async def cmd_outreach(update: Update, context: CareContext, role: Role) -> str 
         lines.append(t("outreach.preview_more", lang, count=len(items) - PREVIEW_LINES, date=day))
     await reply(update.effective_message, "\n".join(lines))
     return f"preview {day} due={due} total={len(items)}"
+
+
+def _kind(kind: str, lang: str) -> str:
+    """An outreach kind (birthday, checkin, winback) in `lang`."""
+    return label(f"outreach.kind.{kind}", kind, lang)
+
+
+def _skip_reason(reason: str, lang: str) -> str:
+    """Why a message would be skipped, in `lang`; a reason without a text shows as it is."""
+    return label(f"outreach.skip.{reason}", reason, lang)
 
 
 def _stats_text(stats: dict[str, Counter[str]], lang: str) -> str:
@@ -138,7 +148,7 @@ def _stats_text(stats: dict[str, Counter[str]], lang: str) -> str:
             t(
                 "outreach.stats_line",
                 lang,
-                kind=kind,
+                kind=_kind(kind, lang),
                 sent=counts["sent"],
                 replies=counts["replies"],
                 won_back=counts["won_back"],

@@ -8,9 +8,42 @@ from telegram.ext import BaseHandler, CommandHandler
 from care.errors import InvalidArgument
 from care.roles import Role
 from care.settings import STAGES
+from care.stages import Reason
 from handlers.common import reply, staff_command
 from handlers.context import CareContext
-from handlers.texts import t
+from handlers.texts import catalogue, label, t
+
+
+def stage_label(stage: str, lang: str) -> str:
+    """A stage's name in `lang` (an unknown name passes through)."""
+    return label(f"stages.{stage}", stage, lang)
+
+
+def status_label(status: str, lang: str) -> str:
+    """A recency status (active, at_risk, lapsed) in `lang`."""
+    return label(f"status.{status}", status, lang)
+
+
+def reason_text(reason: Reason, lang: str) -> str:
+    """A stage reason in `lang`; free text, or a reason this version has no text for, as stored."""
+    key = reason.key
+    if key is None or key not in catalogue():
+        return reason.stored()
+    fields = reason.values()
+    if "stage" in fields:
+        fields["stage"] = stage_label(fields["stage"], lang)
+    try:
+        return t(key, lang, **fields)
+    except (KeyError, IndexError, ValueError):  # stored with other fields than the text expects
+        return reason.stored()
+
+
+def history_reason(reason: Reason, lang: str) -> str:
+    """A history row's reason: rule reasons say they come from the rules."""
+    text = reason_text(reason, lang)
+    if reason.by_rule and reason.key in catalogue():
+        return t("stage.history_rule", lang, reason=text)
+    return text
 
 
 @staff_command("stage", needed=Role.STAFF)
@@ -26,11 +59,14 @@ async def cmd_stage(update: Update, context: CareContext, role: Role) -> str | N
         assert user is not None
         staff_name = f"@{user.username}" if user.username else str(user.id)
         stage = args[1].lower()
-        await context.care.stages.set_stage(
+        result = await context.care.stages.set_stage(
             customer.id, stage, staff_id=user.id, staff_name=staff_name, note=" ".join(args[2:])
         )
-        await reply(update.effective_message, t("stage.set", lang, who=who, stage=stage))
-        return f"set {customer.id} {stage}"
+        key = "stage.set" if result.changed else "stage.unchanged"
+        await reply(
+            update.effective_message, t(key, lang, who=who, stage=stage_label(stage, lang))
+        )
+        return f"set {customer.id} {stage}" + ("" if result.changed else " (unchanged)")
     report = await context.care.stages.report(customer.id)
     none = t("stage.none", lang)
     lines = [
@@ -38,11 +74,11 @@ async def cmd_stage(update: Update, context: CareContext, role: Role) -> str | N
             "stage.report",
             lang,
             who=who,
-            stage=report.evaluation.stage,
+            stage=stage_label(report.evaluation.stage, lang),
             manual=t("stage.manual", lang) if report.evaluation.manual else "",
-            status=report.evaluation.status,
-            rule_stage=report.rule_stage,
-            rule_reason=report.rule_reason,
+            status=status_label(report.evaluation.status, lang),
+            rule_stage=stage_label(report.rule_stage, lang),
+            rule_reason=reason_text(report.rule_reason, lang),
             purchases=report.purchases_total,
             purchases_90d=report.purchases_90d,
             last_purchase=(report.last_purchase_at or none)[:10],
@@ -61,9 +97,9 @@ async def cmd_stage(update: Update, context: CareContext, role: Role) -> str | N
                 "stage.history_line",
                 lang,
                 at=row.created_at[:16].replace("T", " "),
-                from_stage=row.from_stage or none,
-                to_stage=row.to_stage,
-                reason=row.reason,
+                from_stage=stage_label(row.from_stage, lang) if row.from_stage else none,
+                to_stage=stage_label(row.to_stage, lang),
+                reason=history_reason(row.reason, lang),
             )
             for row in report.history
         ]

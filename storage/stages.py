@@ -41,7 +41,7 @@ class FactsRow:
 
 @dataclass(frozen=True, slots=True)
 class HistoryRow:
-    """One stage change."""
+    """One stage change; `reason` as stored (see `care.stages.Reason`)."""
 
     from_stage: str | None
     to_stage: str
@@ -157,6 +157,13 @@ async def change_stage(
         "INSERT INTO stage_history (customer_id, from_stage, to_stage, reason, staff_id,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?)",
         (customer_id, from_stage, to_stage, reason, staff_id, at),
+    )
+
+
+async def hold_stage(tx: aiosqlite.Connection, customer_id: int, *, at: str) -> None:
+    """Staff confirm the stage the customer already has: it holds from `at`, no history row."""
+    await tx.execute(
+        "UPDATE customers SET stage_since = ?, stage_manual = 1 WHERE id = ?", (at, customer_id)
     )
 
 

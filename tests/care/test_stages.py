@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from care.settings import StageSettings
+from care.stages import Reason, rule_reason, staff_reason
 from storage.db import Database
 from tests.fakes import FakeClock
 from tests.outreach_support import add_customer, add_purchase, add_ticket, build, rows
@@ -33,9 +34,10 @@ async def test_a_stage_moves_up_and_down_with_reasons(db: Database, clock: FakeC
     assert result.stage == "engaged" and result.changed and result.status == "lapsed"
     history = await _history(db, alice)
     assert [stage for stage, _ in history] == ["engaged", "understanding", "trust", "engaged"]
-    assert history[1][1] == "rule: 2 purchases in 90 days"
-    assert history[2][1] == "rule: 4 purchases in 180 days"
-    assert history[3][1].startswith("rule: 4 purchase(s), the last on 2026-12-22")
+    assert history[1][1] == "rule:purchases_in_window:count=2,days=90"
+    assert history[2][1] == "rule:purchases_in_window:count=4,days=180"
+    assert history[3][1] == "rule:purchases:count=4,last=2026-12-22"
+    assert Reason.parse(history[3][1]) == rule_reason("purchases", count=4, last="2026-12-22")
 
 
 async def test_an_open_complaint_blocks_promotion_but_not_the_rules(
@@ -50,7 +52,7 @@ async def test_an_open_complaint_blocks_promotion_but_not_the_rules(
     await add_purchase(db, bob, clock.now())
     result = await stages.evaluate(bob)
     assert result.stage == "engaged"
-    assert result.reason == "promotion to understanding blocked: open complaint"
+    assert result.reason == rule_reason("blocked", stage="understanding")
     async with db.transaction() as tx:
         await tx.execute("UPDATE tickets SET status = 'resolved' WHERE id = ?", (ticket,))
     assert (await stages.evaluate(bob)).stage == "understanding"
@@ -85,8 +87,9 @@ async def test_a_manual_stage_holds_until_a_new_fact(db: Database, clock: FakeCl
     result = await stages.evaluate(dan)
     assert result.stage == "understanding" and not result.manual
     history = await _history(db, dan)
-    assert history[1] == ("alliance", "set by staff @anna: our landlord")
-    assert history[2] == ("understanding", "rule: 2 purchases in 90 days")
+    assert history[1] == ("alliance", "staff:@anna:our landlord")
+    assert history[2] == ("understanding", "rule:purchases_in_window:count=2,days=90")
+    assert Reason.parse(history[1][1]).values() == {"staff": "@anna", "note": "our landlord"}
 
 
 async def test_recency_follows_the_customers_own_rhythm(db: Database, clock: FakeClock) -> None:
@@ -131,3 +134,42 @@ async def test_a_winback_is_due_at_risk_or_now_if_that_is_long_past(
         ("2027-01-06T10:00:00+00:00", "2027-01-06T10:00:00+00:00"),  # 45 days after the purchase
         ("2026-04-21T10:00:00+00:00", "2026-11-22T10:00:00+00:00"),  # lapsed long ago: now
     ]
+
+
+async def test_setting_the_same_stage_again_writes_no_history(
+    db: Database, clock: FakeClock
+) -> None:
+    stages, _, _ = build(db, clock)
+    jo = await add_customer(db, clock, 10, "Jo")
+    first = await stages.set_stage(jo, "alliance", staff_id=9, staff_name="@anna", note="vip")
+    clock.advance(hours=1)
+    again = await stages.set_stage(jo, "alliance", staff_id=9, staff_name="@anna", note="still")
+    assert first.changed and not again.changed and again.manual
+    assert await _history(db, jo) == [("alliance", "staff:@anna:vip")]
+    found = await rows(db, "SELECT COUNT(*) AS n FROM stage_history WHERE from_stage = to_stage")
+    assert found[0]["n"] == 0
+    # A rule-driven stage confirmed by staff holds from now on, still without a history row.
+    kim = await add_customer(db, clock, 11, "Kim")
+    for _ in range(2):
+        await add_purchase(db, kim, clock.now())
+    assert (await stages.evaluate(kim)).stage == "understanding"
+    clock.advance(hours=1)
+    await stages.set_stage(kim, "understanding", staff_id=9, staff_name="@anna")
+    clock.advance(days=100)  # the rules alone would drop Kim to engaged now
+    report = await stages.report(kim)
+    assert report.evaluation.stage == "understanding" and report.evaluation.manual
+    assert report.rule_stage == "engaged"
+    assert [stage for stage, _ in await _history(db, kim)] == ["understanding"]
+
+
+def test_stored_reasons_read_back_and_free_text_stays_as_it_is() -> None:
+    for reason in (
+        rule_reason("alliance_rated", count=9, days=365, tenure=400, points=1200, rating="4.8"),
+        rule_reason("no_purchase"),
+        staff_reason("@anna", "our landlord: pays in cash, always"),
+        staff_reason("12345"),
+    ):
+        assert Reason.parse(reason.stored()) == reason
+    for text in ("demo data", "import", "set by staff @anna: x", "rule: 3 purchases in 90 days"):
+        old = Reason.parse(text)
+        assert (old.key, old.stored(), old.by_rule) == (None, text, False)

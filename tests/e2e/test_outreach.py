@@ -111,6 +111,29 @@ async def test_staff_see_and_set_stages_and_outreach(harness: Harness) -> None:
     assert "staff only" in ((await alice.next_message()).text or "")
 
 
+async def test_a_chinese_staff_member_sees_skip_reasons_in_chinese(harness: Harness) -> None:
+    wei = harness.customer("Wei", language_code="zh")
+    await _join(harness, wei)
+    await harness.owner.send("/staff add @wei staff")
+    await harness.owner.next_message()
+    alice, bob = harness.customer("Alice"), harness.customer("Bob")
+    for user in (alice, bob):
+        await _join(harness, user)
+        await user.send("/birthday 24-11")
+        await user.next_message()
+    await bob.send("/stop")
+    await bob.next_message()
+    await wei.send("/outreach preview 2026-11-24")
+    preview = (await wei.next_message()).text or ""
+    assert "1 条待发，1 条跳过" in preview
+    assert "Alice · 生日祝福 · 认知 · 10:00 UTC 发送" in preview
+    assert "Bob · 生日祝福 · 认知 · 跳过：已关闭所有主动消息" in preview
+    assert "opted_out" not in preview and "birthday" not in preview and "aware" not in preview
+    await harness.owner.send("/outreach preview 2026-11-24")
+    english = (await harness.owner.next_message()).text or ""
+    assert "Bob · birthday · aware · skipped: opted out of all messages" in english
+
+
 def _config(tmp_path: Path, harness: Harness) -> Path:
     telegram = harness.settings.telegram
     path = tmp_path / "cli.toml"
