@@ -141,7 +141,9 @@ def _stats_text(stats: dict[str, Counter[str]], lang: str) -> str:
             parts = {
                 k.split(":", 1)[1] or "?": v for k, v in counts.items() if k.startswith(prefix)
             }
-            detail = ", ".join(f"{reason} {n}" for reason, n in sorted(parts.items()))
+            detail = ", ".join(
+                f"{_skip_reason(reason, lang)} {n}" for reason, n in sorted(parts.items())
+            )
             return f"{sum(parts.values())}" + (f" ({detail})" if detail else "")
 
         lines.append(
