@@ -927,10 +927,10 @@ class Sandbox:
             self._notify()
             return web.json_response(err.payload(), status=err.status)
         except Exception as exc:  # a sandbox bug must surface in PTB, not hang it
-            err = _ApiError(500, f"Internal Server Error: sandbox failure {exc!r}")
-            self.errors.append((method, err.status, err.description))
+            failure = _ApiError(500, f"Internal Server Error: sandbox failure {exc!r}")
+            self.errors.append((method, failure.status, failure.description))
             self.stats["errors"] += 1
-            return web.json_response(err.payload(), status=500)
+            return web.json_response(failure.payload(), status=500)
         return web.json_response({"ok": True, "result": result})
 
     async def _handle_file(self, request: web.Request) -> web.Response:
@@ -1202,7 +1202,7 @@ class Sandbox:
             parse_mode=params.get("parse_mode"),
             message_thread_id=message.get("message_thread_id"),
             method=method,
-            date=message.get("edit_date", message["date"]),
+            date=int(message.get("edit_date") or message["date"]),
             raw=message,
         )
 
@@ -1394,7 +1394,7 @@ class Sandbox:
         return self._apply_edit("editmessagereplymarkup", params, message, {})
 
     async def _delete_message(self, params: JSONDict) -> bool:
-        chat_id, message_id = params["chat_id"], params.get("message_id")
+        chat_id, message_id = params["chat_id"], int(params.get("message_id") or 0)
         if self._messages.pop((chat_id, message_id), None) is None:
             raise _ApiError(400, "Bad Request: message to delete not found")
         current = self._current.get(chat_id, {})

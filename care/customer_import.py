@@ -250,7 +250,7 @@ class CustomerTransfer:
             )
         except DuplicateKey:
             raise RowRejected(f"member_code {code} belongs to another customer") from None
-        extra = {k: values[k] for k in ("birthday", "timezone") if k in values}
+        extra: dict[str, Any] = {k: values[k] for k in ("birthday", "timezone") if k in values}
         await admin_repo.update_profile(tx, row.id, extra)
         return row
 

@@ -43,6 +43,7 @@ def parse_birthday(text: str, today: date) -> Birthday:
     """Read 'DD-MM', 'DD-MM-YYYY' or 'YYYY-MM-DD' ('/' and '.' work too)."""
     cleaned = text.strip()
     iso = _ISO.match(cleaned)
+    year: int | None
     if iso:
         year, month, day = (int(part) for part in iso.groups())
     else:

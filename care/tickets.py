@@ -311,7 +311,7 @@ class TicketService:
             )
             await repo.set_status(tx, ticket.id, "resolved", now, resolved=True)
             customer = await self._customer(tx, ticket)
-        fields = {"note": f"\n\n{note}" if note else ""}
+        fields: dict[str, object] = {"note": f"\n\n{note}" if note else ""}
         buttons: tuple[tuple[str, str], ...] = ()
         if ticket.csat is None:
             buttons = tuple(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from telegram import Update
 from telegram.ext import BaseHandler, TypeHandler
 
@@ -23,7 +26,7 @@ from handlers import (
 BEFORE, THREADS, FEATURES, AFTER = -2, -1, 0, 1
 
 
-def build_handlers() -> dict[int, list[BaseHandler]]:  # type: ignore[type-arg]
+def build_handlers() -> dict[int, Sequence[BaseHandler[Any, Any, Any]]]:
     """All handlers by group, ready for `Application.add_handlers`."""
     return {
         BEFORE: [TypeHandler(Update, pipeline.before_update)],

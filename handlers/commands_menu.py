@@ -13,11 +13,11 @@ from handlers.texts import LANGUAGES, t
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_COMMANDS = (
+CUSTOMER_COMMANDS: tuple[str, ...] = (
     "start", "help", "language", "stop", "resume", "forget",
     "feedback", "complaint", "mytickets", "cancel",
 )  # fmt: skip
-STAFF_COMMANDS = (
+STAFF_COMMANDS: tuple[str, ...] = (
     "staff", "audit", "faq", "unanswered",
     "tickets", "ticket", "reply", "resolve", "reopen",
 )  # fmt: skip

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
@@ -22,7 +23,7 @@ from handlers.texts import t
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Update, CareContext], Awaitable[None]]
+Handler = Callable[[Update, CareContext], Coroutine[Any, Any, None]]
 StaffAction = Callable[[Update, CareContext, Role], Awaitable[str | None]]
 NeededRole = Role | Callable[[Sequence[str]], Role]
 
