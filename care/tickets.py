@@ -8,7 +8,6 @@ Posting to the staff chat happens after the commit and may fail: the ticket then
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import aiosqlite
@@ -24,13 +23,11 @@ from care.errors import (
 )
 from care.ports import (
     CustomerChanged,
-    Label,
     Messenger,
-    OutboundMessage,
-    SendStatus,
     ignore_change,
 )
 from care.settings import LocaleSettings, StaffSettings, TicketSettings
+from care.ticket_posts import UNREACHABLE, TicketPosts, TierLookup, customer_of
 from care.ticket_results import (
     Delivery,
     Rating,
@@ -42,20 +39,19 @@ from care.ticket_results import (
 from care.ticket_sla import FIRST_RESPONSE, TicketSla
 from storage import customers as customers_repo
 from storage import tickets as repo
-from storage.customers import CustomerRow
 from storage.db import Database
 from storage.tickets import TicketRow
 
 log = logging.getLogger(__name__)
-# The customer's loyalty tier by customer id (the loyalty service answers it).
-TierLookup = Callable[[int], Awaitable[str]]
 __all__ = [
+    "UNREACHABLE",
     "Delivery",
     "Rating",
     "SlaReport",
     "TicketCreated",
     "TicketService",
     "TicketView",
+    "TierLookup",
     "display_name",
     "looks_like_complaint",
 ]
@@ -63,7 +59,6 @@ __all__ = [
 CATEGORIES = ("product", "service", "delivery", "billing", "other")
 SCOPES = ("open", "mine", "all")
 LOW_CSAT = 2
-UNREACHABLE = (SendStatus.BLOCKED, SendStatus.NOT_FOUND)
 
 
 class TicketService:
@@ -84,7 +79,7 @@ class TicketService:
         self._staff, self._locale, self._messenger = staff, locale, messenger
         self._on_change, self._tier_of = on_change, tier_of
         self._sla = TicketSla(self, db, clock, settings, staff, locale, messenger)
-        self._posting: set[int] = set()  # tickets being posted right now (job vs. handler)
+        self._posts = TicketPosts(db, clock, staff, locale, messenger, tier_of)
 
     # ------------------------------------------------------------------ customers open tickets
 
@@ -134,97 +129,23 @@ class TicketService:
                 )
         log.info("ticket opened number=%s kind=%s", ticket.number, kind)
         await self._on_change(customer_id)
-        posted = await self._post(ticket)
+        posted = await self._posts.post(ticket)
         expect = self._settings.target_hours(FIRST_RESPONSE, kind)
         return TicketCreated(await self._reload(ticket), posted, expect)
 
     async def remember_post(self, ticket: TicketRow, chat_id: int, message_id: int) -> None:
         """Record a message that stands for the ticket (e.g. the customer's confirmation)."""
-        async with self._db.transaction() as tx:
-            await repo.add_post(tx, chat_id, message_id, ticket.id)
+        await self._posts.remember(ticket, chat_id, message_id)
 
     # ------------------------------------------------------------------ the staff chat
 
-    async def _post(self, ticket: TicketRow) -> bool:
-        """Post the ticket with the customer's card to the staff chat; False if not possible."""
-        chat_id = self._staff.chat_id
-        if chat_id is None or ticket.id in self._posting:
-            return False
-        self._posting.add(ticket.id)
-        try:
-            async with self._db.read() as tx:
-                current = await repo.get(tx, ticket.id)
-                if current.staff_message_id is not None:
-                    return True
-                customer = await self._customer(tx, current)
-                open_count = await repo.count_active(tx, customer.id) if customer else 0
-                first = next(iter(await repo.messages(tx, ticket.id)), None)
-            tier = ""
-            if customer is not None and self._tier_of is not None:
-                tier = await self._tier_of(customer.id)
-            fields = {
-                "number": current.number,
-                "category": Label(f"tickets.category_{current.category}", current.category or ""),
-                "tier": Label(f"loyalty.tier.{tier}", tier or "–"),
-                "stars": "★" * (current.rating or 0) + "☆" * (5 - (current.rating or 0)),
-                "name": display_name(customer),
-                "stage": Label(f"stages.{customer.stage}", customer.stage) if customer else "?",
-                "open": open_count,
-                "body": (first.body if first and first.body else "—")
-                + ("\n📷" if first and first.photo_file_id else ""),
-            }
-            result = await self._messenger.send(
-                OutboundMessage(
-                    chat_id,
-                    f"tickets.staff_post_{current.kind}",
-                    self._locale.default_language,
-                    fields,
-                    buttons=(
-                        ("tickets.button_take", f"tickets:take:{current.number}"),
-                        ("tickets.button_resolve", f"tickets:resolve:{current.number}"),
-                    ),
-                )
-            )
-            if result.status is not SendStatus.SENT or result.message_id is None:
-                log.warning("ticket not posted number=%s status=%s", current.number, result.status)
-                return False
-            async with self._db.transaction() as tx:
-                await repo.set_staff_message(tx, ticket.id, chat_id, result.message_id)
-            return True
-        finally:
-            self._posting.discard(ticket.id)
-
     async def post_pending(self) -> int:
         """Post tickets the staff chat missed, oldest first; stop at the first failure."""
-        if self._staff.chat_id is None:
-            return 0
-        async with self._db.read() as tx:
-            pending = await repo.list_unposted(tx)
-        posted = 0
-        for ticket in pending:
-            if not await self._post(ticket):
-                break
-            posted += 1
-        return posted
+        return await self._posts.post_pending()
 
     async def to_staff_chat(self, ticket: TicketRow, key: str, **fields: object) -> bool:
         """Say something about a ticket in the staff chat, threaded under its post."""
-        chat_id = self._staff.chat_id
-        if chat_id is None:
-            return False
-        result = await self._messenger.send(
-            OutboundMessage(
-                chat_id,
-                key,
-                self._locale.default_language,
-                {"number": ticket.number, **fields},
-                reply_to_message_id=ticket.staff_message_id,
-            )
-        )
-        if result.status is not SendStatus.SENT or result.message_id is None:
-            return False
-        await self.remember_post(ticket, chat_id, result.message_id)
-        return True
+        return await self._posts.to_staff_chat(ticket, key, **fields)
 
     # ------------------------------------------------------------------ threads
 
@@ -260,9 +181,9 @@ class TicketService:
             if ticket.status == "waiting_customer":
                 await repo.set_status(tx, ticket.id, "open", now)
             await repo.set_unreachable(tx, ticket.id, False)
-            customer = await self._customer(tx, ticket)
+            customer = await customer_of(tx, ticket)
         if ticket.staff_message_id is None:
-            return await self._post(ticket)
+            return await self._posts.post(ticket)
         body = (text or "") + ("\n📷" if photo_file_id else "")
         return await self.to_staff_chat(
             ticket, "tickets.staff_customer_said", name=display_name(customer), body=body
@@ -282,8 +203,8 @@ class TicketService:
                 tx, ticket.id, author="staff", staff_id=staff_id, body=text, at=now
             )
             await repo.mark_first_response(tx, ticket.id, now, staff_id)
-            customer = await self._customer(tx, ticket)
-        delivered = await self._tell_customer(
+            customer = await customer_of(tx, ticket)
+        delivered = await self._posts.tell_customer(
             ticket, customer, "tickets.customer_reply", {"text": text}, waiting=True
         )
         log.info("ticket reply number=%s delivered=%s", number, delivered)
@@ -310,7 +231,7 @@ class TicketService:
                 tx, ticket.id, author="system", staff_id=staff_id, body="resolved", at=now
             )
             await repo.set_status(tx, ticket.id, "resolved", now, resolved=True)
-            customer = await self._customer(tx, ticket)
+            customer = await customer_of(tx, ticket)
         fields: dict[str, object] = {"note": f"\n\n{note}" if note else ""}
         buttons: tuple[tuple[str, str], ...] = ()
         if ticket.csat is None:
@@ -318,7 +239,7 @@ class TicketService:
                 (f"tickets.csat_{score}", f"tickets:csat:{number}:{score}")
                 for score in range(5, 0, -1)
             )
-        delivered = await self._tell_customer(
+        delivered = await self._posts.tell_customer(
             ticket, customer, "tickets.customer_resolved", fields, buttons=buttons
         )
         log.info("ticket resolved number=%s delivered=%s", number, delivered)
@@ -343,47 +264,6 @@ class TicketService:
         if reopened.customer_id is not None:
             await self._on_change(reopened.customer_id)
         return reopened
-
-    async def _tell_customer(
-        self,
-        ticket: TicketRow,
-        customer: CustomerRow | None,
-        key: str,
-        fields: dict[str, object],
-        *,
-        buttons: tuple[tuple[str, str], ...] = (),
-        waiting: bool = False,
-    ) -> bool:
-        """Send to the customer; on success thread it, on a 403/400 mark them unreachable."""
-        if customer is None or customer.telegram_id is None:
-            return False
-        result = await self._messenger.send(
-            OutboundMessage(
-                customer.telegram_id,
-                key,
-                customer.language,
-                {"number": ticket.number, **fields},
-                buttons=buttons,
-            )
-        )
-        now = iso(self._clock.now())
-        async with self._db.transaction() as tx:
-            if result.status is SendStatus.SENT and result.message_id is not None:
-                await repo.add_post(tx, customer.telegram_id, result.message_id, ticket.id)
-                await repo.set_unreachable(tx, ticket.id, False)
-                if waiting:
-                    await repo.set_status(tx, ticket.id, "waiting_customer", now)
-                return True
-            if result.status in UNREACHABLE:
-                await repo.set_unreachable(tx, ticket.id, True)
-                await customers_repo.set_reachable(tx, customer.id, False)
-            await repo.add_message(
-                tx, ticket.id, author="system", body=f"not delivered: {result.status}", at=now
-            )
-        log.warning(
-            "ticket message not delivered number=%s status=%s", ticket.number, result.status
-        )
-        return False
 
     # ------------------------------------------------------------------ satisfaction
 
@@ -415,7 +295,7 @@ class TicketService:
             if ticket is None:
                 raise UnknownTicket(number)
             return TicketView(
-                ticket, await self._customer(tx, ticket), await repo.messages(tx, ticket.id)
+                ticket, await customer_of(tx, ticket), await repo.messages(tx, ticket.id)
             )
 
     async def list_for_staff(self, scope: str, staff_id: int) -> list[TicketRow]:
@@ -462,12 +342,6 @@ class TicketService:
         if not ticket.active:
             raise TicketAlreadyResolved(number)
         return ticket
-
-    @staticmethod
-    async def _customer(tx: aiosqlite.Connection, ticket: TicketRow) -> CustomerRow | None:
-        if ticket.customer_id is None:
-            return None
-        return await customers_repo.find_by_id(tx, ticket.customer_id)
 
     async def _reload(self, ticket: TicketRow) -> TicketRow:
         async with self._db.read() as tx:

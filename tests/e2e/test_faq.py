@@ -12,7 +12,7 @@ import pytest
 
 from bot.demo import seed_demo_faq
 from care.roles import Role
-from handlers import faq as faq_handlers
+from handlers import faq_add
 from storage import audit as audit_repo
 from tests.conftest import Harness, HarnessFactory
 
@@ -200,7 +200,7 @@ async def test_guided_add_refuses_a_staff_member_removed_midway(harness: Harness
 async def test_guided_add_left_alone_times_out(
     harness_factory: HarnessFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(faq_handlers, "ADD_TIMEOUT", timedelta(seconds=0.3))
+    monkeypatch.setattr(faq_add, "ADD_TIMEOUT", timedelta(seconds=0.3))
     harness = await harness_factory()
     owner = harness.owner
     await owner.send("/faq add")
