@@ -6,6 +6,8 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
+from zoneinfo import available_timezones
 
 import aiosqlite
 
@@ -38,6 +40,24 @@ def language_from_code(language_code: str | None, default: str) -> str:
         if prefix in LANGUAGES:
             return prefix
     return default
+
+
+def find_zone(name: str) -> str | None:
+    """The IANA zone for 'Europe/Paris', 'europe/paris' or a city such as 'Shanghai'; else None."""
+    wanted = name.strip().replace(" ", "_").lower()
+    if not wanted or len(wanted) > 64:
+        return None
+    zones = _zones()
+    exact = [zone for zone in zones if zone.lower() == wanted]
+    cities = [zone for zone in zones if "/" not in wanted and zone.lower().endswith("/" + wanted)]
+    found = exact or cities
+    return found[0] if found else None
+
+
+@cache
+def _zones() -> tuple[str, ...]:
+    """Every IANA zone name, read once (it walks the zone database)."""
+    return tuple(sorted(available_timezones()))
 
 
 def new_member_code() -> str:
@@ -120,6 +140,20 @@ class CustomerService:
             customer = await self._require(tx, telegram_id)
             await repo.set_language(tx, customer.id, language)
             return await repo.get(tx, customer.id)
+
+    async def set_timezone(self, telegram_id: int, name: str) -> CustomerRow:
+        """Store the customer's time zone (an IANA name such as Europe/London, or a known city)."""
+        zone = find_zone(name)
+        if zone is None:
+            raise InvalidArgument(f"unknown time zone {name}", usage="usage.timezone")
+        async with self._db.transaction() as tx:
+            customer = await self._require(tx, telegram_id)
+            await repo.set_timezone(tx, customer.id, zone)
+            return await repo.get(tx, customer.id)
+
+    def zone_of(self, customer: CustomerRow) -> str:
+        """The time zone the customer's messages are timed in."""
+        return customer.timezone or self._locale.timezone
 
     async def toggle_language(self, telegram_id: int) -> CustomerRow:
         """Switch between English and Chinese."""

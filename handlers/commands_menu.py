@@ -25,7 +25,7 @@ STAFF_COMMANDS: tuple[str, ...] = (
 CUSTOMER_COMMANDS += ("points", "history", "card", "phone")
 STAFF_COMMANDS += ("earn", "redeem", "adjust", "customer")
 # Stages and outreach (issue 6).
-CUSTOMER_COMMANDS += ("birthday",)
+CUSTOMER_COMMANDS += ("birthday", "timezone")
 STAFF_COMMANDS += ("stage", "outreach")
 
 

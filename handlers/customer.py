@@ -85,6 +85,26 @@ async def cmd_language(update: Update, context: CareContext) -> None:
     await reply(update.effective_message, t("language.changed", customer.language))
 
 
+async def cmd_timezone(update: Update, context: CareContext) -> None:
+    """Show the customer's time zone, or set it with /timezone <zone or city>."""
+    user = update.effective_user
+    if user is None:
+        return
+    args = context.args or []
+    try:
+        if args:
+            customer = await context.care.customers.set_timezone(user.id, " ".join(args))
+            key = "timezone.set"
+        else:
+            customer = await context.care.customers.require(user.id)
+            key = "timezone.current"
+    except UnknownCustomer:
+        await reply(update.effective_message, t("common.press_start", context.lang))
+        return
+    zone = context.care.customers.zone_of(customer)
+    await reply(update.effective_message, t(key, context.lang, zone=zone))
+
+
 async def cmd_stop(update: Update, context: CareContext) -> None:
     """Turn outreach off."""
     await _set_outreach(update, context, opted_out=True)
@@ -196,6 +216,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("start", cmd_start),
         CommandHandler("help", cmd_help),
         CommandHandler("language", cmd_language),
+        CommandHandler("timezone", cmd_timezone),
         CommandHandler("stop", cmd_stop),
         CommandHandler("resume", cmd_resume),
         CommandHandler("forget", cmd_forget),

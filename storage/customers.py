@@ -163,3 +163,8 @@ async def count(tx: aiosqlite.Connection) -> int:
 async def set_birthday(tx: aiosqlite.Connection, customer_id: int, birthday: str | None) -> None:
     """Store the birthday as 'YYYY-MM-DD', or '--MM-DD' when the year is not given."""
     await tx.execute("UPDATE customers SET birthday = ? WHERE id = ?", (birthday, customer_id))
+
+
+async def set_timezone(tx: aiosqlite.Connection, customer_id: int, timezone: str | None) -> None:
+    """Store the customer's IANA time zone (None: the configured default)."""
+    await tx.execute("UPDATE customers SET timezone = ? WHERE id = ?", (timezone, customer_id))

@@ -7,6 +7,7 @@ import pytest
 from care.customers import (
     MEMBER_CODE_ALPHABET,
     CustomerService,
+    find_zone,
     language_from_code,
     normalise_phone,
 )
@@ -80,3 +81,12 @@ async def test_preferences_need_a_registered_customer(service: CustomerService) 
 def test_bad_phone_numbers_are_rejected(bad: str) -> None:
     with pytest.raises(InvalidArgument):
         normalise_phone(bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "zone"),
+    [("Europe/Paris", "Europe/Paris"), ("shanghai", "Asia/Shanghai"), ("UTC", "UTC"),
+     ("new york", "America/New_York"), ("Mars", None), ("", None)],
+)  # fmt: skip
+def test_time_zones_by_name_or_city(name: str, zone: str | None) -> None:
+    assert find_zone(name) == zone

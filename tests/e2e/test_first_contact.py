@@ -148,3 +148,17 @@ async def test_commands_are_registered_for_customers_and_staff(harness: Harness)
     assert chinese[0]["description"] == "主菜单"
     owner_scope = {"type": "chat", "chat_id": harness.owner.id}
     assert "staff" in [c["command"] for c in harness.sandbox.commands(scope=owner_scope)]
+
+
+async def test_timezone_is_shown_set_and_refused_when_unknown(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    await alice.next_message()
+    await alice.send("/timezone")
+    assert "Your time zone is UTC" in ((await alice.next_message()).text or "")
+    await alice.send("/timezone new york")
+    assert "America/New_York" in ((await alice.next_message()).text or "")
+    await alice.send("/timezone Atlantis")
+    assert "Usage: /timezone" in ((await alice.next_message()).text or "")
+    row = await _row(harness, alice.id)
+    assert row is not None and row.timezone == "America/New_York"
