@@ -12,7 +12,7 @@ from zoneinfo import available_timezones
 import aiosqlite
 
 from care.clock import Clock, iso
-from care.errors import InvalidArgument, UnknownCustomer
+from care.errors import InvalidArgument, NotRegistered, UnknownCustomer
 from care.settings import LANGUAGES, LocaleSettings
 from storage import customers as repo
 from storage.customers import CustomerRow
@@ -129,7 +129,7 @@ class CustomerService:
         """The customer with this Telegram id; UnknownCustomer if they never pressed /start."""
         found = await self.find(telegram_id)
         if found is None:
-            raise UnknownCustomer(str(telegram_id))
+            raise NotRegistered(telegram_id)
         return found
 
     async def set_language(self, telegram_id: int, language: str) -> CustomerRow:
@@ -205,5 +205,5 @@ class CustomerService:
     async def _require(tx: aiosqlite.Connection, telegram_id: int) -> CustomerRow:
         found = await repo.find_by_telegram_id(tx, telegram_id)
         if found is None:
-            raise UnknownCustomer(str(telegram_id))
+            raise NotRegistered(telegram_id)
         return found

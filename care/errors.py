@@ -19,6 +19,15 @@ class UnknownCustomer(CareError):
         self.reference = reference
 
 
+class NotRegistered(UnknownCustomer):
+    """The caller has never pressed /start (looked up by their own Telegram id)."""
+
+    key = "common.press_start"
+
+    def __init__(self, telegram_id: int) -> None:
+        super().__init__(str(telegram_id))
+
+
 class NotStaff(CareError):
     """The caller lacks the role the action needs."""
 

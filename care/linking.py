@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from care.clock import Clock, iso
 from care.customers import normalise_phone
-from care.errors import UnknownCustomer
+from care.errors import NotRegistered
 from care.ports import CustomerChanged, ignore_change
 from storage import customer_admin as admin_repo
 from storage import customers as customers_repo
@@ -62,7 +62,7 @@ class PhoneLinking:
         async with self._db.transaction() as tx:
             me = await customers_repo.find_by_telegram_id(tx, telegram_id)
             if me is None:
-                raise UnknownCustomer(str(telegram_id))
+                raise NotRegistered(telegram_id)
             holder = None
             for variant in variants:
                 holder = holder or await customers_repo.find_by_phone(tx, variant)

@@ -17,6 +17,7 @@ from care.errors import (
     InsufficientPoints,
     InvalidAmount,
     InvalidArgument,
+    NotRegistered,
     UnknownCustomer,
 )
 from care.expiry import ExpiryRun, PointsExpiry, expire_customer
@@ -338,7 +339,7 @@ class LoyaltyService:
         async with self._db.read() as tx:
             customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
             if customer is None:
-                raise UnknownCustomer(str(telegram_id))
+                raise NotRegistered(telegram_id)
             standing = await self._read_standing(tx, customer.id)
             entries = await points_repo.list_entries(tx, customer.id, limit=RECENT_MOVEMENTS)
             expiring, expiring_on = 0, None
@@ -360,7 +361,7 @@ class LoyaltyService:
         async with self._db.read() as tx:
             customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
             if customer is None:
-                raise UnknownCustomer(str(telegram_id))
+                raise NotRegistered(telegram_id)
             total = await points_repo.count_entries(tx, customer.id)
             pages = max(1, math.ceil(total / HISTORY_PAGE_SIZE))
             page = min(max(page, 0), pages - 1)

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from care.clock import Clock, iso, parse_iso
-from care.errors import InvalidArgument, NotAnswerable, UnknownCustomer
+from care.errors import InvalidArgument, NotAnswerable, NotRegistered
 from care.outreach_rules import (
     Birthday,
     after_quiet_hours,
@@ -346,7 +346,7 @@ class OutreachService:
         async with self._db.transaction() as tx:
             customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
             if customer is None:
-                raise UnknownCustomer(str(telegram_id))
+                raise NotRegistered(telegram_id)
             zone = zone_of(customer.timezone, self._locale.zone)
             birthday = parse_birthday(text, self._clock.now().astimezone(zone).date())
             await customers_repo.set_birthday(tx, customer.id, birthday.stored())
@@ -358,7 +358,7 @@ class OutreachService:
         async with self._db.read() as tx:
             customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
         if customer is None:
-            raise UnknownCustomer(str(telegram_id))
+            raise NotRegistered(telegram_id)
         return stored_birthday(customer.birthday)
 
     # ------------------------------------------------------------------ staff

@@ -16,6 +16,7 @@ from care.clock import Clock, iso
 from care.complaints import looks_like_complaint
 from care.errors import (
     InvalidArgument,
+    NotRegistered,
     TicketAlreadyResolved,
     TicketNotResolved,
     UnknownCustomer,
@@ -313,7 +314,7 @@ class TicketService:
         async with self._db.read() as tx:
             customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
             if customer is None:
-                raise UnknownCustomer(str(telegram_id))
+                raise NotRegistered(telegram_id)
             return await repo.list_for_customer(tx, customer.id)
 
     async def open_complaints(self, customer_id: int) -> int:

@@ -12,6 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from care.errors import (
     CareError,
     InvalidArgument,
+    NotRegistered,
     NotStaff,
     TicketError,
     UnknownCustomer,
@@ -30,6 +31,8 @@ NeededRole = Role | Callable[[Sequence[str]], Role]
 
 def error_text(exc: CareError, lang: str) -> str:
     """The catalogue text for a domain error."""
+    if isinstance(exc, NotRegistered):
+        return t(exc.key, lang)
     if isinstance(exc, UnknownCustomer):
         return t(exc.key, lang, reference=exc.reference)
     if isinstance(exc, UnknownFaqEntry):

@@ -73,14 +73,10 @@ async def cmd_language(update: Update, context: CareContext) -> None:
     if user is None:
         return
     args = context.args or []
-    try:
-        if args:
-            customer = await context.care.customers.set_language(user.id, args[0].lower())
-        else:
-            customer = await context.care.customers.toggle_language(user.id)
-    except UnknownCustomer:
-        await reply(update.effective_message, t("common.press_start", context.lang))
-        return
+    if args:
+        customer = await context.care.customers.set_language(user.id, args[0].lower())
+    else:
+        customer = await context.care.customers.toggle_language(user.id)
     context.remember_lang(customer.language)
     await reply(update.effective_message, t("language.changed", customer.language))
 
@@ -91,16 +87,12 @@ async def cmd_timezone(update: Update, context: CareContext) -> None:
     if user is None:
         return
     args = context.args or []
-    try:
-        if args:
-            customer = await context.care.customers.set_timezone(user.id, " ".join(args))
-            key = "timezone.set"
-        else:
-            customer = await context.care.customers.require(user.id)
-            key = "timezone.current"
-    except UnknownCustomer:
-        await reply(update.effective_message, t("common.press_start", context.lang))
-        return
+    if args:
+        customer = await context.care.customers.set_timezone(user.id, " ".join(args))
+        key = "timezone.set"
+    else:
+        customer = await context.care.customers.require(user.id)
+        key = "timezone.current"
     zone = context.care.customers.zone_of(customer)
     await reply(update.effective_message, t(key, context.lang, zone=zone))
 

@@ -115,11 +115,7 @@ async def cmd_points(update: Update, context: CareContext) -> None:
     user, lang = update.effective_user, context.lang
     if user is None:
         return
-    try:
-        summary = await context.care.loyalty.summary_for(user.id)
-    except UnknownCustomer:
-        await reply(update.effective_message, t("common.press_start", lang))
-        return
+    summary = await context.care.loyalty.summary_for(user.id)
     buttons = [
         [(t("loyalty.history_button", lang), "loyalty:history:0")],
         [(t("loyalty.card_button", lang), "loyalty:card:0")],
@@ -133,11 +129,7 @@ async def cmd_history(update: Update, context: CareContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    try:
-        page = await context.care.loyalty.history_for(user.id, 0)
-    except UnknownCustomer:
-        await reply(update.effective_message, t("common.press_start", context.lang))
-        return
+    page = await context.care.loyalty.history_for(user.id, 0)
     text, rows = render_history(page, context.lang)
     await reply(update.effective_message, text, reply_markup=keyboard(rows) if rows else None)
 
@@ -207,11 +199,7 @@ async def on_contact(update: Update, context: CareContext) -> None:
     if message.contact.user_id != user.id:
         await message.reply_text(t("loyalty.link.not_yours", context.lang))
         return
-    try:
-        result = await context.care.linking.link_phone(user.id, message.contact.phone_number)
-    except UnknownCustomer:
-        await message.reply_text(t("common.press_start", context.lang))
-        return
+    result = await context.care.linking.link_phone(user.id, message.contact.phone_number)
     await message.reply_text(link_text(result, context.lang), reply_markup=ReplyKeyboardRemove())
 
 

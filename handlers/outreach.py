@@ -8,7 +8,7 @@ from datetime import date
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from care.errors import InvalidArgument, InvalidBirthday, NotAnswerable, UnknownCustomer
+from care.errors import InvalidArgument, InvalidBirthday, NotAnswerable
 from care.outreach_rules import Birthday
 from care.roles import Role
 from handlers.common import error_text, reply, staff_command
@@ -40,8 +40,6 @@ async def cmd_birthday(update: Update, context: CareContext) -> None:
         else:
             saved = await context.care.outreach.set_birthday(user.id, " ".join(args))
             text = t("birthday.saved", lang, date=_shown(saved))
-    except UnknownCustomer:
-        text = t("common.press_start", lang)
     except InvalidBirthday as exc:
         text = t(exc.key, lang, text=exc.text, day=exc.day, month=exc.month)
     except InvalidArgument as exc:

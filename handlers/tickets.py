@@ -18,7 +18,7 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from care.errors import CareError, UnknownCustomer
+from care.errors import CareError
 from care.tickets import looks_like_complaint
 from handlers import ticket_staff
 from handlers.common import keyboard, reply
@@ -110,11 +110,7 @@ async def cmd_mytickets(update: Update, context: CareContext) -> None:
     user, lang = update.effective_user, context.lang
     if user is None:
         return
-    try:
-        tickets = await context.care.tickets.for_customer(user.id)
-    except UnknownCustomer:
-        await reply(update.effective_message, t("common.press_start", lang))
-        return
+    tickets = await context.care.tickets.for_customer(user.id)
     if not tickets:
         await reply(update.effective_message, t("tickets.mytickets_empty", lang))
         return

@@ -162,3 +162,12 @@ async def test_timezone_is_shown_set_and_refused_when_unknown(harness: Harness) 
     assert "Usage: /timezone" in ((await alice.next_message()).text or "")
     row = await _row(harness, alice.id)
     assert row is not None and row.timezone == "America/New_York"
+
+
+async def test_commands_before_start_ask_for_start(harness: Harness) -> None:
+    stranger = harness.customer("Sam")
+    for command in ("/language", "/timezone Paris", "/history", "/mytickets", "/birthday 24-12"):
+        await stranger.send(command)
+        reply = (await stranger.next_message()).text or ""
+        assert reply == "Please send /start first so I can set you up.", (command, reply)
+    assert await _row(harness, stranger.id) is None  # nothing was half-registered

@@ -64,7 +64,7 @@ async def test_customer_sees_points_history_and_card(harness: Harness) -> None:
 async def test_points_in_chinese_for_a_stranger_and_a_newcomer(harness: Harness) -> None:
     stranger = harness.customer("Wei", language_code="zh-hans")
     await stranger.send("/points")
-    assert "/start" in await _text(stranger)
+    assert await _text(stranger) == "请先发送 /start，让我为你建立资料。"
     await stranger.send("/start")
     await stranger.next_message()
     await stranger.send("/points")
