@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -44,12 +46,14 @@ def build_application(
 ) -> Application[Any, CareContext, Any, Any, BotData, Any]:
     """A ready-to-run Application; the database opens in post_init and closes in post_shutdown."""
     clock = clock or SystemClock()
+    background: list[asyncio.Task[None]] = []
 
     async def post_init(app: Application[Any, CareContext, Any, Any, BotData, Any]) -> None:
         db = await Database.open(settings.storage.path)
         applied = await migrate(db)
         messenger = TelegramMessenger(app.bot)
         app.bot_data.care = CareServices.build(db, clock, care_settings(settings), messenger)
+        background.append(asyncio.create_task(app.bot_data.care.outbox.run(), name="outbox"))
         log.info("started db=%s migrations_applied=%s", settings.storage.path, len(applied))
         staff_chats = [m.telegram_id for m in await app.bot_data.care.staff.members()]
         if settings.staff.chat_id is not None:
@@ -57,6 +61,11 @@ def build_application(
         await register_commands(app.bot, staff_chats)
 
     async def post_shutdown(app: Application[Any, CareContext, Any, Any, BotData, Any]) -> None:
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        background.clear()
         if app.bot_data.care is not None:
             await app.bot_data.care.db.close()
             app.bot_data.care = None

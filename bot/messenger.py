@@ -41,12 +41,21 @@ class TelegramMessenger:
         error = "no attempt"
         for attempt in range(1, self._max_attempts + 1):
             try:
-                sent = await self._bot.send_message(
-                    message.chat_id,
-                    text,
-                    reply_markup=markup,
-                    reply_to_message_id=message.reply_to_message_id,
-                )
+                if message.photo is not None:
+                    sent = await self._bot.send_photo(
+                        message.chat_id,
+                        message.photo,
+                        caption=text,
+                        reply_markup=markup,
+                        reply_to_message_id=message.reply_to_message_id,
+                    )
+                else:
+                    sent = await self._bot.send_message(
+                        message.chat_id,
+                        text,
+                        reply_markup=markup,
+                        reply_to_message_id=message.reply_to_message_id,
+                    )
                 return SendResult(SendStatus.SENT, message_id=sent.message_id)
             except RetryAfter as exc:
                 error = f"retry_after {exc.retry_after}"

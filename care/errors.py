@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from care.ports import Label
+
 
 class CareError(Exception):
-    """Base class for errors a user can be told about."""
+    """Base class for errors a user can be told about: a catalogue key and its fields."""
 
     key = "error.generic"
+    fields: dict[str, Any] = {}  # set per instance, never mutated
 
 
 class UnknownCustomer(CareError):
@@ -17,6 +22,7 @@ class UnknownCustomer(CareError):
     def __init__(self, reference: str = "") -> None:
         super().__init__(f"unknown customer: {reference}")
         self.reference = reference
+        self.fields = {"reference": reference}
 
 
 class NotRegistered(UnknownCustomer):
@@ -26,6 +32,7 @@ class NotRegistered(UnknownCustomer):
 
     def __init__(self, telegram_id: int) -> None:
         super().__init__(str(telegram_id))
+        self.fields = {}
 
 
 class NotStaff(CareError):
@@ -39,6 +46,9 @@ class NotStaff(CareError):
         self.action = action
         self.needed = needed
         self.has = has
+        if has != "customer":  # staff without the needed role are told which role it takes
+            self.key = "error.not_allowed_role"
+            self.fields = {"role": needed}
 
 
 class InvalidArgument(CareError):
@@ -50,6 +60,7 @@ class InvalidArgument(CareError):
         super().__init__(detail)
         self.detail = detail
         self.usage = usage
+        self.fields = {"usage": Label(usage, "")}
 
 
 class UnknownFaqEntry(CareError):
@@ -60,6 +71,7 @@ class UnknownFaqEntry(CareError):
     def __init__(self, entry_id: int) -> None:
         super().__init__(f"unknown FAQ entry {entry_id}")
         self.entry_id = entry_id
+        self.fields = {"entry_id": entry_id}
 
 
 class TicketError(CareError):
@@ -70,6 +82,7 @@ class TicketError(CareError):
     def __init__(self, number: int) -> None:
         super().__init__(f"{type(self).__name__}: ticket #{number}")
         self.number = number
+        self.fields = {"number": number}
 
 
 class UnknownTicket(TicketError):
@@ -147,12 +160,17 @@ class InvalidBirthday(CareError):
         self.day = day
         self.month = month
         self.year = year
+        self.fields = {"text": text, "day": day, "month": month}
 
 
-class NotAnswerable(CareError):
-    """An outreach button that no longer belongs to an answerable message."""
+class ExpiredButton(CareError):
+    """A button whose data is malformed, out of range, stale or not the caller's to press."""
 
     key = "common.expired_button"
+
+
+class NotAnswerable(ExpiredButton):
+    """An outreach button that no longer belongs to an answerable message."""
 
 
 class UnknownUnanswered(CareError):

@@ -16,6 +16,11 @@ class SendStatus(StrEnum):
     NOT_FOUND = "not_found"  # 400: chat not found
     FAILED = "failed"  # retried and still failing (timeouts, 5xx)
 
+    @property
+    def unreachable(self) -> bool:
+        """The chat cannot get messages from us until it writes again (403, chat not found)."""
+        return self in (SendStatus.BLOCKED, SendStatus.NOT_FOUND)
+
 
 @dataclass(frozen=True, slots=True)
 class Label:
@@ -35,6 +40,7 @@ class OutboundMessage:
     fields: dict[str, Any] = field(default_factory=dict)
     buttons: tuple[tuple[str, str], ...] = ()  # (catalogue key, callback data)
     reply_to_message_id: int | None = None
+    photo: str | None = None  # a Telegram file id: sent as a photo with the text as caption
 
 
 @dataclass(frozen=True, slots=True)

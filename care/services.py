@@ -9,6 +9,7 @@ from care.customers import CustomerService
 from care.faq import FaqService
 from care.linking import PhoneLinking
 from care.loyalty import LoyaltyService
+from care.outbox import Outbox
 from care.outreach import OutreachService
 from care.ports import Messenger
 from care.settings import (
@@ -50,6 +51,7 @@ class CareServices:
     clock: Clock
     settings: CareSettings
     messenger: Messenger
+    outbox: Outbox
     customers: CustomerService
     staff: StaffService
     updates: UpdateLog
@@ -65,6 +67,7 @@ class CareServices:
         cls, db: Database, clock: Clock, settings: CareSettings, messenger: Messenger
     ) -> CareServices:
         """Wire every service to the database, the clock, its settings and the messenger."""
+        outbox = Outbox(db, clock, messenger)
         stages = StageService(db, clock, settings.stages, settings.outreach)
         loyalty = LoyaltyService(
             db, clock, settings.loyalty, settings.locale, messenger, on_change=stages.refresh
@@ -74,6 +77,7 @@ class CareServices:
             clock=clock,
             settings=settings,
             messenger=messenger,
+            outbox=outbox,
             customers=CustomerService(db, clock, settings.locale),
             staff=StaffService(db, clock, settings.staff),
             updates=UpdateLog(db, clock),

@@ -9,18 +9,11 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from care.errors import (
-    CareError,
-    InvalidArgument,
-    NotRegistered,
-    NotStaff,
-    TicketError,
-    UnknownCustomer,
-    UnknownFaqEntry,
-)
+from care.errors import CareError, NotStaff
+from care.ports import Label
 from care.roles import Role
 from handlers.context import CareContext
-from handlers.texts import t
+from handlers.texts import label, t
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +23,12 @@ NeededRole = Role | Callable[[Sequence[str]], Role]
 
 
 def error_text(exc: CareError, lang: str) -> str:
-    """The catalogue text for a domain error."""
-    if isinstance(exc, NotRegistered):
-        return t(exc.key, lang)
-    if isinstance(exc, UnknownCustomer):
-        return t(exc.key, lang, reference=exc.reference)
-    if isinstance(exc, UnknownFaqEntry):
-        return t(exc.key, lang, entry_id=exc.entry_id)
-    if isinstance(exc, InvalidArgument):
-        return t(exc.key, lang, usage=t(exc.usage, lang))
-    if isinstance(exc, NotStaff):
-        if exc.has == Role.CUSTOMER.label:
-            return t("error.not_staff", lang)
-        return t("error.not_allowed_role", lang, role=exc.needed)
-    if isinstance(exc, TicketError):
-        return t(exc.key, lang, number=exc.number)
-    return t(exc.key, lang, **getattr(exc, "fields", {}))
+    """The catalogue text for a domain error: its key, its fields, labels translated."""
+    fields = {
+        name: label(value.key, value.text, lang) if isinstance(value, Label) else value
+        for name, value in exc.fields.items()
+    }
+    return t(exc.key, lang, **fields)
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
