@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import aiosqlite
+
 from care.clock import Clock, iso
-from care.errors import InvalidArgument, NotStaff
+from care.errors import CareError, InvalidArgument, NotStaff
 from care.roles import Role
 from care.settings import StaffSettings
 from storage import audit as audit_repo
@@ -24,6 +28,15 @@ class StaffMember:
     telegram_id: int
     role: Role
     name: str | None
+
+
+@dataclass(slots=True)
+class StaffAct:
+    """A staff action in progress: its transaction, the caller's role, and the audit result."""
+
+    tx: aiosqlite.Connection
+    role: Role
+    result: str = "ok"
 
 
 class StaffService:
@@ -52,6 +65,42 @@ class StaffService:
             await self.audit(actor_id, action, arguments, f"refused: needs {needed.label}")
             raise NotStaff(actor_id, action, needed.label, role.label)
         return role
+
+    @asynccontextmanager
+    async def act(
+        self, actor_id: int, action: str, arguments: str, needed: Role
+    ) -> AsyncIterator[StaffAct]:
+        """One staff use case: the role checked and the audit row written in its transaction.
+
+        Everything the action changes commits together with its audit row. A refusal, a domain
+        error or a crash rolls the action back and is audited on its own (nothing changed).
+        """
+        try:
+            async with self._db.transaction() as tx:
+                role = await self._role_in(tx, actor_id)
+                if role < needed:
+                    raise NotStaff(actor_id, action, needed.label, role.label)
+                act = StaffAct(tx, role)
+                yield act
+                await audit_repo.add(
+                    tx, actor_id, action, arguments[:MAX_AUDIT_ARGUMENTS], act.result,
+                    iso(self._clock.now()),
+                )  # fmt: skip
+        except NotStaff as exc:
+            await self.audit(actor_id, action, arguments, f"refused: needs {exc.needed}")
+            raise
+        except CareError as exc:
+            await self.audit(actor_id, action, arguments, f"error: {type(exc).__name__}")
+            raise
+        except Exception as exc:
+            await self.audit(actor_id, action, arguments, f"failed: {type(exc).__name__}")
+            raise
+
+    async def _role_in(self, tx: aiosqlite.Connection, telegram_id: int) -> Role:
+        if telegram_id in self._settings.owners:
+            return Role.OWNER
+        row = await staff_repo.find(tx, telegram_id)
+        return Role.CUSTOMER if row is None else Role.parse(row.role)
 
     async def audit(self, actor_id: int, action: str, arguments: str, result: str) -> None:
         """Append one audit entry in its own transaction."""

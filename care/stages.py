@@ -119,6 +119,12 @@ class StageService:
         except Exception:  # the purchase or ticket that triggered this is already committed
             log.exception("stage evaluation failed customer_id=%s", customer_id)
 
+    async def refresh_in(self, tx: aiosqlite.Connection, customer_id: int) -> Evaluation | None:
+        """Re-evaluate one customer inside the caller's transaction (the fact that moved them
+        commits with their new stage, or neither does); None for an unknown customer."""
+        rows = await repo.load_facts(tx, customer_id, customer_id)
+        return await self._apply(tx, rows[0], self._clock.now()) if rows else None
+
     async def evaluate(self, customer_id: int) -> Evaluation:
         """Apply the rules to one customer (call after a purchase, complaint or rating).
 

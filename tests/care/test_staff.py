@@ -55,3 +55,33 @@ async def test_update_log_skips_only_finished_updates(db: Database, clock: FakeC
     assert not await log.begin(10)
     clock.advance(days=3)
     assert await log.prune() == 1
+
+
+GRANT = (
+    "INSERT INTO staff_roles (telegram_id, role, granted_by, created_at)"
+    " VALUES (?, 'staff', 1, 'now')"
+)
+
+
+async def test_a_staff_act_commits_its_change_with_its_audit_row(
+    staff: StaffService, db: Database
+) -> None:
+    async with staff.act(1, "earn", "ABC 5", Role.STAFF) as act:
+        await act.tx.execute(GRANT, (2,))
+        act.result = "earned 5"
+    with pytest.raises(InvalidArgument):
+        async with staff.act(1, "earn", "ABC x", Role.STAFF) as act:
+            await act.tx.execute(GRANT, (3,))
+            raise InvalidArgument("x", usage="usage.earn")
+    with pytest.raises(NotStaff):
+        async with staff.act(5, "earn", "ABC 5", Role.STAFF) as act:
+            raise AssertionError("a customer's act never runs")
+    async with db.read() as tx:
+        results = [(row.actor_id, row.result) for row in await audit_repo.list_recent(tx, 10)]
+        granted = await (await tx.execute("SELECT telegram_id FROM staff_roles")).fetchall()
+    assert sorted(results) == [
+        (1, "earned 5"),
+        (1, "error: InvalidArgument"),
+        (2, "refused: needs staff"),
+    ]
+    assert [row[0] for row in granted] == [2]  # the failed act left nothing behind
