@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +16,8 @@ from bot import jobs
 from bot.config import Settings, TelegramSettings
 from bot.errors import on_error
 from bot.messenger import TelegramMessenger
+from bot.pipeline import ChatOrderedProcessor, UpdateFeeder
+from bot.request import RetryingRequest
 from care.clock import Clock, SystemClock
 from care.services import CareServices, CareSettings
 from handlers import build_handlers
@@ -41,18 +45,29 @@ def care_settings(settings: Settings) -> CareSettings:
     )
 
 
-def build_application(
-    settings: Settings, *, clock: Clock | None = None, updater: bool = True
-) -> Application[Any, CareContext, Any, Any, BotData, Any]:
+class CareApplication(Application[Any, CareContext, Any, Any, BotData, Any]):
+    """PTB's Application with carebot's update pipeline: a durable inbox feeds it instead of
+    PTB's Updater, and a per-chat ordered processor marks every update handled."""
+
+    __slots__ = ("feeder", "processor", "settings")
+
+    processor: ChatOrderedProcessor
+    settings: Settings
+    feeder: UpdateFeeder | None
+
+
+def build_application(settings: Settings, *, clock: Clock | None = None) -> CareApplication:
     """A ready-to-run Application; the database opens in post_init and closes in post_shutdown."""
     clock = clock or SystemClock()
     background: list[asyncio.Task[None]] = []
+    processor = ChatOrderedProcessor()
 
     async def post_init(app: Application[Any, CareContext, Any, Any, BotData, Any]) -> None:
         db = await Database.open(settings.storage.path)
         applied = await migrate(db)
         messenger = TelegramMessenger(app.bot)
         app.bot_data.care = CareServices.build(db, clock, care_settings(settings), messenger)
+        processor.bind(app, app.bot_data.care.inbox, db)
         background.append(asyncio.create_task(app.bot_data.care.outbox.run(), name="outbox"))
         log.info("started db=%s migrations_applied=%s", settings.storage.path, len(applied))
         staff_chats = [m.telegram_id for m in await app.bot_data.care.staff.members()]
@@ -72,20 +87,23 @@ def build_application(
 
     builder = (
         ApplicationBuilder()
+        .application_class(CareApplication)
         .token(settings.telegram.token)
         .context_types(ContextTypes(context=CareContext, bot_data=BotData))
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .request(RetryingRequest())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .concurrent_updates(False)
+        .concurrent_updates(processor)
+        .updater(None)  # the pipeline's feeder fetches updates into the inbox instead
     )
     if settings.telegram.base_url:
         builder = builder.base_url(settings.telegram.base_url)
     if settings.telegram.base_file_url:
         builder = builder.base_file_url(settings.telegram.base_file_url)
-    if not updater:
-        builder = builder.updater(None)
     app = builder.build()
+    assert isinstance(app, CareApplication)
+    app.processor, app.settings, app.feeder = processor, settings, None
     app.add_handlers(build_handlers())
     app.add_error_handler(on_error)
     jobs.schedule(app, ticket_check=timedelta(minutes=settings.tickets.check_every_minutes))
@@ -100,37 +118,48 @@ def quiet_http_logs() -> None:
 
 
 async def start_embedded(
-    app: Application[Any, Any, Any, Any, Any, Any],
-    poll_timeout: int = 1,
+    app: CareApplication,
+    poll_timeout: int | None = None,
     *,
     webhook: TelegramSettings | None = None,
 ) -> None:
-    """Start the application in a running event loop, as `run_polling` or `run_webhook` would
-    (shell, tests); with `webhook` settings it listens for Telegram's POSTs instead of polling."""
+    """Start the application in a running event loop: database, jobs, then the feeder that
+    handles what an earlier run left and polls (or serves the webhook, with `webhook`)."""
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)
     await app.start()
-    if app.updater is None:
-        return
-    if webhook is not None and webhook.webhook_url:
-        await app.updater.start_webhook(
-            listen=webhook.webhook_listen,
-            port=webhook.webhook_port,
-            url_path=webhook.webhook_path,
-            webhook_url=webhook.webhook_url,
-            secret_token=webhook.webhook_secret,
-        )
-    else:
-        await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout)
+    care = app.bot_data.care
+    assert care is not None
+    telegram = webhook or replace(app.settings.telegram, webhook_url="")
+    timeout = poll_timeout if poll_timeout is not None else app.settings.telegram.poll_timeout
+    app.feeder = UpdateFeeder(app, app.processor, care.inbox, telegram, timeout)
+    await app.feeder.start()
 
 
-async def stop_embedded(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Stop what `start_embedded` started, closing the database last."""
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
+async def stop_embedded(app: CareApplication) -> None:
+    """Stop what `start_embedded` started: fetching first, the database last."""
+    if app.feeder is not None:
+        await app.feeder.stop()
+        app.feeder = None
     if app.running:
         await app.stop()
     await app.shutdown()
     if app.post_shutdown is not None:
         await app.post_shutdown(app)
+
+
+async def serve(settings: Settings) -> None:
+    """`carebot run`: start, run until SIGINT or SIGTERM, stop cleanly."""
+    app = build_application(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    webhook = settings.telegram if settings.telegram.webhook_url else None
+    await start_embedded(app, webhook=webhook)
+    log.info("running mode=%s", "webhook" if webhook else "polling")
+    try:
+        await stop.wait()
+    finally:
+        await stop_embedded(app)

@@ -140,23 +140,10 @@ def _outreach(args: argparse.Namespace, config: str) -> int:
 
 
 def _run(settings: Settings) -> int:
-    from bot.app import build_application
+    from bot.app import serve
 
-    app = build_application(settings)
-    telegram = settings.telegram
-    if telegram.webhook_url:
-        log.info("webhook listen=%s port=%s", telegram.webhook_listen, telegram.webhook_port)
-        app.run_webhook(
-            listen=telegram.webhook_listen,
-            port=telegram.webhook_port,
-            url_path=telegram.webhook_path,
-            webhook_url=telegram.webhook_url,
-            secret_token=telegram.webhook_secret,
-            drop_pending_updates=False,
-        )
-        return 0
-    log.info("polling base_url=%s", telegram.base_url or "telegram")
-    app.run_polling(timeout=telegram.poll_timeout, drop_pending_updates=False)
+    log.info("starting base_url=%s", settings.telegram.base_url or "telegram")
+    asyncio.run(serve(settings))
     return 0
 
 

@@ -16,10 +16,10 @@ TICKET_CHECK_EVERY = timedelta(minutes=5)
 EXPIRE_POINTS_EVERY = timedelta(hours=1)
 
 
-async def job_prune_updates(context: CareContext) -> None:
-    """Forget processed update ids that Telegram can no longer redeliver."""
-    removed = await context.care.updates.prune()
-    log.info("processed updates pruned removed=%s", removed)
+async def job_prune_inbox(context: CareContext) -> None:
+    """Forget handled updates that Telegram can no longer redeliver."""
+    removed = await context.care.inbox.prune()
+    log.info("inbox pruned removed=%s", removed)
 
 
 async def job_ticket_sla(context: CareContext) -> None:
@@ -71,7 +71,7 @@ def schedule(app: Any, *, ticket_check: timedelta = TICKET_CHECK_EVERY) -> None:
     """Register the recurring jobs."""
     if app.job_queue is None:
         return
-    app.job_queue.run_repeating(job_prune_updates, interval=PRUNE_EVERY, first=PRUNE_EVERY)
+    app.job_queue.run_repeating(job_prune_inbox, interval=PRUNE_EVERY, first=PRUNE_EVERY)
     app.job_queue.run_repeating(job_ticket_sla, interval=ticket_check, first=ticket_check)
     app.job_queue.run_repeating(
         job_expire_points, interval=EXPIRE_POINTS_EVERY, first=timedelta(minutes=5)

@@ -6,20 +6,22 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from zoneinfo import available_timezones
 
 import aiosqlite
 
-from care.clock import Clock, iso
+from care.clock import Clock, iso, parse_iso
 from care.errors import InvalidArgument, NotRegistered, UnknownCustomer
 from care.settings import LANGUAGES, LocaleSettings
 from storage import customers as repo
 from storage.customers import CustomerRow
-from storage.db import Database
+from storage.db import Database, ride_along
 from storage.errors import DuplicateKey
 
 # No 0/O, 1/I/L: the code is read aloud and typed at the counter.
+SEEN_EVERY = timedelta(minutes=1)  # last_seen_at is a visit, not a heartbeat
 MEMBER_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 MEMBER_CODE_LENGTH = 6
 _PHONE_JUNK = re.compile(r"[\s\-().]")
@@ -111,14 +113,31 @@ class CustomerService:
     async def seen(
         self, telegram_id: int, *, username: str | None, name: str | None
     ) -> CustomerRow | None:
-        """Record an interaction by a known customer and return them; None if unknown."""
-        now = iso(self._clock.now())
-        async with self._db.transaction() as tx:
-            existing = await repo.find_by_telegram_id(tx, telegram_id)
-            if existing is None:
-                return None
-            await repo.touch(tx, existing.id, username=username, name=name, at=now)
+        """A known customer wrote: return them (None if unknown), noting the visit cheaply.
+
+        Reads first; writes only when the name, username or reachability changed or the last
+        visit is a minute old, and then rides along with the update's own transaction.
+        """
+        now = self._clock.now()
+        async with self._db.statement() as conn:
+            existing = await repo.find_by_telegram_id(conn, telegram_id)
+        if existing is None:
+            return None
+        fresh = existing.last_seen_at is not None and parse_iso(existing.last_seen_at) > (
+            now - SEEN_EVERY
+        )
+        unchanged = existing.username == username and (name is None or existing.name == name)
+        if fresh and unchanged and existing.reachable:
             return existing
+        at = iso(now)
+
+        async def touch(tx: aiosqlite.Connection) -> None:
+            await repo.touch(tx, existing.id, username=username, name=name, at=at)
+
+        if not ride_along(touch):
+            async with self._db.transaction() as tx:
+                await touch(tx)
+        return existing
 
     async def find(self, telegram_id: int) -> CustomerRow | None:
         """The customer with this Telegram id, or None."""

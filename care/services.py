@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from care.clock import Clock
 from care.customers import CustomerService
 from care.faq import FaqService
+from care.inbox import Inbox
 from care.linking import PhoneLinking
 from care.loyalty import LoyaltyService
 from care.outbox import Outbox
@@ -25,7 +26,6 @@ from care.settings import (
 from care.staff import StaffService
 from care.stages import StageService
 from care.tickets import TicketService
-from care.updates import UpdateLog
 from storage.db import Database
 
 
@@ -54,7 +54,7 @@ class CareServices:
     outbox: Outbox
     customers: CustomerService
     staff: StaffService
-    updates: UpdateLog
+    inbox: Inbox
     faq: FaqService
     tickets: TicketService
     loyalty: LoyaltyService
@@ -80,7 +80,7 @@ class CareServices:
             outbox=outbox,
             customers=CustomerService(db, clock, settings.locale),
             staff=StaffService(db, clock, settings.staff),
-            updates=UpdateLog(db, clock),
+            inbox=Inbox(db, clock),
             faq=FaqService(
                 db,
                 clock,

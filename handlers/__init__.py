@@ -20,10 +20,10 @@ from handlers import (
     tickets,
 )
 
-# Group order matters: -2 runs first on every update (redelivery guard, language, size limit);
-# -1 lets a ticket claim a message that answers it (it then stops the update, marked handled);
-# 0 holds the features, with the catch-alls last; 1 marks the update as handled.
-BEFORE, THREADS, FEATURES, AFTER = -2, -1, 0, 1
+# Group order matters: -2 runs first on every update (language, size limit); -1 lets a ticket
+# claim a message that answers it (it then stops the update); 0 holds the features, with the
+# catch-alls last. The redelivery guard and the "handled" mark wrap all of them (bot/pipeline).
+BEFORE, THREADS, FEATURES = -2, -1, 0
 
 
 def build_handlers() -> dict[int, Sequence[BaseHandler[Any, Any, Any]]]:
@@ -43,5 +43,4 @@ def build_handlers() -> dict[int, Sequence[BaseHandler[Any, Any, Any]]]:
             *faq.question_handlers(),
             *fallback.handlers(),
         ],
-        AFTER: [TypeHandler(Update, pipeline.after_update)],
     }

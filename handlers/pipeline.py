@@ -1,4 +1,7 @@
-"""Runs around every update: redelivery guard, the caller's language, oversized messages."""
+"""Runs before every update's handlers: the caller's language and oversized messages.
+
+The redelivery guard and the "handled" mark live in the update pipeline (bot/pipeline.py).
+"""
 
 from __future__ import annotations
 
@@ -15,10 +18,7 @@ log = logging.getLogger(__name__)
 
 
 async def before_update(update: Update, context: CareContext) -> None:
-    """Skip redelivered updates, load the caller's language and refuse oversized text."""
-    if not await context.care.updates.begin(update.update_id):
-        log.info("update skipped reason=already_processed update_id=%s", update.update_id)
-        raise ApplicationHandlerStop
+    """Load the caller's language and refuse oversized text."""
     user = update.effective_user
     if user is not None and not user.is_bot:
         customer = await context.care.customers.seen(
@@ -34,10 +34,4 @@ async def before_update(update: Update, context: CareContext) -> None:
     text = message.text if message is not None else None
     if message is not None and text is not None and len(text) > limit:
         await message.reply_text(t("common.too_long", context.lang, length=len(text), limit=limit))
-        await context.care.updates.finish(update.update_id)
         raise ApplicationHandlerStop
-
-
-async def after_update(update: Update, context: CareContext) -> None:
-    """Mark the update as handled to the end."""
-    await context.care.updates.finish(update.update_id)

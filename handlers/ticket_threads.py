@@ -40,7 +40,6 @@ async def on_thread_message(update: Update, context: CareContext) -> None:
         await ticket_staff.answer_from_staff_chat(update, context, found, message.text or "")
     else:
         return
-    await context.care.updates.finish(update.update_id)
     raise ApplicationHandlerStop
 
 

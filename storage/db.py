@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,52 @@ import aiosqlite
 from storage.errors import NotADatabase
 
 BUSY_TIMEOUT_MS = 5000
+
+Work = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+class Rider:
+    """Writes that ride along with the next write transaction of the current task, once.
+
+    The update pipeline marks an update handled (and refreshes the customer's last-seen) in the
+    same transaction as the handler's change, without the handler knowing: a crash either keeps
+    both or neither. With no write by the handler, `Database.settle` commits them alone.
+    """
+
+    __slots__ = ("committed", "works")
+
+    def __init__(self) -> None:
+        self.works: list[Work] = []
+        self.committed = False
+
+
+_rider: ContextVar[Rider | None] = ContextVar("carebot_rider", default=None)
+
+
+@contextmanager
+def riding() -> Iterator[Rider]:
+    """Give the current task (an update being handled) a rider for its first write."""
+    rider = Rider()
+    token = _rider.set(rider)
+    try:
+        yield rider
+    finally:
+        _rider.reset(token)
+
+
+def change_committed() -> bool:
+    """Whether the current task's rider already committed (the update's change happened)."""
+    rider = _rider.get()
+    return rider is not None and rider.committed
+
+
+def ride_along(work: Work) -> bool:
+    """Add `work` to the current task's rider; False when there is none (run it yourself)."""
+    rider = _rider.get()
+    if rider is None or rider.committed:
+        return False
+    rider.works.append(work)
+    return True
 
 
 class Database:
@@ -54,12 +101,29 @@ class Database:
         # interleave inside each other's transactions.
         async with self._lock:
             await self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+            rider = _rider.get() if write else None
             try:
                 yield self._conn
+                if rider is not None and not rider.committed:
+                    for work in rider.works:
+                        await work(self._conn)
             except BaseException:
                 await self._conn.execute("ROLLBACK")
                 raise
             await self._conn.execute("COMMIT")
+            if rider is not None:
+                rider.committed = True
+
+    async def settle(self, rider: Rider) -> None:
+        """Commit a rider's writes on their own if no write transaction carried them."""
+        if rider.committed or not rider.works:
+            return
+        token = _rider.set(rider)
+        try:
+            async with self.transaction():
+                pass
+        finally:
+            _rider.reset(token)
 
     def read(self) -> Any:
         """A read-only transaction: a consistent snapshot, no write lock on the file."""

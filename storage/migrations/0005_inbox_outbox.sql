@@ -19,6 +19,9 @@ CREATE TABLE inbox (
 CREATE INDEX inbox_open ON inbox (bot_id, status, update_id) WHERE status != 'done';
 CREATE INDEX inbox_done_at ON inbox (done_at) WHERE status = 'done';
 
+-- The inbox replaces the list of processed update ids (which knew no bot id).
+DROP TABLE processed_updates;
+
 
 -- Every message to a customer or the staff chat that is not the immediate reply, written in
 -- the same transaction as the change that caused it and drained by one sender after commit.

@@ -8,7 +8,6 @@ from care.errors import InvalidArgument, NotStaff
 from care.roles import Role
 from care.settings import StaffSettings
 from care.staff import StaffService
-from care.updates import UpdateLog
 from storage import audit as audit_repo
 from storage.db import Database
 from tests.fakes import FakeClock
@@ -45,16 +44,6 @@ async def test_owners_cannot_be_granted_in_the_database(staff: StaffService) -> 
         await staff.grant(1, 1, Role.STAFF, None)
     with pytest.raises(InvalidArgument):
         await staff.grant(1, 4, Role.OWNER, None)
-
-
-async def test_update_log_skips_only_finished_updates(db: Database, clock: FakeClock) -> None:
-    log = UpdateLog(db, clock)
-    assert await log.begin(10)
-    assert await log.begin(10)  # interrupted before finishing: handled again
-    await log.finish(10)
-    assert not await log.begin(10)
-    clock.advance(days=3)
-    assert await log.prune() == 1
 
 
 GRANT = (

@@ -78,13 +78,11 @@ async def test_an_action_whose_confirmation_fails_is_still_audited(harness: Harn
     await alice.send("/start")
     await alice.next_message()
     owner = harness.owner
-    harness.sandbox.fail("sendMessage", status=500, chat_id=owner.id)
+    harness.sandbox.fail("sendMessage", status=500, chat_id=owner.id, times=4)  # every retry
     await owner.send("/earn @alice 10 R-9")
-    assert "something went wrong" in ((await owner.next_message()).text or "")
+    await owner.expect_no_message(3.0)  # never "something went wrong" for a change that was made
     rows = [row for row in await _audit(harness) if row.action == "earn"]
-    assert [(row.arguments, row.result) for row in rows] == [
-        ("@alice 10 R-9", "interrupted: NetworkError")
-    ]
+    assert [row.arguments for row in rows] == ["@alice 10 R-9"]
     await owner.send("/earn @alice 10 R-9")  # the retry with the receipt is refused, not doubled
     assert "already counted" in ((await owner.next_message()).text or "")
 

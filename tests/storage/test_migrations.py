@@ -41,7 +41,7 @@ async def test_fresh_database_gets_every_table(tmp_path: Path) -> None:
     tables = {name for name, _ in await _schema(db)}
     expected = {
         "customers", "stage_history", "points_ledger", "purchases", "tickets", "ticket_messages",
-        "faq", "unanswered", "outreach", "audit_log", "staff_roles", "processed_updates",
+        "faq", "unanswered", "outreach", "audit_log", "staff_roles", "inbox", "outbox",
     }  # fmt: skip
     assert expected <= tables
     assert await db.scalar("PRAGMA journal_mode") == "wal"
