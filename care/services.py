@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from care.clock import Clock
 from care.customers import CustomerService
@@ -11,35 +11,12 @@ from care.linking import PhoneLinking
 from care.loyalty import LoyaltyService
 from care.outreach import OutreachService
 from care.ports import Messenger
-from care.settings import (
-    BusinessSettings,
-    FaqSettings,
-    LocaleSettings,
-    LoyaltySettings,
-    OutreachSettings,
-    StaffSettings,
-    StageSettings,
-    TicketSettings,
-)
+from care.settings import CareSettings
 from care.staff import StaffService
 from care.stages import StageService
 from care.tickets import TicketService
 from care.updates import UpdateLog
 from storage.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class CareSettings:
-    """The configuration slices care needs."""
-
-    locale: LocaleSettings
-    staff: StaffSettings
-    business: BusinessSettings
-    faq: FaqSettings
-    tickets: TicketSettings = field(default_factory=TicketSettings)
-    loyalty: LoyaltySettings = field(default_factory=LoyaltySettings)
-    stages: StageSettings = field(default_factory=StageSettings)
-    outreach: OutreachSettings = field(default_factory=OutreachSettings)
 
 
 @dataclass(frozen=True, slots=True)
