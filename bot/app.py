@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import timedelta
 from typing import Any
 
@@ -14,17 +14,17 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot import jobs
 from bot.config import Settings, TelegramSettings
+from bot.database import open_database
 from bot.errors import on_error
 from bot.messenger import TelegramMessenger
 from bot.pipeline import ChatOrderedProcessor, UpdateFeeder
 from bot.request import RetryingRequest
 from care.clock import Clock, SystemClock
-from care.services import CareServices, CareSettings
+from care.services import CareServices
+from care.settings import CareSettings
 from handlers import build_handlers
 from handlers.commands_menu import register_commands
 from handlers.context import BotData, CareContext
-from storage.db import Database
-from storage.migrate import migrate
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +32,8 @@ RATE_LIMIT_RETRIES = 3
 
 
 def care_settings(settings: Settings) -> CareSettings:
-    """The slices of the config that care needs."""
-    return CareSettings(
-        locale=settings.locale,
-        staff=settings.staff,
-        business=settings.business,
-        faq=settings.faq,
-        tickets=settings.tickets,
-        loyalty=settings.loyalty,
-        stages=settings.stages,
-        outreach=settings.outreach,
-    )
+    """The slices of the config that care needs (a copy: care never holds the token)."""
+    return CareSettings(**{f.name: getattr(settings, f.name) for f in fields(CareSettings)})
 
 
 class CareApplication(Application[Any, CareContext, Any, Any, BotData, Any]):
@@ -63,8 +54,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
     processor = ChatOrderedProcessor()
 
     async def post_init(app: Application[Any, CareContext, Any, Any, BotData, Any]) -> None:
-        db = await Database.open(settings.storage.path)
-        applied = await migrate(db)
+        db, applied = await open_database(settings.storage.path)
         messenger = TelegramMessenger(app.bot)
         app.bot_data.care = CareServices.build(db, clock, care_settings(settings), messenger)
         processor.bind(app, app.bot_data.care.inbox, db)
@@ -109,12 +99,6 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
     jobs.schedule(app, ticket_check=timedelta(minutes=settings.tickets.check_every_minutes))
     jobs.schedule_outreach(app, settings.outreach, settings.stages)
     return app
-
-
-def quiet_http_logs() -> None:
-    """The token is in every request URL: keep httpx below INFO."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 async def start_embedded(

@@ -11,10 +11,17 @@ from collections.abc import Sequence
 from telegram.error import TelegramError
 
 from bot import customers_cli, faq_cli
-from bot.config import ConfigError, Settings, default_config_path, load_settings
-from storage.db import Database
+from bot.config import (
+    ConfigError,
+    Settings,
+    config_warnings,
+    default_config_path,
+    load_settings,
+)
+from bot.database import open_database
+from bot.logs import command_logging, protect
 from storage.errors import StorageError
-from storage.migrate import current_version, migrate
+from storage.migrate import current_version
 
 log = logging.getLogger(__name__)
 CONFIG_HELP = "config file (default: $CAREBOT_CONFIG or config.toml)"
@@ -48,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     customers_cli.configure(command("customers", "import or export customers as CSV"))
     outreach = command("outreach", "plan (dry run) or send scheduled outreach")
     steps = outreach.add_subparsers(dest="outreach_command", required=True)
-    dry = steps.add_parser("plan", help="who would get what on a day; nothing is written")
+    dry = steps.add_parser("plan", help="who would get what on a day; nothing is queued or sent")
     dry.add_argument("--date", required=True, help="the day, YYYY-MM-DD")
     dry.add_argument("--json", action="store_true", help="one JSON object per line")
     once = steps.add_parser("run-once", help="plan and send what is due now, then exit")
@@ -62,13 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `carebot` console script."""
     args = build_parser().parse_args(argv)
     interactive = args.command in ("shell", "demo")
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING if interactive else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    from bot.app import quiet_http_logs
+    level = logging.DEBUG if args.verbose else logging.WARNING if interactive else logging.INFO
+    with command_logging(level):
+        return _main(args)
 
-    quiet_http_logs()
+
+def _main(args: argparse.Namespace) -> int:
     try:
         return _dispatch(args)
     except ConfigError as exc:
@@ -87,31 +93,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _load(path: str, *, require_token: bool = True) -> Settings:
+    """Read the config and tell the log filter its secrets before anything can log them."""
+    settings = load_settings(path, require_token=require_token)
+    protect(settings.telegram.token, settings.telegram.webhook_secret)
+    return settings
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     config = args.config or default_config_path()
     if args.command == "check-config":
         path = args.file or config
-        settings = load_settings(path)
+        settings = _load(path)
+        for warning in config_warnings(settings):
+            print(f"warning: {path}: {warning}", file=sys.stderr)
         print(
             f"{path}: ok (storage {settings.storage.path}, {len(settings.staff.owners)} owner(s))"
         )
         return 0
     if args.command == "run":
-        return _run(load_settings(config))
+        settings = _load(config)
+        for warning in config_warnings(settings):
+            log.warning("config %s: %s", config, warning)
+        return _run(settings)
     if args.command == "migrate":
-        settings = load_settings(config, require_token=False)
+        settings = _load(config, require_token=False)
         return asyncio.run(_migrate(settings.storage.path))
     if args.command == "faq":
-        return faq_cli.run(args, load_settings(config, require_token=False))
+        return faq_cli.run(args, _load(config, require_token=False))
     if args.command in ("shell", "demo"):
         from bot import shell
 
         if args.command == "demo":
             return asyncio.run(shell.run_demo(args.data_dir, role=args.role, lang=args.lang))
-        settings = load_settings(config, require_token=False)
+        settings = _load(config, require_token=False)
         return asyncio.run(shell.run_shell(settings, role=args.role, lang=args.lang))
     if args.command == "customers":
-        return customers_cli.run(args, load_settings(config, require_token=False))
+        return customers_cli.run(args, _load(config, require_token=False))
     if args.command == "outreach":
         return _outreach(args, config)
     raise AssertionError(args.command)
@@ -128,14 +146,14 @@ def _outreach(args: argparse.Namespace, config: str) -> int:
         except ValueError:
             print(f"--date: not a date (YYYY-MM-DD): {args.date}", file=sys.stderr)
             return 2
-        settings = load_settings(config, require_token=False)
+        settings = _load(config, require_token=False)
         return asyncio.run(outreach_cli.plan(settings, day, as_json=args.json))
     try:
         now = outreach_cli.parse_now(args.now)
     except ValueError as exc:
         print(f"--now: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(outreach_cli.run_once(load_settings(config), now))
+    asyncio.run(outreach_cli.run_once(_load(config), now))
     return 0
 
 
@@ -148,9 +166,8 @@ def _run(settings: Settings) -> int:
 
 
 async def _migrate(path: str) -> int:
-    db = await Database.open(path)
+    db, applied = await open_database(path)
     try:
-        applied = await migrate(db)
         version = await current_version(db)
     finally:
         await db.close()

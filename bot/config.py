@@ -12,21 +12,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from care.settings import (
-    BusinessSettings,
-    FaqSettings,
-    LocaleSettings,
-    LoyaltySettings,
-    OutreachSettings,
-    StaffSettings,
-    StageSettings,
-    TicketSettings,
-)
+from care.settings import CareSettings
 
 TOKEN_ENV = "CAREBOT_TOKEN"  # noqa: S105 (a variable name, not a secret)
 CONFIG_ENV = "CAREBOT_CONFIG"
 DEFAULT_CONFIG = "config.toml"
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+MIN_SECRET_LENGTH = 32  # Telegram accepts 1; a short one can be guessed by whoever finds the URL
+ALL_INTERFACES = ("0.0.0.0", "::", "")
 
 
 class ConfigError(Exception):
@@ -65,6 +58,11 @@ class TelegramSettings:
             raise ValueError(
                 "webhook_secret: required with webhook_url; 1-256 of A-Z, a-z, 0-9, _ and -"
             )
+        if len(self.webhook_secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"webhook_secret: too short ({len(self.webhook_secret)} characters); use at least"
+                f" {MIN_SECRET_LENGTH} random ones, e.g. from `openssl rand -hex 32`"
+            )
         if not 1 <= self.webhook_port <= 65535:
             raise ValueError("webhook_port: must be between 1 and 65535")
 
@@ -80,25 +78,35 @@ class TelegramSettings:
 
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
-    """Where the SQLite file lives."""
+    """Where the SQLite file lives (read from a file, a relative path is beside that file)."""
 
     path: str = "carebot.sqlite3"
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything carebot is configured with."""
+class Settings(CareSettings):
+    """Everything carebot is configured with: care's sections plus how to reach Telegram and the
+    database. Each field is the TOML table of the same name."""
 
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
-    staff: StaffSettings = field(default_factory=StaffSettings)
-    locale: LocaleSettings = field(default_factory=LocaleSettings)
-    business: BusinessSettings = field(default_factory=BusinessSettings)
-    faq: FaqSettings = field(default_factory=FaqSettings)
-    tickets: TicketSettings = field(default_factory=TicketSettings)
-    loyalty: LoyaltySettings = field(default_factory=LoyaltySettings)
-    stages: StageSettings = field(default_factory=StageSettings)
-    outreach: OutreachSettings = field(default_factory=OutreachSettings)
+
+
+def config_warnings(settings: Settings) -> list[str]:
+    """What is allowed but probably a mistake, each naming its key as errors do."""
+    found = []
+    if not settings.staff.owners:
+        found.append(
+            "[staff.owners] is empty: nobody can add staff or receive escalations;"
+            " add your Telegram user id"
+        )
+    telegram = settings.telegram
+    if telegram.webhook_url and telegram.webhook_listen in ALL_INTERFACES:
+        found.append(
+            f"[telegram.webhook_listen] {telegram.webhook_listen!r} listens on all interfaces:"
+            " put a TLS reverse proxy in front and listen on 127.0.0.1 behind it"
+        )
+    return found
 
 
 def default_config_path() -> str:
@@ -123,7 +131,17 @@ def load_settings(
         raise ConfigError(source, "", f"cannot be read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "", f"not valid TOML: {exc}") from None
-    return settings_from_mapping(raw, source, environ=environ, require_token=require_token)
+    settings = settings_from_mapping(raw, source, environ=environ, require_token=require_token)
+    database = _beside(Path(path), settings.storage.path)
+    return _replace(settings, storage=_replace(settings.storage, path=database))
+
+
+def _beside(config: Path, path: str) -> str:
+    """A relative path from the config file means a path next to that file, wherever carebot
+    was started from (a service manager's working directory is rarely the config's folder)."""
+    if path == ":memory:":
+        return path
+    return os.path.join(os.path.dirname(os.path.abspath(config)), Path(path).expanduser())
 
 
 def settings_from_mapping(

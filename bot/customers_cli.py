@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings
+from bot.database import migrated_database
 from care.clock import SystemClock
 from care.customer_import import COLUMNS, CustomerTransfer, ImportReport, unknown_columns
-from storage.db import Database
-from storage.migrate import migrate
 
 BAR_WIDTH = 30
 
@@ -79,15 +78,11 @@ async def import_file(settings: Settings, path: Path, *, dry_run: bool) -> int:
             file=sys.stderr,
         )
         return 2
-    db = await Database.open(settings.storage.path)
-    try:
-        await migrate(db)
+    async with migrated_database(settings.storage.path) as db:
         transfer = CustomerTransfer(db, SystemClock(), settings.locale)
         report = await transfer.import_rows(
             rows, dry_run=dry_run, progress=ProgressBar(sys.stderr)
         )
-    finally:
-        await db.close()
     print_report(path, report)
     return 1 if report.rejected else 0
 
@@ -105,12 +100,8 @@ def print_report(path: Path, report: ImportReport) -> None:
 
 async def export_file(settings: Settings, path: Path) -> int:
     """Write every customer to a CSV file that `customers import` reads back unchanged."""
-    db = await Database.open(settings.storage.path)
-    try:
-        await migrate(db)
+    async with migrated_database(settings.storage.path) as db:
         rows = await CustomerTransfer(db, SystemClock(), settings.locale).export_rows()
-    finally:
-        await db.close()
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()

@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
+from bot.database import migrated_database
 from bot.messenger import OfflineMessenger
 from care.clock import SystemClock
 from care.faq import FaqService
 from care.faq_csv import export_faq, import_faq
-from storage.db import Database
-from storage.migrate import migrate
 
 
 def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:  # type: ignore[type-arg]
@@ -66,9 +65,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(
     args: argparse.Namespace, settings: Settings, text: str, queries: list[str]
 ) -> tuple[int, str]:
-    db = await Database.open(settings.storage.path)
-    try:
-        await migrate(db)
+    async with migrated_database(settings.storage.path) as db:
         clock = SystemClock()
         faq = FaqService(
             db,
@@ -91,8 +88,6 @@ async def _run(
         for query in queries:
             print(await _explain(faq, query, args.lang, as_json=args.json))
         return 0, ""
-    finally:
-        await db.close()
 
 
 async def _explain(faq: FaqService, query: str, lang: str, *, as_json: bool) -> str:

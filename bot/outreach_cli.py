@@ -11,12 +11,11 @@ from typing import TextIO
 from telegram import Bot
 
 from bot.config import Settings
+from bot.database import migrated_database
 from bot.messenger import TelegramMessenger
 from care.clock import Clock, SystemClock
 from care.ports import OutboundMessage, SendResult, SendStatus
 from care.services import CareServices
-from storage.db import Database
-from storage.migrate import current_version, latest_version, migrate
 
 
 class OffsetClock:
@@ -54,20 +53,9 @@ async def plan(settings: Settings, day: date, *, as_json: bool, out: TextIO | No
     out = out or sys.stdout
     from bot.app import care_settings
 
-    db = await Database.open(settings.storage.path)
-    try:
-        version = await current_version(db)
-        if version != latest_version():
-            print(
-                f"database is at schema version {version}, expected {latest_version()}:"
-                " run `carebot migrate` first",
-                file=sys.stderr,
-            )
-            return 3
+    async with migrated_database(settings.storage.path) as db:
         care = CareServices.build(db, SystemClock(), care_settings(settings), NoMessenger())
         items = await care.outreach.preview(day)
-    finally:
-        await db.close()
     if as_json:
         for item in items:
             out.write(json.dumps(item.as_json(), ensure_ascii=False) + "\n")
@@ -88,9 +76,7 @@ async def run_once(
     from bot.app import care_settings
 
     clock: Clock = OffsetClock(now) if now is not None else SystemClock()
-    db = await Database.open(settings.storage.path)
-    try:
-        await migrate(db)
+    async with migrated_database(settings.storage.path) as db:
         bot = Bot(
             settings.telegram.token,
             base_url=settings.telegram.base_url or "https://api.telegram.org/bot",
@@ -99,8 +85,6 @@ async def run_once(
         async with bot:
             care = CareServices.build(db, clock, care_settings(settings), TelegramMessenger(bot))
             planned, sent = await care.outreach.run_once()
-    finally:
-        await db.close()
     out.write(
         "planned: "
         + (" ".join(f"{k}={v}" for k, v in sorted(planned.items()) if v) or "nothing")

@@ -14,12 +14,11 @@ from typing import TextIO
 
 from bot.app import build_application, start_embedded, stop_embedded
 from bot.config import Settings, StorageSettings, TelegramSettings
+from bot.database import migrated_database
 from bot.demo import DEMO_BUSINESS, DEMO_CUSTOMER_ID, DEMO_OWNER_ID, seed_demo
 from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from care.clock import SystemClock
 from care.settings import BusinessSettings, LocaleSettings, StaffSettings
-from storage.db import Database
-from storage.migrate import migrate
 
 FIRST_REPLY_WAIT = 3.0
 QUIET_AFTER = 0.3
@@ -46,12 +45,8 @@ def demo_settings(data_dir: str) -> Settings:
 async def run_demo(data_dir: str, *, role: str, lang: str, stdin: TextIO | None = None) -> int:
     """Seed the demo database if it is empty, then open the shell."""
     settings = demo_settings(data_dir)
-    db = await Database.open(settings.storage.path)
-    try:
-        await migrate(db)
+    async with migrated_database(settings.storage.path) as db:
         seeded = await seed_demo(db, SystemClock())
-    finally:
-        await db.close()
     if seeded:
         print(f"demo database created at {settings.storage.path}")
     return await run_shell(settings, role=role, lang=lang, stdin=stdin)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from care.clock import Clock
 from care.customers import CustomerService
@@ -13,34 +13,11 @@ from care.loyalty import LoyaltyService
 from care.outbox import Outbox
 from care.outreach import OutreachService
 from care.ports import Messenger
-from care.settings import (
-    BusinessSettings,
-    FaqSettings,
-    LocaleSettings,
-    LoyaltySettings,
-    OutreachSettings,
-    StaffSettings,
-    StageSettings,
-    TicketSettings,
-)
+from care.settings import CareSettings
 from care.staff import StaffService
 from care.stages import StageService
 from care.tickets import TicketService
 from storage.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class CareSettings:
-    """The configuration slices care needs."""
-
-    locale: LocaleSettings
-    staff: StaffSettings
-    business: BusinessSettings
-    faq: FaqSettings
-    tickets: TicketSettings = field(default_factory=TicketSettings)
-    loyalty: LoyaltySettings = field(default_factory=LoyaltySettings)
-    stages: StageSettings = field(default_factory=StageSettings)
-    outreach: OutreachSettings = field(default_factory=OutreachSettings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,10 +65,11 @@ class FaqSettings:
     max_suggestions: int = 3
 
     def __post_init__(self) -> None:
-        if not 0 <= self.suggest_threshold <= self.answer_threshold <= 100:
-            raise ValueError(
-                "suggest_threshold: need 0 <= suggest_threshold <= answer_threshold <= 100"
-            )
+        for name in ("answer_threshold", "suggest_threshold"):
+            if not 0 <= getattr(self, name) <= 100:
+                raise ValueError(f"{name}: must be between 0 and 100 (a score)")
+        if self.suggest_threshold > self.answer_threshold:
+            raise ValueError("suggest_threshold: must not be above answer_threshold")
         if not 0 <= self.margin <= 100:
             raise ValueError("margin: must be between 0 and 100")
         if not 0 <= self.max_suggestions <= 5:
@@ -92,9 +93,10 @@ class TicketSettings:
 
     With `business_hours` set ("09:00-18:00", in the [locale] time zone), only the time inside
     those hours on `business_days` (ISO numbers, 1 = Monday) counts towards a target; without it
-    every hour counts. Both clocks start when the ticket is opened; the first-response clock stops
-    at the first staff answer, the resolution clock runs (also while the ticket waits for the
-    customer) until it is resolved.
+    every hour counts. Hours that end before they start ("18:00-09:00") run overnight into the
+    next morning, and belong to the business day they open on. Both clocks start when the ticket
+    is opened; the first-response clock stops at the first staff answer, the resolution clock
+    runs (also while the ticket waits for the customer) until it is resolved.
     """
 
     first_response_hours: dict[str, float] = field(default_factory=_default_first_response)
@@ -112,12 +114,7 @@ class TicketSettings:
             if any(hours < 0 for hours in targets.values()):
                 raise ValueError(f"{name}: hours must be zero (no target) or more")
         if self.business_hours:
-            try:
-                self.opening_minutes()
-            except ValueError:
-                raise ValueError(
-                    'business_hours: expected "HH:MM-HH:MM", e.g. "09:00-18:00"'
-                ) from None
+            self.opening_minutes()
         if not self.business_days or any(not 1 <= day <= 7 for day in self.business_days):
             raise ValueError("business_days: ISO weekday numbers, 1 (Monday) to 7 (Sunday)")
         if not 1 <= self.check_every_minutes <= 1440:
@@ -130,21 +127,32 @@ class TicketSettings:
         return self.resolution_hours.get(kind, _default_resolution()[kind])
 
     def opening_minutes(self) -> tuple[int, int] | None:
-        """Business hours as minutes after local midnight (start, end); None: always open."""
+        """Business hours as minutes after local midnight (start, end); None: always open.
+
+        An end before the start means the hours run past midnight into the next day.
+        """
         if not self.business_hours:
             return None
-        start_text, _, end_text = self.business_hours.partition("-")
+        start_text, dash, end_text = self.business_hours.partition("-")
         start, end = _minutes(start_text), _minutes(end_text)
-        if start >= end:
-            raise ValueError("business hours must end after they start")
+        if not dash or start is None or end is None or start == 24 * 60:
+            raise ValueError('business_hours: expected "HH:MM-HH:MM", e.g. "09:00-18:00"')
+        if start == end:
+            raise ValueError(
+                "business_hours: open and close at the same time; leave it empty to count"
+                " every hour"
+            )
         return start, end
 
 
-def _minutes(text: str) -> int:
-    hours, _, minutes = text.strip().partition(":")
+def _minutes(text: str) -> int | None:
+    """ "HH:MM" (00:00 to 24:00) as minutes after midnight; None if it is not one."""
+    hours, colon, minutes = text.strip().partition(":")
+    if not (colon and hours.isdecimal() and minutes.isdecimal() and len(minutes) == 2):
+        return None
     value = int(hours) * 60 + int(minutes)
-    if not (0 <= int(hours) <= 24 and 0 <= int(minutes) < 60 and value <= 24 * 60):
-        raise ValueError(text)
+    if int(hours) > 24 or int(minutes) > 59 or value > 24 * 60:
+        return None
     return value
 
 
@@ -338,3 +346,22 @@ class OutreachSettings:
     def grace(self, kind: str) -> int:
         """Hours a late message of this kind may still go out (birthday: same day instead)."""
         return self.grace_hours.get(kind, 48)
+
+
+@dataclass(frozen=True, slots=True)
+class CareSettings:
+    """Every config section care reads, one field per TOML table of the same name.
+
+    This is the one table of sections: a new section is its dataclass above plus one field here.
+    `bot.config.Settings` extends it with what only `bot` needs, so the TOML loader, its
+    validation and the slice handed to care all follow from this list.
+    """
+
+    locale: LocaleSettings = field(default_factory=LocaleSettings)
+    staff: StaffSettings = field(default_factory=StaffSettings)
+    business: BusinessSettings = field(default_factory=BusinessSettings)
+    faq: FaqSettings = field(default_factory=FaqSettings)
+    tickets: TicketSettings = field(default_factory=TicketSettings)
+    loyalty: LoyaltySettings = field(default_factory=LoyaltySettings)
+    stages: StageSettings = field(default_factory=StageSettings)
+    outreach: OutreachSettings = field(default_factory=OutreachSettings)

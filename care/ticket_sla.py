@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from care.clock import Clock, iso, parse_iso
-from care.ports import Messenger, OutboundMessage, SendStatus
+from care.ports import Label, Messenger, OutboundMessage, SendStatus
 from care.settings import LocaleSettings, StaffSettings, TicketSettings
 from care.sla import counted_time
 from care.ticket_results import SlaReport, display_name, format_hours
@@ -96,7 +96,7 @@ class TicketSla:
                     self._locale.default_language,
                     {
                         "number": ticket.number,
-                        "kind": ticket.kind,
+                        "kind": Label(f"tickets.kind_{ticket.kind}", ticket.kind),
                         "hours": format_hours(hours),
                         "name": display_name(customer),
                     },

@@ -111,10 +111,11 @@ async def cmd_tickets(update: Update, context: CareContext, role: Role) -> str |
     if len(args) > 1 or scope not in SCOPES:
         raise InvalidArgument(f"scope {scope}", usage="usage.tickets")
     tickets = await context.care.tickets.list_for_staff(scope, user.id)
+    shown = t(f"tickets.scope_{scope}", lang)
     if not tickets:
-        await reply(update.effective_message, t("tickets.list_empty", lang, scope=scope))
+        await reply(update.effective_message, t("tickets.list_empty", lang, scope=shown))
         return "empty"
-    lines = [t("tickets.list_header", lang, scope=scope, count=len(tickets))]
+    lines = [t("tickets.list_header", lang, scope=shown, count=len(tickets))]
     if len(tickets) >= LIST_LIMIT:
         lines.append(t("tickets.list_truncated", lang, count=LIST_LIMIT))
     for ticket in tickets:

@@ -13,7 +13,7 @@ from bot.app import build_application, start_embedded, stop_embedded
 from bot.config import ConfigError, settings_from_mapping
 from bot.sandbox import Sandbox
 
-SECRET = "s3cret-token_1"
+SECRET = "s3cret-token_1-0123456789abcdefghij"  # 35 characters
 
 
 def _free_port() -> int:
