@@ -212,7 +212,14 @@ class SandboxUser(_Party):
     ) -> int:
         """Send a photo (a tiny PNG unless ``data`` is given); return the message id."""
         stored = self._state.store_file(data, "photos", "jpg")
-        content = compact({"photo": photo_sizes(stored), "caption": caption})
+        entities = text_entities(caption) if caption else None
+        content = compact(
+            {
+                "photo": photo_sizes(stored),
+                "caption": caption,
+                "caption_entities": entities or None,
+            }
+        )
         return self._state.user_message(self.id, self._chat_id(chat), content, None)
 
     async def edit(self, message_id: int, text: str, *, chat: SandboxChat | None = None) -> None:
