@@ -178,7 +178,7 @@ async def send_rate(messages: int, rate: float, tmp: Path) -> None:
     from telegram import Bot
 
     from bot.messenger import TelegramMessenger
-    from bot.sandbox import Sandbox
+    from sandbox import Sandbox
 
     path = tmp / "send.sqlite3"
     path.unlink(missing_ok=True)
@@ -186,7 +186,7 @@ async def send_rate(messages: int, rate: float, tmp: Path) -> None:
     await migrate(db)
     async with Sandbox() as sandbox:
         sandbox.enforce_limits()
-        users = [sandbox.create_user(f"U{i}") for i in range(messages)]
+        users = [sandbox.create_user(f"U{i}", started=True) for i in range(messages)]
         async with db.transaction() as tx:
             for i, user in enumerate(users):
                 await tx.execute(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.app import build_application, start_embedded, stop_embedded
 from bot.config import settings_from_mapping
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 
 
 async def measure(users: int) -> None:

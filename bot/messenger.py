@@ -61,7 +61,10 @@ class TelegramMessenger:
                 error = f"retry_after {exc.retry_after}"
                 await asyncio.sleep(_seconds(exc.retry_after))
             except Forbidden as exc:
-                return SendResult(SendStatus.BLOCKED, error=exc.message)
+                never_started = "can't initiate conversation" in exc.message.lower()
+                return SendResult(
+                    SendStatus.BLOCKED, error=exc.message, never_started=never_started
+                )
             except BadRequest as exc:
                 if "chat not found" in exc.message.lower():
                     return SendResult(SendStatus.NOT_FOUND, error=exc.message)

@@ -16,9 +16,9 @@ from bot.app import build_application, start_embedded, stop_embedded
 from bot.config import Settings, StorageSettings, TelegramSettings
 from bot.database import migrated_database
 from bot.demo import DEMO_BUSINESS, DEMO_CUSTOMER_ID, DEMO_OWNER_ID, seed_demo
-from bot.sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 from care.clock import SystemClock
 from care.settings import BusinessSettings, LocaleSettings, StaffSettings
+from sandbox import Sandbox, SandboxChat, SandboxUser, SentMessage
 
 FIRST_REPLY_WAIT = 3.0
 QUIET_AFTER = 0.3
@@ -58,11 +58,12 @@ async def run_shell(
     """Run the bot against a fresh sandbox and chat with it from the terminal."""
     sandbox = Sandbox(token="424242:SHELL", first_update_id=int(time.time() * 1000))  # noqa: S106
     async with sandbox:
+        # Both have used the bot before (the demo database knows Alex), so it may write first.
         customer = sandbox.create_user(
-            "Alex", username="alex", language_code=lang, user_id=DEMO_CUSTOMER_ID
+            "Alex", username="alex", language_code=lang, user_id=DEMO_CUSTOMER_ID, started=True
         )
         owner = sandbox.create_user(
-            "Olivia", username="olivia", language_code=lang, user_id=DEMO_OWNER_ID
+            "Olivia", username="olivia", language_code=lang, user_id=DEMO_OWNER_ID, started=True
         )
         staff_chat = sandbox.create_group("Staff room", members=[owner])
         settings = _pointed_at(settings, sandbox, staff_chat)

@@ -50,6 +50,8 @@ class SendResult:
     status: SendStatus
     message_id: int | None = None
     error: str | None = None
+    # With BLOCKED: the user never opened a private chat with the bot, so it may not write first.
+    never_started: bool = False
 
 
 class Messenger(Protocol):

@@ -87,20 +87,28 @@ class TicketSla:
                 if ticket.customer_id
                 else None
             )
-        sent = False
+        fields = {
+            "kind": Label(f"tickets.kind_{ticket.kind}", ticket.kind),
+            "hours": format_hours(hours),
+            "name": display_name(customer),
+        }
+        sent = never_started = False
         for owner in self._staff.owners:
             result = await self._messenger.send(
                 OutboundMessage(
                     owner,
                     "tickets.sla_resolution",
                     self._locale.default_language,
-                    {
-                        "number": ticket.number,
-                        "kind": Label(f"tickets.kind_{ticket.kind}", ticket.kind),
-                        "hours": format_hours(hours),
-                        "name": display_name(customer),
-                    },
+                    {"number": ticket.number, **fields},
                 )
             )
             sent = sent or result.status is SendStatus.SENT
+            never_started = never_started or result.never_started
+        if never_started:
+            # Telegram lets a bot write first only to people who opened its private chat: say
+            # it where the owner reads, and how to get escalations privately next time.
+            told = await self._tickets.to_staff_chat(
+                ticket, "tickets.sla_resolution_start_bot", **fields
+            )
+            sent = sent or told
         return sent

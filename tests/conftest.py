@@ -11,8 +11,8 @@ import pytest
 
 from bot.app import build_application, start_embedded, stop_embedded
 from bot.config import Settings, settings_from_mapping
-from bot.sandbox import Sandbox, SandboxChat, SandboxUser
 from care.services import CareServices
+from sandbox import Sandbox, SandboxChat, SandboxUser
 from storage.db import Database
 from storage.migrate import migrate
 from tests.fakes import FakeClock

@@ -49,3 +49,13 @@ def test_only_the_clock_reads_the_time() -> None:
             if ("datetime.now(" in text or "datetime.utcnow(" in text) and path.name != "clock.py":
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_the_sandbox_imports_nothing_from_the_project() -> None:
+    # The sandbox plays Telegram: it must not know the bot it is testing.
+    violations = []
+    for path in (ROOT / "sandbox").rglob("*.py"):
+        for name in _imports(path) & PROJECT:
+            violations.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert (ROOT / "sandbox" / "server.py").exists()
+    assert violations == []

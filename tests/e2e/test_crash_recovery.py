@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 
 CUSTOMERS = 12
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.sandbox import SandboxUser
 from care.errors import DuplicateReference
 from care.roles import Role
+from sandbox import SandboxUser
 from storage import audit as audit_repo
 from tests.conftest import Harness
 
@@ -162,8 +162,7 @@ async def test_import_reports_bad_rows_and_a_shared_phone_merges_the_card(
     prompt = await alice.next_message()
     assert ("📱 Share my phone number", True) in prompt.reply_buttons()
     stranger = harness.sandbox.create_user("Mallory")
-    contact = {"phone_number": "447700900123", "first_name": "M", "user_id": stranger.id}
-    harness.sandbox._user_message(alice, None, {"contact": contact}, None)
+    await alice.share_contact("447700900123", of=stranger)
     assert "your own phone number" in await _text(alice)
 
     await alice.share_contact("447700900123")

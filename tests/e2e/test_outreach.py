@@ -10,7 +10,7 @@ import pytest
 
 from bot import outreach_cli
 from bot.cli import main
-from bot.sandbox import SandboxUser
+from sandbox import SandboxUser
 from tests.conftest import Harness, HarnessFactory
 from tests.outreach_support import add_purchase, rows
 

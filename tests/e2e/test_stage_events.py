@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.sandbox import SandboxUser
+from sandbox import SandboxUser
 from storage import customers as customers_repo
 from tests.conftest import Harness
 from tests.outreach_support import add_purchase

@@ -83,6 +83,10 @@ async def test_messenger_maps_each_failure(harness: Harness) -> None:
     async with Bot(sandbox.token, base_url=sandbox.base_url) as bot:
         messenger = TelegramMessenger(bot, backoff_seconds=0.01)
         message = OutboundMessage(alice.id, "menu.ask_prompt", "en")
+        unstarted = await messenger.send(message)  # Alice never opened the bot's chat
+        assert unstarted.status is SendStatus.BLOCKED and unstarted.never_started
+        await alice.send("/start")
+        await alice.next_message()
 
         sandbox.fail("sendMessage", status=429, retry_after=1, chat_id=alice.id)
         sandbox.fail("sendMessage", status=502, chat_id=alice.id)
@@ -93,7 +97,8 @@ async def test_messenger_maps_each_failure(harness: Harness) -> None:
         ).text == "Just type your question in a message and I'll do my best to answer."
 
         sandbox.block(alice)
-        assert (await messenger.send(message)).status is SendStatus.BLOCKED
+        blocked = await messenger.send(message)
+        assert blocked.status is SendStatus.BLOCKED and not blocked.never_started
         sandbox.unblock(alice)
 
         stranger = OutboundMessage(424242, "menu.ask_prompt", "en")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.jobs import job_ticket_sla
-from bot.sandbox import SandboxChat, SandboxUser, SentMessage
+from sandbox import SandboxChat, SandboxUser, SentMessage
 from storage import audit as audit_repo
 from storage import customers as customers_repo
 from storage import tickets as tickets_repo
@@ -129,6 +129,8 @@ async def test_feedback_with_and_without_comment(harness: Harness) -> None:
 
 async def test_sla_reminder_fires_once_then_escalates_to_owners(harness: Harness) -> None:
     alice, staff = await _register(harness), harness.staff_chat
+    await harness.owner.send("/help")  # the owner has a private chat with the bot
+    await harness.owner.next_message()
     await _complain(harness, alice, "The barista was rude")
     await staff.next_message()  # the ticket's post
     harness.clock.advance(hours=1, minutes=30)
@@ -147,6 +149,25 @@ async def test_sla_reminder_fires_once_then_escalates_to_owners(harness: Harness
     assert "#1001" in escalation.content and "resolution target of 24 h" in escalation.content
     await harness.care.tickets.check_sla()
     await harness.owner.expect_no_message(0.2)
+
+
+async def test_an_owner_who_never_started_the_bot_privately_still_learns_of_an_escalation(
+    harness: Harness,
+) -> None:
+    alice, staff, owner = await _register(harness), harness.staff_chat, harness.owner
+    assert not owner.started  # Olivia only ever wrote in the staff chat
+    await _complain(harness, alice, "Nobody called me back")
+    await staff.next_message()  # the ticket's post
+    harness.clock.advance(hours=24)
+    await harness.care.tickets.check_sla()
+    note = await _until(staff, "resolution target")
+    assert "#1001" in note.content and "press Start" in note.content
+    assert ("sendmessage", 403, "Forbidden: bot can't initiate conversation with a user") in (
+        harness.sandbox.errors
+    )
+    await owner.expect_no_message(0.2)
+    await harness.care.tickets.check_sla()
+    await staff.expect_no_message(0.2)  # told once, not at every check
 
 
 async def test_a_customer_cannot_use_staff_commands_and_staff_get_specific_errors(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.sandbox import SandboxUser, SentMessage
+from sandbox import SandboxUser, SentMessage
 from tests.conftest import HarnessFactory
 
 

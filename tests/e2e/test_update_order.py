@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bot.sandbox import SandboxUser
+from sandbox import SandboxUser
 from tests.conftest import Harness
 
 CHATS = 50

@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.sandbox import Sandbox, SandboxTimeout
+from sandbox import Sandbox, SandboxTimeout
 
 PHOTO_BYTES = b"\x89PNG\r\n\x1a\nnot-really-a-png" * 4
 
@@ -215,7 +215,7 @@ async def test_group_command_with_bot_username(app: Application, sandbox: Sandbo
 
 
 async def test_photo_upload_and_download(app: Application, sandbox: Sandbox) -> None:
-    frank = sandbox.create_user("Frank")
+    frank = sandbox.create_user("Frank", started=True)
     sent = await app.bot.send_photo(frank.chat_id, photo=PHOTO_BYTES, caption="Your QR")
     assert sent.photo and sent.caption == "Your QR"
     file = await app.bot.get_file(sent.photo[-1].file_id)
@@ -246,7 +246,7 @@ async def test_commands_are_stored(app: Application, sandbox: Sandbox) -> None:
 
 
 async def test_injected_errors_map_to_ptb_exceptions(app: Application, sandbox: Sandbox) -> None:
-    gina = sandbox.create_user("Gina")
+    gina = sandbox.create_user("Gina", started=True)
     sandbox.fail("sendMessage", status=429, retry_after=7)
     with pytest.raises(RetryAfter) as flood:
         await app.bot.send_message(gina.chat_id, "hi")
@@ -275,7 +275,7 @@ async def test_injected_errors_map_to_ptb_exceptions(app: Application, sandbox: 
 
 
 async def test_flood_limits_and_delays(app: Application, sandbox: Sandbox) -> None:
-    hank = sandbox.create_user("Hank")
+    hank = sandbox.create_user("Hank", started=True)
     sandbox.enforce_limits(per_chat_per_second=1.0, global_per_second=30.0)
     await app.bot.send_message(hank.chat_id, "one")
     with pytest.raises(RetryAfter):
@@ -287,7 +287,7 @@ async def test_flood_limits_and_delays(app: Application, sandbox: Sandbox) -> No
 
 
 async def test_unknown_method_and_raw_json_body(sandbox: Sandbox) -> None:
-    user = sandbox.create_user("Ivy")
+    user = sandbox.create_user("Ivy", started=True)
     async with aiohttp.ClientSession() as session:
         url = f"{sandbox.base_url}{sandbox.token}"
         async with session.post(f"{url}/noSuchMethod") as response:
@@ -306,7 +306,7 @@ async def test_unknown_method_and_raw_json_body(sandbox: Sandbox) -> None:
 
 
 async def test_misc_methods_round_trip(app: Application, sandbox: Sandbox) -> None:
-    jack = sandbox.create_user("Jack", username="jack")
+    jack = sandbox.create_user("Jack", username="jack", started=True)
     group = sandbox.create_group("Team", [jack])
     chat = await app.bot.get_chat(jack.chat_id)
     assert chat.first_name == "Jack" and chat.type == "private"
