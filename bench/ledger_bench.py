@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from care.clock import iso
 from care.customers import MEMBER_CODE_ALPHABET
-from care.loyalty import EarnRequest, LoyaltyService
+from care.loyalty.service import EarnRequest, LoyaltyService
 from care.settings import LocaleSettings, LoyaltySettings
 from storage import points as points_repo
 from storage.db import Database

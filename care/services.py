@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from care.clock import Clock
 from care.customers import CustomerService
 from care.faq import FaqService
-from care.linking import PhoneLinking
-from care.loyalty import LoyaltyService
+from care.loyalty.linking import PhoneLinking
+from care.loyalty.service import LoyaltyService
 from care.outbox import Outbox
 from care.outreach import OutreachService
 from care.ports import Messenger

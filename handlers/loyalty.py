@@ -15,15 +15,15 @@ from telegram.ext import (
 )
 
 from care.errors import InvalidArgument, UnknownCustomer
-from care.linking import LinkResult
-from care.loyalty import (
+from care.loyalty.linking import LinkResult
+from care.loyalty.service import (
     EarnResult,
     HistoryPage,
     Movement,
     PointsSummary,
 )
 from care.roles import Role
-from care.units import format_money, parse_amount, parse_points
+from care.loyalty.units import format_money, parse_amount, parse_points
 from handlers.common import keyboard, reply, staff_command
 from handlers.context import CareContext
 from handlers.texts import LANGUAGES, t, tier_label

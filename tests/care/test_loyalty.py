@@ -18,11 +18,11 @@ from care.errors import (
     InvalidArgument,
     UnknownCustomer,
 )
-from care.linking import LinkOutcome, PhoneLinking
-from care.loyalty import LoyaltyService
+from care.loyalty.linking import LinkOutcome, PhoneLinking
+from care.loyalty.service import LoyaltyService
 from care.ports import Label
 from care.settings import LocaleSettings, LoyaltySettings, TierSettings
-from care.units import add_months, parse_amount, parse_points
+from care.loyalty.units import add_months, parse_amount, parse_points
 from handlers.common import error_text
 from storage import customers as customers_repo
 from storage import points as points_repo

@@ -11,7 +11,7 @@ import aiosqlite
 from care.clock import Clock, iso, parse_iso
 from care.ports import Messenger, OutboundMessage, SendStatus
 from care.settings import LocaleSettings, LoyaltySettings
-from care.units import add_months, customer_zone, local_date
+from care.loyalty.units import add_months, customer_zone, local_date
 from storage import customers as customers_repo
 from storage import notices as notices_repo
 from storage import points as points_repo

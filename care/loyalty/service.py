@@ -20,7 +20,7 @@ from care.errors import (
     NotRegistered,
     UnknownCustomer,
 )
-from care.expiry import ExpiryRun, PointsExpiry, expire_customer
+from care.loyalty.expiry import ExpiryRun, PointsExpiry, expire_customer
 from care.ports import (
     CustomerChanged,
     Label,
@@ -30,7 +30,7 @@ from care.ports import (
     ignore_change,
 )
 from care.settings import LocaleSettings, LoyaltySettings, TierSettings
-from care.units import (
+from care.loyalty.units import (
     MAX_AMOUNT_CENTS,
     add_months,
     customer_zone,
