@@ -69,8 +69,9 @@ class CareServices:
         """Wire every service to the database, the clock, its settings and the messenger."""
         outbox = Outbox(db, clock, messenger)
         stages = StageService(db, clock, settings.stages, settings.outreach)
+        staff = StaffService(db, clock, settings.staff)
         loyalty = LoyaltyService(
-            db, clock, settings.loyalty, settings.locale, messenger, on_change=stages.refresh
+            db, clock, settings.loyalty, settings.locale, staff=staff, stages=stages, outbox=outbox
         )
         return cls(
             db=db,
@@ -79,7 +80,7 @@ class CareServices:
             messenger=messenger,
             outbox=outbox,
             customers=CustomerService(db, clock, settings.locale),
-            staff=StaffService(db, clock, settings.staff),
+            staff=staff,
             updates=UpdateLog(db, clock),
             faq=FaqService(
                 db,
@@ -100,7 +101,7 @@ class CareServices:
                 tier_of=loyalty.tier_name,
             ),
             loyalty=loyalty,
-            linking=PhoneLinking(db, clock, on_change=stages.refresh),
+            linking=PhoneLinking(db, clock, settings.locale, stages),
             stages=stages,
             outreach=OutreachService(
                 db, clock, settings.outreach, settings.locale, messenger, settings.business.name

@@ -109,7 +109,7 @@ async def test_staff_earn_redeem_adjust_and_refusals(harness: Harness) -> None:
     await alice.send("/earn @alice 1000")
     assert await _text(alice) == "Sorry, that command is for staff only."
     await owner.send("/earn @alice 480")  # 120 + 50 + 480 = 650 earned: silver
-    assert "Now Silver: the customer has been told" in await _text(owner)
+    assert "Now Silver: the customer is being told" in await _text(owner)
     assert "You are now Silver" in await _text(alice)
 
     await owner.send(f"/customer {(await harness.care.customers.require(alice.id)).member_code}")
