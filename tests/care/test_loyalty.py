@@ -44,7 +44,7 @@ from storage import audit as audit_repo
 from storage import customers as customers_repo
 from storage import points as points_repo
 from storage.db import Database
-from storage.migrate import migrate
+from storage.migrate import available_migrations, migrate
 from tests.fakes import FakeClock, RecordingMessenger
 
 LOCALE = LocaleSettings(default_language="en", timezone="UTC", phone_region="GB")
@@ -706,3 +706,41 @@ async def test_a_number_stored_before_e164_is_still_found(
     async with db.transaction() as tx:
         await tx.execute("UPDATE customers SET phone = '07700900333' WHERE id = ?", (cid,))
     assert (await customers.resolve("+44 7700 900333")).id == cid
+
+
+async def test_migration_0006_keeps_a_receipt_counted_twice_and_refuses_a_third(
+    tmp_path: Path, clock: FakeClock, messenger: RecordingMessenger
+) -> None:
+    db = await Database.open(tmp_path / "old.sqlite3")
+    try:
+        for migration in available_migrations()[:5]:  # a database from before receipts
+            await db.executescript(migration.sql)
+        async with db.transaction() as tx:
+            for cid, code in ((1, "AAA222"), (2, "BBB333")):
+                await tx.execute(
+                    "INSERT INTO customers (id, telegram_id, username, member_code, stage_since,"
+                    " created_at) VALUES (?, ?, ?, ?, '2026-01-01', '2026-01-01')",
+                    (cid, 40 + cid, f"user{cid}", code),
+                )
+                await tx.execute(
+                    "INSERT INTO points_ledger (customer_id, delta, kind, reference, created_at)"
+                    " VALUES (?, 10, 'earn', 'r-1', ?)",
+                    (cid, f"2026-01-0{cid}"),
+                )
+        await migrate(db)  # the duplicate does not stop the upgrade
+        async with db.read() as tx:
+            rows = await tx.execute_fetchall(
+                "SELECT customer_id, receipt FROM points_ledger ORDER BY id"
+            )
+        assert [(row[0], row[1]) for row in rows] == [(1, "R-1"), (2, None)]
+        service = make_service(db, clock, Outbox(db, clock, messenger))
+        await StaffService(db, clock, StaffSettings(owners=[OWNER])).grant(
+            OWNER, STAFF_ID, Role.STAFF, "Sam"
+        )
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO customers (id, member_code, stage_since, created_at)"
+                             " VALUES (3, 'CCC444', '2026-01-01', '2026-01-01')")  # fmt: skip
+        with pytest.raises(ReceiptTaken):
+            await service.earn_by_staff(STAFF_ID, "CCC444", "10", "R-1", None, "tg:1:1")
+    finally:
+        await db.close()
