@@ -262,7 +262,8 @@ async def add_confirmation(
     reason: str | None,
     at: str,
 ) -> ConfirmationRow:
-    """Store an earn waiting for confirmation; the existing one if `reference` waits already."""
+    """Store an earn waiting for confirmation; the existing one if the message `reference`
+    (a re-sent /earn) asked before."""
     await tx.execute(
         "INSERT INTO earn_confirmations (actor_id, customer_id, amount_cents, receipt,"
         " reference, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"

@@ -279,11 +279,6 @@ class LoyaltyService:
             )
         return HistoryPage(movements, page, pages, total)
 
-    async def card(self, customer_id: int) -> CustomerCard:
-        """The staff view of a customer (without a role check: the command line, tests)."""
-        async with self._db.read() as tx:
-            return await self._card(tx, await self._customer(tx, customer_id))
-
     # ---------------------------------------------------------------- staff use cases
 
     async def earn_by_staff(
@@ -311,7 +306,7 @@ class LoyaltyService:
             if repeat is not None:
                 act.result = f"already applied ref {request.reference}"
                 return repeat
-            ask = await self._ask_first(act.tx, customer, request)
+            ask = await self._ask_first(act.tx, customer, request, message_ref)
             if ask is not None:
                 act.result = f"confirmation #{ask.confirmation_id} asked customer {customer.id}"
                 return ask
@@ -332,8 +327,8 @@ class LoyaltyService:
             customer = await self._customer(act.tx, pending.customer_id)
             await points_repo.settle_confirmation(act.tx, pending.id, "confirmed")
             request = EarnRequest(
-                customer.id, pending.amount_cents, pending.reference, actor_id,
-                pending.reason, pending.receipt,
+                customer.id, pending.amount_cents, pending.receipt or pending.reference,
+                actor_id, pending.reason, pending.receipt,
             )  # fmt: skip
             repeat = await self._repeat(act.tx, customer, request)
             if repeat is not None:
@@ -456,32 +451,6 @@ class LoyaltyService:
                     raise DuplicateReference(request.reference, balance) from None
             return results
 
-    async def redeem(
-        self,
-        customer_id: int,
-        points: int,
-        reference: str,
-        *,
-        staff_id: int | None = None,
-        reason: str | None = None,
-    ) -> PointsChange:
-        """Spend points once per reference; nothing is written if the balance would go negative."""
-        if points <= 0:
-            raise InvalidAmount(str(points), "zero" if points == 0 else "negative")
-        async with self._db.transaction() as tx:
-            customer = await self._customer(tx, customer_id)
-            return await self._change(tx, customer, -points, "redeem", reference, staff_id, reason)
-
-    async def adjust(
-        self, customer_id: int, delta: int, reason: str, reference: str, *, staff_id: int
-    ) -> PointsChange:
-        """Correct a balance by hand: a reason is required; never below zero."""
-        if not reason.strip():
-            raise InvalidArgument("adjust needs a reason", usage="usage.adjust")
-        async with self._db.transaction() as tx:
-            customer = await self._customer(tx, customer_id)
-            return await self._change(tx, customer, delta, "adjust", reference, staff_id, reason)
-
     async def expire_due(self) -> ExpiryRun:
         """Expire old points and queue the warnings, in one transaction (the hourly job)."""
         months = self._settings.expiry_months
@@ -530,7 +499,11 @@ class LoyaltyService:
         )
 
     async def _ask_first(
-        self, tx: aiosqlite.Connection, customer: CustomerRow, request: EarnRequest
+        self,
+        tx: aiosqlite.Connection,
+        customer: CustomerRow,
+        request: EarnRequest,
+        message_ref: str,
     ) -> EarnConfirmation | None:
         usual = await points_repo.recent_earn_amounts(tx, customer.id, USUAL_WINDOW)
         if len(usual) < MIN_USUAL:
@@ -545,7 +518,7 @@ class LoyaltyService:
             customer_id=customer.id,
             amount_cents=request.amount_cents,
             receipt=request.receipt,
-            reference=request.reference,
+            reference=message_ref,
             reason=request.reason,
             at=iso(self._clock.now()),
         )

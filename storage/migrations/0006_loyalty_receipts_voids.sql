@@ -27,7 +27,7 @@ CREATE TABLE earn_confirmations (
     customer_id   INTEGER NOT NULL REFERENCES customers (id),
     amount_cents  INTEGER NOT NULL,
     receipt       TEXT,
-    reference     TEXT NOT NULL UNIQUE,        -- the earn's reference: a re-sent /earn asks once
+    reference     TEXT NOT NULL UNIQUE,        -- the /earn message: a re-sent /earn asks once
     reason        TEXT,
     status        TEXT NOT NULL DEFAULT 'pending'
                   CHECK (status IN ('pending', 'confirmed', 'cancelled')),

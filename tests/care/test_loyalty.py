@@ -165,10 +165,10 @@ async def test_redeem_never_overdraws_and_a_repeat_is_applied_once(
     cid = await register(customers)
     await loyalty.earn(cid, 10000, "R-1")
     with pytest.raises(InsufficientPoints) as caught:
-        await loyalty.redeem(cid, 101, "tg:1:1")
+        await loyalty.redeem_by_staff(OWNER, "@anna", "101", None, "tg:1:1")
     assert (caught.value.balance, caught.value.requested) == (100, 101)
-    assert (await loyalty.redeem(cid, 60, "tg:1:2")).balance == 40
-    again = await loyalty.redeem(cid, 60, "tg:1:2")
+    assert (await loyalty.redeem_by_staff(OWNER, "@anna", "60", None, "tg:1:2")).balance == 40
+    again = await loyalty.redeem_by_staff(OWNER, "@anna", "60", None, "tg:1:2")
     assert again.already_applied and again.balance == 40
     assert await balance(db, cid) == 40
 
@@ -191,7 +191,9 @@ async def test_100_concurrent_redemptions_cannot_overdraw(
         async def attempt(i: int) -> bool:
             service = loyalty if i % 2 else other
             try:
-                await service.redeem(cid, 10 if i % 3 else 20, f"r-{i}")
+                await service.redeem_by_staff(
+                    OWNER, "@anna", "10" if i % 3 else "20", None, f"r-{i}"
+                )
             except InsufficientPoints:
                 return False
             return True
@@ -214,14 +216,14 @@ async def test_100_concurrent_redemptions_cannot_overdraw(
 async def test_adjust_needs_a_reason_and_keeps_the_balance_positive(
     loyalty: LoyaltyService, customers: CustomerService
 ) -> None:
-    cid = await register(customers)
+    await register(customers)
     with pytest.raises(InvalidArgument):
-        await loyalty.adjust(cid, 10, " ", "a1", staff_id=1)
-    assert (await loyalty.adjust(cid, 10, "goodwill", "a1", staff_id=1)).balance == 10
+        await loyalty.adjust_by_staff(OWNER, "@anna", "10", " ", "a1")
+    assert (await loyalty.adjust_by_staff(OWNER, "@anna", "+10", "goodwill", "a1")).balance == 10
     with pytest.raises(InsufficientPoints):
-        await loyalty.adjust(cid, -11, "typo", "a2", staff_id=1)
+        await loyalty.adjust_by_staff(OWNER, "@anna", "-11", "typo", "a2")
     with pytest.raises(UnknownCustomer):
-        await loyalty.adjust(9999, 5, "who?", "a3", staff_id=1)
+        await loyalty.adjust_by_staff(OWNER, "9999", "5", "who?", "a3")
 
 
 # ---------------------------------------------------------------- tiers and caps
@@ -278,7 +280,7 @@ async def test_oldest_points_expire_first_after_a_warning(
     await service.earn(cid, 10000, "old")  # 100 points, expire in 12 months
     clock.advance(days=100)
     await service.earn(cid, 5000, "new")  # 50 points
-    await service.redeem(cid, 30, "spend")  # spends 30 of the oldest
+    await service.redeem_by_staff(OWNER, "@anna", "30", None, "spend")  # spends 30 of the oldest
     clock.set(add_months(start, 12) - timedelta(days=5))
     run = await service.expire_due()
     assert (run.expired_points, run.warned) == (0, 1)
@@ -326,7 +328,7 @@ async def test_customer_card_counts_open_tickets(
                 " VALUES (?, ?, 'complaint', ?, ?, ?)",
                 (number, cid, status, iso(clock.now()), iso(clock.now())),
             )
-    assert (await loyalty.card(cid)).open_tickets == 2
+    assert (await loyalty.card_by_staff(OWNER, "@anna")).open_tickets == 2
 
 
 # ---------------------------------------------------------------- linking and import
@@ -362,7 +364,7 @@ async def test_shared_phone_merges_the_imported_record_once(
     assert result.balance == 300 + 20  # the receipt counted once
     assert result.customer.member_code == imported.member_code  # the old card keeps working
     assert result.customer.stage == "engaged" and result.customer.phone == "+447700900123"
-    assert (await loyalty.card(cid)).open_tickets == 1
+    assert (await loyalty.card_by_staff(OWNER, "@anna")).open_tickets == 1
     async with db.read() as tx:
         assert await customers_repo.find_by_id(tx, imported.id) is None
         assert len(await points_repo.list_purchases(tx, cid)) == 1
@@ -583,7 +585,7 @@ async def test_void_takes_back_the_tier_lifetime_points_and_stage_that_adjust_le
     report = await stages.report(cid)
     assert (report.lifetime_points, report.purchases_total) == (12, 1)
     assert report.evaluation.stage == "engaged"
-    card = await loyalty.card(cid)
+    card = await loyalty.card_by_staff(OWNER, "@anna")
     assert [(m.entry_id, m.voided, m.voids) for m in card.recent][:2] == [
         (voided.reversal_id, False, mistaken.entry_id),
         (4, False, None),
@@ -744,3 +746,21 @@ async def test_migration_0006_keeps_a_receipt_counted_twice_and_refuses_a_third(
             await service.earn_by_staff(STAFF_ID, "CCC444", "10", "R-1", None, "tg:1:1")
     finally:
         await db.close()
+
+
+async def test_a_cancelled_big_earn_can_be_sent_again(
+    loyalty: LoyaltyService, customers: CustomerService, db: Database, clock: FakeClock
+) -> None:
+    await _staff(db, clock)
+    await register(customers)
+    for n in range(3):
+        await loyalty.earn_by_staff(STAFF_ID, "@anna", "30", None, None, f"tg:1:{n}")
+    ask = await loyalty.earn_by_staff(STAFF_ID, "@anna", "3000", "R-7", None, "tg:1:10")
+    assert isinstance(ask, EarnConfirmation)
+    assert await loyalty.cancel_earn(STAFF_ID, ask.confirmation_id)
+    resent = await loyalty.earn_by_staff(STAFF_ID, "@anna", "3000", "R-7", None, "tg:1:10")
+    assert isinstance(resent, EarnConfirmation) and resent.cancelled  # the same message
+    fresh = await loyalty.earn_by_staff(STAFF_ID, "@anna", "3000", "R-7", None, "tg:1:11")
+    assert isinstance(fresh, EarnConfirmation) and not fresh.cancelled
+    done = await loyalty.confirm_earn(STAFF_ID, fresh.confirmation_id)
+    assert done is not None and done.reference == "R-7"
