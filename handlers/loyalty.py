@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import Protocol
 
 import segno
 from telegram import (
@@ -46,7 +47,6 @@ from handlers.common import error_text, keyboard, reply
 from handlers.context import CareContext
 from handlers.stages import stage_label
 from handlers.texts import LANGUAGES, t, tier_label
-from storage.customers import CustomerRow
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,18 @@ def qr_png(code: str) -> bytes:
     return buffer.getvalue()
 
 
-def who(customer: CustomerRow) -> str:
+class Named(Protocol):
+    """What staff replies show of a customer (a care result's customer)."""
+
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def member_code(self) -> str: ...
+
+
+def who(customer: Named) -> str:
     """How staff see a customer's name."""
     if customer.name:
         return customer.name

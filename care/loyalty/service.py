@@ -39,6 +39,7 @@ from care.loyalty.tiers import (
     TIER_WINDOW_MONTHS,
     Standing,
     confirmation_threshold,
+    median,
     points_for,
     standing,
     tier_for,
@@ -78,7 +79,6 @@ __all__ = [
     "Movement",
     "PointsChange",
     "PointsSummary",
-    "Standing",
     "VoidResult",
 ]
 
@@ -522,10 +522,9 @@ class LoyaltyService:
             reason=request.reason,
             at=iso(self._clock.now()),
         )
-        median = sorted(usual)[len(usual) // 2]
-        return EarnConfirmation(
-            customer, request.amount_cents, median, pending.id, pending.status == "cancelled"
-        )
+        cancelled = pending.status == "cancelled"
+        usual_cents = median(usual)
+        return EarnConfirmation(customer, request.amount_cents, usual_cents, pending.id, cancelled)
 
     async def _pending(
         self, tx: aiosqlite.Connection, actor_id: int, confirmation_id: int

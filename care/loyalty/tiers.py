@@ -8,6 +8,7 @@ from decimal import ROUND_FLOOR, Decimal
 from care.settings import LoyaltySettings, TierSettings
 
 TIER_WINDOW_MONTHS = 12
+MIN_USUAL = 3  # fewer purchases than this say nothing about what is usual
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +53,12 @@ def confirmation_threshold(settings: LoyaltySettings, usual: list[int]) -> int |
     """Above how many cents an earn asks for confirmation, given recent amounts; None: never."""
     if settings.confirm_above_times == 0 or len(usual) < MIN_USUAL:
         return None
-    ordered = sorted(usual)
-    middle = len(ordered) // 2
-    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
     floor = round(settings.confirm_min_amount * 100)
-    return max(floor, int(median * settings.confirm_above_times))
+    return max(floor, int(median(usual) * settings.confirm_above_times))
 
 
-MIN_USUAL = 3  # fewer purchases than this say nothing about what is usual
+def median(values: list[int]) -> int:
+    """The middle value (the mean of the two middle ones, rounded down, for an even count)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) // 2
