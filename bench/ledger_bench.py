@@ -23,8 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from care.clock import iso
 from care.customers import MEMBER_CODE_ALPHABET
-from care.loyalty import EarnRequest, LoyaltyService
-from care.settings import LocaleSettings, LoyaltySettings
+from care.loyalty.service import EarnRequest, LoyaltyService
+from care.outbox import Outbox
+from care.settings import LocaleSettings, LoyaltySettings, StaffSettings, StageSettings
+from care.staff import StaffService
+from care.stages import StageService
 from storage import points as points_repo
 from storage.db import Database
 from storage.migrate import migrate
@@ -91,7 +94,13 @@ def percentile(samples: list[float], p: float) -> float:
 async def measure(path: Path, customers: int) -> None:
     db = await Database.open(path)
     clock = FakeClock(NOW)
-    service = LoyaltyService(db, clock, LoyaltySettings(), LocaleSettings(), RecordingMessenger())
+    settings = LoyaltySettings()
+    service = LoyaltyService(
+        db, clock, settings, LocaleSettings(),
+        staff=StaffService(db, clock, StaffSettings()),
+        stages=StageService(db, clock, StageSettings()),
+        outbox=Outbox(db, clock, RecordingMessenger()),
+    )  # fmt: skip
     rng = random.Random(7)
     try:
         for cid in rng.sample(range(1, customers + 1), 500):  # warm the page cache

@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import aiosqlite
 
 from care.clock import Clock, iso, parse_iso
-from care.customers import MEMBER_CODE_ALPHABET, new_member_code, normalise_phone
+from care.customers import MEMBER_CODE_ALPHABET, find_by_phone, new_member_code
 from care.errors import InvalidArgument
+from care.phones import normalise_phone, region_for
 from care.settings import LANGUAGES, STAGES, LocaleSettings
 from storage import customer_admin as admin_repo
 from storage import customers as customers_repo
@@ -114,7 +115,7 @@ def parse_row(raw: dict[str, Any], locale: LocaleSettings, today: date) -> dict[
         values["telegram_id"] = int(tid)
     if phone := cells.get("phone"):
         try:
-            values["phone"] = normalise_phone(phone)
+            values["phone"] = normalise_phone(phone, region_for(locale))
         except InvalidArgument:
             raise RowRejected(f"phone: not a phone number ({phone!r})") from None
     if "telegram_id" not in values and "phone" not in values:
@@ -157,6 +158,7 @@ class CustomerTransfer:
 
     def __init__(self, db: Database, clock: Clock, locale: LocaleSettings) -> None:
         self._db, self._clock, self._locale = db, clock, locale
+        self._region = region_for(locale)
 
     async def import_rows(
         self,
@@ -210,13 +212,12 @@ class CustomerTransfer:
         changed = await self._apply_events(tx, customer, values, number, now)
         return "updated" if outcome == "unchanged" and changed else outcome
 
-    @staticmethod
-    async def _match(tx: aiosqlite.Connection, values: dict[str, Any]) -> CustomerRow | None:
+    async def _match(self, tx: aiosqlite.Connection, values: dict[str, Any]) -> CustomerRow | None:
         by_id = by_phone = None
         if "telegram_id" in values:
             by_id = await customers_repo.find_by_telegram_id(tx, values["telegram_id"])
         if "phone" in values:
-            by_phone = await customers_repo.find_by_phone(tx, values["phone"])
+            by_phone = await find_by_phone(tx, values["phone"], self._region)
         if by_id is not None and by_phone is not None and by_id.id != by_phone.id:
             raise RowRejected(f"phone {values['phone']} belongs to another customer")
         if (

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -14,6 +12,7 @@ import aiosqlite
 
 from care.clock import Clock, iso, parse_iso
 from care.errors import InvalidArgument, NotRegistered, UnknownCustomer
+from care.phones import normalise_phone, region_for, stored_forms
 from care.settings import LANGUAGES, LocaleSettings
 from storage import customers as repo
 from storage.customers import CustomerRow
@@ -24,7 +23,6 @@ from storage.errors import DuplicateKey
 SEEN_EVERY = timedelta(minutes=1)  # last_seen_at is a visit, not a heartbeat
 MEMBER_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 MEMBER_CODE_LENGTH = 6
-_PHONE_JUNK = re.compile(r"[\s\-().]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +65,37 @@ def new_member_code() -> str:
     return "".join(secrets.choice(MEMBER_CODE_ALPHABET) for _ in range(MEMBER_CODE_LENGTH))
 
 
-def normalise_phone(phone: str) -> str:
-    """Strip spaces and punctuation from a phone number, keeping a leading +."""
-    cleaned = _PHONE_JUNK.sub("", unicodedata.normalize("NFKC", phone).strip())
-    digits = cleaned.lstrip("+")
-    if not digits.isdecimal() or not 5 <= len(digits) <= 15:
-        raise InvalidArgument(f"not a phone number: {phone}", usage="usage.phone")
-    return ("+" if cleaned.startswith("+") else "") + digits
+async def find_customer(tx: aiosqlite.Connection, reference: str, region: str) -> CustomerRow:
+    """The customer a member code, @username, Telegram id or phone names (in a use case's
+    transaction); national phone numbers are read in `region`; else UnknownCustomer."""
+    ref = reference.strip()
+    if not ref:
+        raise UnknownCustomer(reference)
+    found: CustomerRow | None = None
+    if ref.startswith("@"):
+        found = await repo.find_by_username(tx, ref[1:])
+    elif ref.isdecimal() and len(ref) < 16:
+        found = await repo.find_by_telegram_id(tx, int(ref))
+    if found is None:
+        found = await repo.find_by_member_code(tx, ref.upper())
+    if found is None and any(ch.isdecimal() for ch in ref):
+        found = await find_by_phone(tx, ref, region)
+    if found is None or found.forgotten_at is not None:
+        raise UnknownCustomer(reference)
+    return found
+
+
+async def find_by_phone(tx: aiosqlite.Connection, phone: str, region: str) -> CustomerRow | None:
+    """The customer with this number in any form it may be stored in; None if none."""
+    try:
+        e164 = normalise_phone(phone, region)
+    except InvalidArgument:
+        return None
+    for form in stored_forms(e164, region):
+        found = await repo.find_by_phone(tx, form)
+        if found is not None:
+            return found
+    return None
 
 
 class CustomerService:
@@ -200,25 +222,8 @@ class CustomerService:
 
     async def resolve(self, reference: str) -> CustomerRow:
         """Find a customer by member code, @username, Telegram id or phone number."""
-        ref = reference.strip()
-        if not ref:
-            raise UnknownCustomer(reference)
         async with self._db.read() as tx:
-            found: CustomerRow | None = None
-            if ref.startswith("@"):
-                found = await repo.find_by_username(tx, ref[1:])
-            elif ref.isdecimal() and len(ref) < 16:
-                found = await repo.find_by_telegram_id(tx, int(ref))
-            if found is None:
-                found = await repo.find_by_member_code(tx, ref.upper())
-            if found is None and any(ch.isdecimal() for ch in ref):
-                try:
-                    found = await repo.find_by_phone(tx, normalise_phone(ref))
-                except InvalidArgument:
-                    found = None
-        if found is None or found.forgotten_at is not None:
-            raise UnknownCustomer(reference)
-        return found
+            return await find_customer(tx, reference, region_for(self._locale))
 
     @staticmethod
     async def _require(tx: aiosqlite.Connection, telegram_id: int) -> CustomerRow:

@@ -8,8 +8,8 @@ from care.clock import Clock
 from care.customers import CustomerService
 from care.faq import FaqService
 from care.inbox import Inbox
-from care.linking import PhoneLinking
-from care.loyalty import LoyaltyService
+from care.loyalty.linking import PhoneLinking
+from care.loyalty.service import LoyaltyService
 from care.outbox import Outbox
 from care.outreach import OutreachService
 from care.ports import Messenger
@@ -46,8 +46,9 @@ class CareServices:
         """Wire every service to the database, the clock, its settings and the messenger."""
         outbox = Outbox(db, clock, messenger)
         stages = StageService(db, clock, settings.stages, settings.outreach)
+        staff = StaffService(db, clock, settings.staff)
         loyalty = LoyaltyService(
-            db, clock, settings.loyalty, settings.locale, messenger, on_change=stages.refresh
+            db, clock, settings.loyalty, settings.locale, staff=staff, stages=stages, outbox=outbox
         )
         return cls(
             db=db,
@@ -56,7 +57,7 @@ class CareServices:
             messenger=messenger,
             outbox=outbox,
             customers=CustomerService(db, clock, settings.locale),
-            staff=StaffService(db, clock, settings.staff),
+            staff=staff,
             inbox=Inbox(db, clock),
             faq=FaqService(
                 db,
@@ -77,7 +78,7 @@ class CareServices:
                 tier_of=loyalty.tier_name,
             ),
             loyalty=loyalty,
-            linking=PhoneLinking(db, clock, on_change=stages.refresh),
+            linking=PhoneLinking(db, clock, settings.locale, stages),
             stages=stages,
             outreach=OutreachService(
                 db, clock, settings.outreach, settings.locale, messenger, settings.business.name

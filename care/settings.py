@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+
 LANGUAGES = ("en", "zh")
 
 
@@ -14,6 +16,7 @@ class LocaleSettings:
 
     default_language: str = "en"
     timezone: str = "UTC"
+    phone_region: str = ""  # how national numbers are read; "" = the timezone's country, else GB
 
     def __post_init__(self) -> None:
         if self.default_language not in LANGUAGES:
@@ -22,6 +25,8 @@ class LocaleSettings:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"timezone: unknown IANA time zone {self.timezone!r}") from None
+        if self.phone_region and self.phone_region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("phone_region: must be a two-letter country code such as GB or CN")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -190,8 +195,14 @@ class LoyaltySettings:
     daily_cap: int | None = None
     expiry_months: int | None = None
     expiry_warning_days: int = 7
+    confirm_above_times: float = 5.0  # ask before an earn this many times the usual (0: never)
+    confirm_min_amount: float = 100.0  # amounts up to this never ask
 
     def __post_init__(self) -> None:
+        if not 0 <= self.confirm_above_times <= 1000 or 0 < self.confirm_above_times < 1:
+            raise ValueError("confirm_above_times: 0 (never ask) or between 1 and 1000")
+        if self.confirm_min_amount < 0:
+            raise ValueError("confirm_min_amount: must be zero or more")
         if not 0 < self.points_per_unit <= 1000:
             raise ValueError("points_per_unit: must be more than 0 and at most 1000")
         if not self.tiers:

@@ -23,7 +23,7 @@ STAFF_COMMANDS: tuple[str, ...] = (
 )  # fmt: skip
 # Loyalty (issue 4).
 CUSTOMER_COMMANDS += ("points", "history", "card", "phone")
-STAFF_COMMANDS += ("earn", "redeem", "adjust", "customer")
+STAFF_COMMANDS += ("earn", "redeem", "adjust", "void", "customer")
 # Stages and outreach (issue 6).
 CUSTOMER_COMMANDS += ("birthday", "timezone")
 STAFF_COMMANDS += ("stage", "outreach")

@@ -1,11 +1,25 @@
-"""Loyalty points in Telegram: /points, /history, /card, /phone and the staff commands."""
+"""Loyalty points in Telegram: /points, /history, /card, /phone and the staff commands.
+
+Each handler parses the update, makes one call to `care.loyalty` (or `care.linking`), renders
+the result and replies. Care errors from commands are rendered by the error handler; buttons
+answer their own errors on the callback query.
+"""
 
 from __future__ import annotations
 
 import io
+import logging
+from typing import Protocol
 
 import segno
-from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import (
+    CallbackQuery,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -14,22 +28,31 @@ from telegram.ext import (
     filters,
 )
 
-from care.errors import InvalidArgument, UnknownCustomer
-from care.linking import LinkResult
-from care.loyalty import (
+from care import callbacks
+from care.callbacks import ID, Number
+from care.errors import CareError
+from care.loyalty.linking import LinkResult
+from care.loyalty.service import (
+    CustomerCard,
+    EarnConfirmation,
     EarnResult,
     HistoryPage,
     Movement,
+    PointsChange,
     PointsSummary,
+    VoidResult,
 )
-from care.roles import Role
-from care.units import format_money, parse_amount, parse_points
-from handlers.common import keyboard, reply, staff_command
+from care.loyalty.units import format_money
+from handlers.common import error_text, keyboard, reply
 from handlers.context import CareContext
+from handlers.stages import stage_label
 from handlers.texts import LANGUAGES, t, tier_label
-from storage.customers import CustomerRow
+
+log = logging.getLogger(__name__)
 
 QR_SCALE = 10
+FEATURE = "loyalty"
+MAX_PAGE = 100_000
 
 
 def qr_png(code: str) -> bytes:
@@ -39,18 +62,35 @@ def qr_png(code: str) -> bytes:
     return buffer.getvalue()
 
 
-def who(customer: CustomerRow) -> str:
+class Named(Protocol):
+    """What staff replies show of a customer (a care result's customer)."""
+
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def member_code(self) -> str: ...
+
+
+def who(customer: Named) -> str:
     """How staff see a customer's name."""
     if customer.name:
         return customer.name
     return f"@{customer.username}" if customer.username else customer.member_code
 
 
-def render_movement(movement: Movement, lang: str) -> str:
-    """One ledger line: date, signed points, kind."""
-    kind = t(f"loyalty.kind.{movement.kind}", lang)
-    return t("loyalty.movement", lang, date=movement.local_date, delta=f"{movement.delta:+d}",
+def render_movement(movement: Movement, lang: str, *, numbered: bool = False) -> str:
+    """One ledger line: date, signed points, kind (for staff with the entry number)."""
+    if movement.voids is not None:
+        kind = t("loyalty.kind.void", lang, entry=movement.voids)
+    else:
+        kind = t(f"loyalty.kind.{movement.kind}", lang)
+    if movement.voided:
+        kind += t("loyalty.voided_mark", lang)
+    line = t("loyalty.movement", lang, date=movement.local_date, delta=f"{movement.delta:+d}",
              kind=kind)  # fmt: skip
+    return f"#{movement.entry_id}  {line}" if numbered else line
 
 
 def render_summary(summary: PointsSummary, lang: str) -> str:
@@ -94,10 +134,79 @@ def render_history(page: HistoryPage, lang: str) -> tuple[str, list[list[tuple[s
         lines.append(t("loyalty.no_movements", lang))
     nav = []
     if page.page > 0:
-        nav.append((t("loyalty.history_newer", lang), f"loyalty:page:{page.page - 1}"))
+        nav.append(
+            (t("loyalty.history_newer", lang), callbacks.build(FEATURE, "page", page.page - 1))
+        )
     if page.page < page.pages - 1:
-        nav.append((t("loyalty.history_older", lang), f"loyalty:page:{page.page + 1}"))
+        nav.append(
+            (t("loyalty.history_older", lang), callbacks.build(FEATURE, "page", page.page + 1))
+        )
     return "\n".join(lines), [nav] if nav else []
+
+
+def earned_text(result: EarnResult, lang: str) -> str:
+    """The staff reply to an earn, with the cap and a promotion when they apply."""
+    if result.already_applied:
+        return t("loyalty.already_applied", lang, balance=result.balance)
+    customer = result.customer
+    lines = [
+        t("loyalty.earned", lang, name=who(customer), code=customer.member_code,
+          points=result.points, amount=format_money(result.amount_cents),
+          balance=result.balance, tier=tier_label(result.tier, lang), entry=result.entry_id)
+    ]  # fmt: skip
+    if result.capped:
+        lines.append(t("loyalty.earned_capped", lang))
+    if result.promoted:
+        key = "loyalty.earned_promoted" if result.announced else "loyalty.earned_promoted_untold"
+        lines.append(t(key, lang, tier=tier_label(result.tier, lang)))
+    return "\n".join(lines)
+
+
+def confirmation_text(ask: EarnConfirmation, lang: str) -> str:
+    """The question before a big earn."""
+    if ask.cancelled:
+        return t("loyalty.confirm.was_cancelled", lang)
+    return t(
+        "loyalty.confirm.ask", lang, name=who(ask.customer), code=ask.customer.member_code,
+        amount=format_money(ask.amount_cents), usual=format_money(ask.usual_cents),
+    )  # fmt: skip
+
+
+def change_text(change: PointsChange, key: str, lang: str, **fields: object) -> str:
+    """The staff reply to a redemption or adjustment."""
+    if change.already_applied:
+        return t("loyalty.already_applied", lang, balance=change.balance)
+    customer = change.customer
+    return t(key, lang, name=who(customer), code=customer.member_code, balance=change.balance,
+             **fields)  # fmt: skip
+
+
+def void_text(result: VoidResult, lang: str) -> str:
+    """The staff reply to /void."""
+    customer, entry = result.customer, result.entry
+    return t(
+        "loyalty.voided", lang, entry=entry.id, delta=f"{entry.delta:+d}",
+        kind=t(f"loyalty.kind.{entry.kind}", lang), name=who(customer), code=customer.member_code,
+        balance=result.balance, tier=tier_label(result.tier, lang),
+        stage=stage_label(result.stage, lang),
+    )  # fmt: skip
+
+
+def card_text(card: CustomerCard, lang: str) -> str:
+    """The /customer text, with the latest entries numbered for /void."""
+    customer, none = card.customer, t("loyalty.unknown_value", lang)
+    last_seen = customer.last_seen_at
+    lines = [
+        t("loyalty.customer_card", lang, name=who(customer), code=customer.member_code,
+          phone=customer.phone or none, language=customer.language,
+          stage=stage_label(customer.stage, lang), tier=tier_label(card.standing.tier, lang),
+          balance=card.standing.balance, tickets=card.open_tickets,
+          last_seen=f"{last_seen[:16].replace('T', ' ')} UTC" if last_seen else none)
+    ]  # fmt: skip
+    if card.recent:
+        lines += ["", t("loyalty.card_entries", lang)]
+        lines += [render_movement(movement, lang, numbered=True) for movement in card.recent]
+    return "\n".join(lines)
 
 
 def message_reference(update: Update) -> str:
@@ -105,6 +214,60 @@ def message_reference(update: Update) -> str:
     message = update.effective_message
     assert message is not None
     return f"tg:{message.chat_id}:{message.message_id}"
+
+
+async def reply_committed(update: Update, context: CareContext, text: str) -> None:
+    """Reply about a change that is committed; if Telegram fails, the outbox sends it later."""
+    message = update.effective_message
+    if message is None:
+        return
+    try:
+        await message.reply_text(text)
+    except TelegramError as exc:
+        log.warning("reply queued chat_id=%s error=%s", message.chat_id, type(exc).__name__)
+        await context.care.loyalty.queue_reply(
+            message.chat_id, message.message_id, context.lang, text,
+            f"{message.chat_id}:{message.message_id}",
+        )  # fmt: skip
+
+
+async def edit_committed(query: CallbackQuery, context: CareContext, text: str) -> None:
+    """Replace a button's message after a committed change; a failure goes to the outbox."""
+    message = query.message
+    try:
+        await query.edit_message_text(text)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower() and message is not None:
+            await _queue(context, message.chat.id, message.message_id, text)
+    except TelegramError:
+        if message is not None:
+            await _queue(context, message.chat.id, message.message_id, text)
+
+
+async def _queue(context: CareContext, chat_id: int, message_id: int, text: str) -> None:
+    log.warning("reply queued chat_id=%s", chat_id)
+    await context.care.loyalty.queue_reply(
+        chat_id, message_id, context.lang, text, f"{chat_id}:{message_id}:edit"
+    )
+
+
+async def answer_error(query: CallbackQuery, exc: CareError, lang: str) -> None:
+    """Answer a button's error on the button itself (e.g. 'this button has expired')."""
+    await query.answer(error_text(exc, lang))
+
+
+def _args(context: CareContext) -> list[str]:
+    return list(context.args or [])
+
+
+def _arg(args: list[str], index: int) -> str:
+    return args[index] if len(args) > index else ""
+
+
+def _user_id(update: Update) -> int:
+    user = update.effective_user
+    assert user is not None
+    return user.id
 
 
 # ------------------------------------------------------------------ customers
@@ -117,8 +280,8 @@ async def cmd_points(update: Update, context: CareContext) -> None:
         return
     summary = await context.care.loyalty.summary_for(user.id)
     buttons = [
-        [(t("loyalty.history_button", lang), "loyalty:history:0")],
-        [(t("loyalty.card_button", lang), "loyalty:card:0")],
+        [(t("loyalty.history_button", lang), callbacks.build(FEATURE, "history"))],
+        [(t("loyalty.card_button", lang), callbacks.build(FEATURE, "card"))],
     ]
     await reply(update.effective_message, render_summary(summary, lang),
                 reply_markup=keyboard(buttons))  # fmt: skip
@@ -135,20 +298,23 @@ async def cmd_history(update: Update, context: CareContext) -> None:
 
 
 async def on_history_page(update: Update, context: CareContext) -> None:
-    """Show another page of the history in the same message."""
+    """Show another page of the history in the same message; a second tap changes nothing."""
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    await query.answer()
     try:
-        page = await context.care.loyalty.history_for(
-            user.id, int((query.data or "").split(":")[2])
-        )
-    except UnknownCustomer:
-        await query.edit_message_text(t("common.press_start", context.lang))
+        (page_number,) = callbacks.parse(query.data, FEATURE, "page", Number(0, MAX_PAGE))
+        page = await context.care.loyalty.history_for(user.id, int(page_number))
+    except CareError as exc:
+        await answer_error(query, exc, context.lang)
         return
+    await query.answer()
     text, rows = render_history(page, context.lang)
-    await query.edit_message_text(text, reply_markup=keyboard(rows) if rows else None)
+    try:
+        await query.edit_message_text(text, reply_markup=keyboard(rows) if rows else None)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
 
 
 async def cmd_card(update: Update, context: CareContext) -> None:
@@ -156,10 +322,7 @@ async def cmd_card(update: Update, context: CareContext) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    customer = await context.care.customers.find(user.id)
-    if customer is None:
-        await message.reply_text(t("common.press_start", context.lang))
-        return
+    customer = await context.care.customers.require(user.id)
     caption = t("loyalty.card_caption", context.lang, code=customer.member_code)
     await message.reply_photo(photo=qr_png(customer.member_code), caption=caption)
 
@@ -170,10 +333,10 @@ async def on_points_button(update: Update, context: CareContext) -> None:
     if query is None:
         return
     await query.answer()
-    data = query.data or ""
-    if data.startswith("loyalty:history"):
+    verb = callbacks.verb_of(query.data)
+    if verb == "history":
         await cmd_history(update, context)
-    elif data.startswith("loyalty:card"):
+    elif verb == "card":
         await cmd_card(update, context)
     else:
         await cmd_points(update, context)
@@ -226,110 +389,94 @@ async def on_link_cancel(update: Update, context: CareContext) -> None:
 # ------------------------------------------------------------------ staff
 
 
-@staff_command("earn", needed=Role.STAFF)
-async def cmd_earn(update: Update, context: CareContext, role: Role) -> str:
-    """/earn <customer> <amount> [reference] [reason]: points for a purchase, once per receipt."""
-    args = context.args or []
-    if len(args) < 2:
-        raise InvalidArgument("earn arguments", usage="usage.earn")
-    customer = await context.care.customers.resolve(args[0])
-    cents = parse_amount(args[1])
-    reference = args[2] if len(args) > 2 else message_reference(update)
-    result = await context.care.loyalty.earn(
-        customer.id,
-        cents,
-        reference,
-        staff_id=update.effective_user.id,  # type: ignore[union-attr]
-        reason=" ".join(args[3:]) or None,
-    )
-    await reply(update.effective_message, earned_text(result, context.lang))
-    return f"customer {customer.id} +{result.points} ref {reference} balance {result.balance}"
+async def cmd_earn(update: Update, context: CareContext) -> None:
+    """/earn <customer> <amount> [receipt] [reason]: points for a purchase, once per receipt."""
+    args, lang = _args(context), context.lang
+    outcome = await context.care.loyalty.earn_by_staff(
+        _user_id(update), _arg(args, 0), _arg(args, 1), _arg(args, 2) or None,
+        " ".join(args[3:]) or None, message_reference(update),
+    )  # fmt: skip
+    if isinstance(outcome, EarnConfirmation):
+        number = outcome.confirmation_id
+        buttons = [[
+            (t("loyalty.confirm.yes", lang), callbacks.build(FEATURE, "confirm", number)),
+            (t("loyalty.confirm.no", lang), callbacks.build(FEATURE, "cancel", number)),
+        ]] if not outcome.cancelled else []  # fmt: skip
+        await reply(update.effective_message, confirmation_text(outcome, lang),
+                    reply_markup=keyboard(buttons) if buttons else None)  # fmt: skip
+        return
+    await reply_committed(update, context, earned_text(outcome, lang))
 
 
-def earned_text(result: EarnResult, lang: str) -> str:
-    """The staff reply to an earn, with the cap and a promotion when they apply."""
-    customer = result.customer
-    lines = [
-        t("loyalty.earned", lang, name=who(customer), code=customer.member_code,
-          points=result.points, amount=format_money(result.amount_cents),
-          balance=result.balance, tier=tier_label(result.tier, lang))
-    ]  # fmt: skip
-    if result.capped:
-        lines.append(t("loyalty.earned_capped", lang))
-    if result.promoted:
-        key = "loyalty.earned_promoted" if result.announced else "loyalty.earned_promoted_untold"
-        lines.append(t(key, lang, tier=tier_label(result.tier, lang)))
-    return "\n".join(lines)
+async def on_confirm(update: Update, context: CareContext) -> None:
+    """'Yes, add the points' under a big earn: only the staff member who asked."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        (confirmation_id,) = callbacks.parse(query.data, FEATURE, "confirm", ID)
+        result = await context.care.loyalty.confirm_earn(_user_id(update), int(confirmation_id))
+    except CareError as exc:
+        await answer_error(query, exc, context.lang)
+        return
+    await query.answer()
+    if result is not None:
+        await edit_committed(query, context, earned_text(result, context.lang))
 
 
-@staff_command("redeem", needed=Role.STAFF)
-async def cmd_redeem(update: Update, context: CareContext, role: Role) -> str:
+async def on_cancel(update: Update, context: CareContext) -> None:
+    """'Cancel' under a big earn: nothing is added."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        (confirmation_id,) = callbacks.parse(query.data, FEATURE, "cancel", ID)
+        cancelled = await context.care.loyalty.cancel_earn(_user_id(update), int(confirmation_id))
+    except CareError as exc:
+        await answer_error(query, exc, context.lang)
+        return
+    await query.answer()
+    if cancelled:
+        await edit_committed(query, context, t("loyalty.confirm.cancelled", context.lang))
+
+
+async def cmd_redeem(update: Update, context: CareContext) -> None:
     """/redeem <customer> <points> [reason]: spend points, never below zero."""
-    args = context.args or []
-    if len(args) < 2:
-        raise InvalidArgument("redeem arguments", usage="usage.redeem")
-    customer = await context.care.customers.resolve(args[0])
-    points = parse_points(args[1])
-    change = await context.care.loyalty.redeem(
-        customer.id,
-        points,
+    args = _args(context)
+    change = await context.care.loyalty.redeem_by_staff(
+        _user_id(update), _arg(args, 0), _arg(args, 1), " ".join(args[2:]) or None,
         message_reference(update),
-        staff_id=update.effective_user.id,  # type: ignore[union-attr]
-        reason=" ".join(args[2:]) or None,
-    )
-    lang = context.lang
-    text = (
-        t("loyalty.already_applied", lang, balance=change.balance)
-        if change.already_applied
-        else t("loyalty.redeemed", lang, name=who(customer), code=customer.member_code,
-               points=points, balance=change.balance)
     )  # fmt: skip
-    await reply(update.effective_message, text)
-    return f"customer {customer.id} -{points} balance {change.balance}"
+    text = change_text(change, "loyalty.redeemed", context.lang, points=-change.delta)
+    await reply_committed(update, context, text)
 
 
-@staff_command("adjust", needed=Role.OWNER)
-async def cmd_adjust(update: Update, context: CareContext, role: Role) -> str:
+async def cmd_adjust(update: Update, context: CareContext) -> None:
     """/adjust <customer> <±points> <reason>: owners correct a balance, with a reason."""
-    args = context.args or []
-    if len(args) < 3:
-        raise InvalidArgument("adjust arguments", usage="usage.adjust")
-    customer = await context.care.customers.resolve(args[0])
-    delta, reason = parse_points(args[1], signed=True), " ".join(args[2:])
-    change = await context.care.loyalty.adjust(
-        customer.id, delta, reason, message_reference(update),
-        staff_id=update.effective_user.id,  # type: ignore[union-attr]
-    )  # fmt: skip
-    lang = context.lang
-    text = (
-        t("loyalty.already_applied", lang, balance=change.balance)
-        if change.already_applied
-        else t("loyalty.adjusted", lang, name=who(customer), code=customer.member_code,
-               delta=f"{delta:+d}", reason=reason, balance=change.balance)
-    )  # fmt: skip
-    await reply(update.effective_message, text)
-    return f"customer {customer.id} {delta:+d} balance {change.balance}"
+    args = _args(context)
+    reason = " ".join(args[2:])
+    change = await context.care.loyalty.adjust_by_staff(
+        _user_id(update), _arg(args, 0), _arg(args, 1), reason, message_reference(update)
+    )
+    text = change_text(
+        change, "loyalty.adjusted", context.lang, delta=f"{change.delta:+d}", reason=reason
+    )
+    await reply_committed(update, context, text)
 
 
-@staff_command("customer", needed=Role.STAFF)
-async def cmd_customer(update: Update, context: CareContext, role: Role) -> str:
-    """/customer <customer>: name, phone, language, stage, tier, balance, tickets, last seen."""
-    args = context.args or []
-    if not args:
-        raise InvalidArgument("customer argument", usage="usage.customer")
-    customer = await context.care.customers.resolve(" ".join(args))
-    card = await context.care.loyalty.card(customer.id)
-    lang, none = context.lang, t("loyalty.unknown_value", context.lang)
-    last_seen = customer.last_seen_at
-    text = t(
-        "loyalty.customer_card", lang, name=who(customer), code=customer.member_code,
-        phone=customer.phone or none, language=customer.language, stage=customer.stage,
-        tier=tier_label(card.standing.tier, lang), balance=card.standing.balance,
-        tickets=card.open_tickets,
-        last_seen=f"{last_seen[:16].replace('T', ' ')} UTC" if last_seen else none,
-    )  # fmt: skip
-    await reply(update.effective_message, text)
-    return f"shown customer {customer.id}"
+async def cmd_void(update: Update, context: CareContext) -> None:
+    """/void <entry> [reason]: managers cancel one ledger entry and everything it moved."""
+    args = _args(context)
+    result = await context.care.loyalty.void_by_staff(
+        _user_id(update), _arg(args, 0), " ".join(args[1:]) or None
+    )
+    await reply_committed(update, context, void_text(result, context.lang))
+
+
+async def cmd_customer(update: Update, context: CareContext) -> None:
+    """/customer <customer>: name, phone, stage, tier, balance, tickets, the latest entries."""
+    card = await context.care.loyalty.card_by_staff(_user_id(update), " ".join(_args(context)))
+    await reply(update.effective_message, card_text(card, context.lang))
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
@@ -343,11 +490,15 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("earn", cmd_earn),
         CommandHandler("redeem", cmd_redeem),
         CommandHandler("adjust", cmd_adjust),
+        CommandHandler("void", cmd_void),
         CommandHandler("customer", cmd_customer),
-        CallbackQueryHandler(on_history_page, pattern=r"^loyalty:page:\d+$"),
+        CallbackQueryHandler(on_history_page, pattern=callbacks.pattern(FEATURE, "page")),
+        CallbackQueryHandler(on_confirm, pattern=callbacks.pattern(FEATURE, "confirm")),
+        CallbackQueryHandler(on_cancel, pattern=callbacks.pattern(FEATURE, "cancel")),
         CallbackQueryHandler(
-            on_points_button, pattern=r"^(menu:open:points|loyalty:(history|card):0)$"
+            on_points_button, pattern=callbacks.pattern(FEATURE, "history", "card")
         ),
+        CallbackQueryHandler(on_points_button, pattern=r"^menu:open:points$"),
         MessageHandler(filters.CONTACT, on_contact),
         MessageHandler(filters.Text(cancel_texts), on_link_cancel),
     ]

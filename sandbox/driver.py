@@ -251,6 +251,12 @@ class SandboxUser(_Party):
             raise AssertionError(f"button {found.get('text')!r} has no callback_data: {found}")
         return self._state.callback_query(self.id, current, str(found["callback_data"]))
 
+    async def press_data(self, message: SentMessage, data: str) -> str:
+        """Send a callback query with any data from `message`, as a modified client can (forged
+        numbers, another user's button, a second tap); return the callback query id."""
+        current = self._state.current_message(message.chat_id, message.message_id)
+        return self._state.callback_query(self.id, current, data)
+
     async def _press_reply_button(self, message: SentMessage, button: str) -> str:
         rows = [
             [{"text": text, "request_contact": contact} for text, contact in row]

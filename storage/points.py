@@ -14,7 +14,12 @@ from storage.errors import DuplicateKey
 KINDS = ("earn", "redeem", "adjust", "expire", "bonus")
 EARNED_KINDS = ("earn", "bonus")  # what counts towards a tier
 
-_ENTRY_COLUMNS = "id, customer_id, delta, kind, reason, reference, staff_id, created_at"
+_ENTRY_COLUMNS = (
+    "id, customer_id, delta, kind, reason, reference, staff_id, created_at, receipt, voids"
+)
+# Entries that still count in windows (tier, daily cap, expiry): neither a voided entry nor the
+# reversal that voided it. Sums over all entries (balance, lifetime) include both: they cancel.
+_LIVE = "voids IS NULL AND id NOT IN (SELECT voids FROM points_ledger WHERE voids IS NOT NULL)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +33,28 @@ class LedgerEntry:
     reason: str | None
     reference: str
     staff_id: int | None
+    created_at: str
+    receipt: str | None = None
+    voids: int | None = None
+
+
+_CONFIRMATION_COLUMNS = (
+    "id, actor_id, customer_id, amount_cents, receipt, reference, reason, status, created_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmationRow:
+    """An earn waiting for the staff member who asked to confirm it."""
+
+    id: int
+    actor_id: int
+    customer_id: int
+    amount_cents: int
+    receipt: str | None
+    reference: str
+    reason: str | None
+    status: str
     created_at: str
 
 
@@ -76,14 +103,17 @@ async def append(
     *,
     reason: str | None = None,
     staff_id: int | None = None,
+    receipt: str | None = None,
+    voids: int | None = None,
 ) -> int:
-    """Insert one entry; DuplicateKey if the customer already has an entry with `reference`."""
+    """Insert one entry; DuplicateKey if the customer already has an entry with `reference`,
+    the receipt is on any entry, or `voids` was voided before."""
     try:
         cursor = await tx.execute(
             "INSERT INTO points_ledger"
-            " (customer_id, delta, kind, reason, reference, staff_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (customer_id, delta, kind, reason, reference, staff_id, at),
+            " (customer_id, delta, kind, reason, reference, staff_id, created_at, receipt, voids)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (customer_id, delta, kind, reason, reference, staff_id, at, receipt, voids),
         )
     except sqlite3.IntegrityError as exc:
         raise DuplicateKey("points_ledger", reference) from exc
@@ -120,12 +150,12 @@ async def balance(tx: aiosqlite.Connection, customer_id: int) -> int:
 async def balance_and_earned(
     tx: aiosqlite.Connection, customer_id: int, earned_since: str
 ) -> tuple[int, int]:
-    """The balance and the points earned (earn, bonus) since `earned_since`, in one scan."""
+    """The balance and the points earned (earn, bonus; not voided) since `earned_since`."""
     row = await _first(
         tx,
-        "SELECT COALESCE(SUM(delta), 0),"
+        "SELECT COALESCE(SUM(delta), 0),"  # noqa: S608
         " COALESCE(SUM(CASE WHEN kind IN ('earn', 'bonus') AND created_at >= ?"
-        " THEN delta END), 0)"
+        f" AND {_LIVE} THEN delta END), 0)"
         " FROM points_ledger WHERE customer_id = ?",
         (earned_since, customer_id),
     )
@@ -134,11 +164,11 @@ async def balance_and_earned(
 
 
 async def earned_since(tx: aiosqlite.Connection, customer_id: int, since: str) -> int:
-    """Points entered as 'earn' at or after `since` (for the daily cap)."""
+    """Points entered as 'earn' at or after `since`, not voided (for the daily cap)."""
     value = await _scalar(
         tx,
-        "SELECT COALESCE(SUM(delta), 0) FROM points_ledger"
-        " WHERE customer_id = ? AND created_at >= ? AND kind = 'earn'",
+        "SELECT COALESCE(SUM(delta), 0) FROM points_ledger"  # noqa: S608
+        f" WHERE customer_id = ? AND created_at >= ? AND kind = 'earn' AND {_LIVE}",
         (customer_id, since),
     )
     return int(value)
@@ -155,6 +185,127 @@ async def find_by_reference(
         (customer_id, reference),
     )
     return None if row is None else LedgerEntry(**dict(row))
+
+
+async def find_entry(tx: aiosqlite.Connection, entry_id: int) -> LedgerEntry | None:
+    """The entry with this number, or None."""
+    row = await _first(
+        tx,
+        f"SELECT {_ENTRY_COLUMNS} FROM points_ledger WHERE id = ?",  # noqa: S608
+        (entry_id,),
+    )
+    return None if row is None else LedgerEntry(**dict(row))
+
+
+async def find_by_receipt(tx: aiosqlite.Connection, receipt: str) -> LedgerEntry | None:
+    """The entry that counted this receipt (any customer), or None."""
+    row = await _first(
+        tx,
+        f"SELECT {_ENTRY_COLUMNS} FROM points_ledger WHERE receipt = ?",  # noqa: S608
+        (receipt,),
+    )
+    return None if row is None else LedgerEntry(**dict(row))
+
+
+async def reversal_of(tx: aiosqlite.Connection, entry_id: int) -> LedgerEntry | None:
+    """The entry that voided `entry_id`, or None."""
+    row = await _first(
+        tx,
+        f"SELECT {_ENTRY_COLUMNS} FROM points_ledger WHERE voids = ?",  # noqa: S608
+        (entry_id,),
+    )
+    return None if row is None else LedgerEntry(**dict(row))
+
+
+async def voided_ids(tx: aiosqlite.Connection, entry_ids: list[int]) -> set[int]:
+    """Which of these entries were voided."""
+    if not entry_ids:
+        return set()
+    marks = ", ".join("?" for _ in entry_ids)
+    rows = await tx.execute_fetchall(
+        f"SELECT voids FROM points_ledger WHERE voids IN ({marks})",  # noqa: S608
+        tuple(entry_ids),
+    )
+    return {int(row[0]) for row in rows}
+
+
+async def recent_earn_amounts(
+    tx: aiosqlite.Connection, customer_id: int | None, limit: int
+) -> list[int]:
+    """The amounts (cents) of the newest purchases of one customer, or of the shop (None)."""
+    where = "amount_cents > 0" + (" AND customer_id = ?" if customer_id is not None else "")
+    params: tuple[Any, ...] = (customer_id, limit) if customer_id is not None else (limit,)
+    rows = await tx.execute_fetchall(
+        f"SELECT amount_cents FROM purchases WHERE {where}"  # noqa: S608
+        " ORDER BY created_at DESC, id DESC LIMIT ?",
+        params,
+    )
+    return [int(row[0]) for row in rows]
+
+
+async def delete_purchase(tx: aiosqlite.Connection, customer_id: int, reference: str) -> int:
+    """Remove the purchase an earn recorded (the earn was voided); how many rows went."""
+    cursor = await tx.execute(
+        "DELETE FROM purchases WHERE customer_id = ? AND reference = ?", (customer_id, reference)
+    )
+    return cursor.rowcount
+
+
+async def add_confirmation(
+    tx: aiosqlite.Connection,
+    *,
+    actor_id: int,
+    customer_id: int,
+    amount_cents: int,
+    receipt: str | None,
+    reference: str,
+    reason: str | None,
+    at: str,
+) -> ConfirmationRow:
+    """Store an earn waiting for confirmation; the existing one if the message `reference`
+    (a re-sent /earn) asked before."""
+    await tx.execute(
+        "INSERT INTO earn_confirmations (actor_id, customer_id, amount_cents, receipt,"
+        " reference, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (reference) DO NOTHING",
+        (actor_id, customer_id, amount_cents, receipt, reference, reason, at),
+    )
+    row = await _first(
+        tx,
+        f"SELECT {_CONFIRMATION_COLUMNS} FROM earn_confirmations"  # noqa: S608
+        " WHERE reference = ?",
+        (reference,),
+    )
+    return ConfirmationRow(**dict(row))
+
+
+async def find_confirmation(
+    tx: aiosqlite.Connection, confirmation_id: int
+) -> ConfirmationRow | None:
+    """The confirmation with this id, or None."""
+    row = await _first(
+        tx,
+        f"SELECT {_CONFIRMATION_COLUMNS} FROM earn_confirmations WHERE id = ?",  # noqa: S608
+        (confirmation_id,),
+    )
+    return None if row is None else ConfirmationRow(**dict(row))
+
+
+async def settle_confirmation(tx: aiosqlite.Connection, confirmation_id: int, status: str) -> bool:
+    """Mark a pending confirmation confirmed or cancelled; False if it was not pending."""
+    cursor = await tx.execute(
+        "UPDATE earn_confirmations SET status = ? WHERE id = ? AND status = 'pending'",
+        (status, confirmation_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def move_confirmations(tx: aiosqlite.Connection, source_id: int, target_id: int) -> None:
+    """Re-point confirmations of a record merged into another customer."""
+    await tx.execute(
+        "UPDATE earn_confirmations SET customer_id = ? WHERE customer_id = ?",
+        (target_id, source_id),
+    )
 
 
 async def list_entries(
@@ -186,9 +337,9 @@ async def positive_and_spent(
     left of the lots added up to a moment is `max(0, added - spent)`.
     """
     cursor = await tx.execute(
-        "SELECT COALESCE(SUM(CASE WHEN delta > 0 AND created_at <= ? THEN delta END), 0),"
+        "SELECT COALESCE(SUM(CASE WHEN delta > 0 AND created_at <= ? THEN delta END), 0),"  # noqa: S608
         " COALESCE(-SUM(CASE WHEN delta < 0 THEN delta END), 0)"
-        " FROM points_ledger WHERE customer_id = ?",
+        f" FROM points_ledger WHERE customer_id = ? AND {_LIVE}",
         (created_until, customer_id),
     )
     row = await cursor.fetchone()
@@ -200,7 +351,7 @@ async def positive_and_spent(
 async def customers_with_lots_until(tx: aiosqlite.Connection, created_until: str) -> list[int]:
     """Customers who still hold points added up to `created_until` (candidates for expiry)."""
     cursor = await tx.execute(
-        "SELECT customer_id FROM points_ledger GROUP BY customer_id"
+        f"SELECT customer_id FROM points_ledger WHERE {_LIVE} GROUP BY customer_id"  # noqa: S608
         " HAVING COALESCE(SUM(CASE WHEN delta > 0 AND created_at <= ? THEN delta END), 0)"
         " > COALESCE(-SUM(CASE WHEN delta < 0 THEN delta END), 0)",
         (created_until,),
@@ -211,8 +362,8 @@ async def customers_with_lots_until(tx: aiosqlite.Connection, created_until: str
 async def oldest_unspent_lot(tx: aiosqlite.Connection, customer_id: int, spent: int) -> str | None:
     """The creation time of the oldest lot not fully spent, given the total spent."""
     cursor = await tx.execute(
-        "SELECT delta, created_at FROM points_ledger WHERE customer_id = ? AND delta > 0"
-        " ORDER BY created_at, id",
+        "SELECT delta, created_at FROM points_ledger WHERE customer_id = ? AND delta > 0"  # noqa: S608
+        f" AND {_LIVE} ORDER BY created_at, id",
         (customer_id,),
     )
     running = 0

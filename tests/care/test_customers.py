@@ -9,9 +9,9 @@ from care.customers import (
     CustomerService,
     find_zone,
     language_from_code,
-    normalise_phone,
 )
 from care.errors import InvalidArgument, UnknownCustomer
+from care.phones import normalise_phone
 from care.settings import LocaleSettings
 from storage import customers as repo
 from storage.db import Database
@@ -80,7 +80,7 @@ async def test_preferences_need_a_registered_customer(service: CustomerService) 
 @pytest.mark.parametrize("bad", ["12", "phone", "+12345678901234567", ""])
 def test_bad_phone_numbers_are_rejected(bad: str) -> None:
     with pytest.raises(InvalidArgument):
-        normalise_phone(bad)
+        normalise_phone(bad, "GB")
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,7 @@ async def test_staff_earn_redeem_adjust_and_refusals(harness: Harness) -> None:
     await alice.send("/earn @alice 1000")
     assert await _text(alice) == "Sorry, that command is for staff only."
     await owner.send("/earn @alice 480")  # 120 + 50 + 480 = 650 earned: silver
-    assert "Now Silver: the customer has been told" in await _text(owner)
+    assert "Now Silver: the customer is being told" in await _text(owner)
     assert "You are now Silver" in await _text(alice)
 
     await owner.send(f"/customer {(await harness.care.customers.require(alice.id)).member_code}")
@@ -217,3 +217,101 @@ async def test_tiers_are_named_in_the_customers_language(harness: Harness) -> No
     reply = await _text(owner)
     assert "Now Silver" in reply and "please tell them at the counter" in reply
     await wei.expect_no_message(0.3)  # opted out: no promotion message
+
+
+async def _outbox(harness: Harness) -> list[tuple[str, int, str]]:
+    async with harness.care.db.read() as tx:
+        rows = await tx.execute_fetchall("SELECT kind, chat_id, status FROM outbox ORDER BY id")
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+async def test_an_earn_whose_reply_fails_keeps_its_audit_row_and_customer_notice(
+    harness: Harness,
+) -> None:
+    alice = await _registered(harness)
+    owner = harness.owner
+    harness.sandbox.fail("sendMessage", status=500, chat_id=owner.id, times=4)  # every retry
+    await owner.send("/earn @alice 600")  # a promotion to Silver
+    reply = await _text(owner)  # sent by the outbox after the failed reply
+    assert "+600 points for 600.00" in reply and "something went wrong" not in reply
+    assert "You are now Silver" in await _text(alice)
+    kinds = {(kind, chat) for kind, chat, _ in await _outbox(harness)}
+    assert {("loyalty.promoted", alice.id), ("loyalty.reply", owner.id)} <= kinds
+    async with harness.care.db.read() as tx:
+        audit = await audit_repo.list_recent(tx, 10)
+    assert [row.result.split(" ref ")[0] for row in audit if row.action == "earn"] == [
+        f"customer {(await harness.care.customers.require(alice.id)).id} +600"
+    ]
+    await owner.expect_no_message(0.3)  # told once, not twice
+
+
+async def test_void_undoes_a_mistaken_earn_with_the_entry_number_from_customer(
+    harness: Harness,
+) -> None:
+    alice = await _registered(harness)
+    owner = harness.owner
+    await owner.send("/earn @alice 20")
+    await _text(owner)
+    await owner.send("/earn @alice 700")  # meant 7.00: now Silver
+    assert "Entry #2" in await _text(owner)
+    await _text(alice)  # the promotion
+    await owner.send("/customer @alice")
+    card = await _text(owner)
+    assert "#2 " in card and "#1 " in card and "/void" in card
+    bob = await _registered(harness, "Bob")
+    await harness.care.staff.grant(owner.id, bob.id, Role.STAFF, "Bob")
+    await bob.send("/void 2")
+    assert "needs the manager role" in await _text(bob)
+    await owner.send("/void #2 typo")
+    voided = await _text(owner)
+    assert "Entry #2 (+700 points, purchase)" in voided
+    assert "New balance: 20 points (Member)" in voided and "stage: engaged" in voided.lower()
+    await owner.send("/void 2")
+    assert "already voided" in await _text(owner)
+    await alice.send("/points")
+    points = await _text(alice)
+    assert "You have 20 points" in points and "Tier: Member" in points
+    assert "(voided)" in points and "cancels #2" in points
+
+
+async def test_history_buttons_double_tap_and_forged_page(harness: Harness) -> None:
+    alice = await _registered(harness)
+    customer = await harness.care.customers.require(alice.id)
+    for i in range(10):
+        await harness.care.loyalty.earn(customer.id, 1000, f"R-{i}")
+    await alice.send("/history")
+    page = await alice.next_message()
+    first = await alice.press_data(page, "loyalty:page:1")
+    second = await alice.press_data(page, "loyalty:page:1")  # a double tap
+    assert (await alice.wait_callback_answer(first)).get("text") is None
+    assert (await alice.wait_callback_answer(second)).get("text") is None
+    assert "page 2 of 2" in await _text(alice)
+    await alice.expect_no_message(0.3)  # no "something went wrong"
+    for forged in ("loyalty:page:" + "9" * 40, "loyalty:page:7", "loyalty:page:-1"):
+        query = await alice.press_data(page, forged)
+        assert (await alice.wait_callback_answer(query)).get("text") == "That button has expired."
+    await alice.expect_no_message(0.2)
+
+
+async def test_a_big_earn_waits_for_a_confirmation_from_its_asker(harness: Harness) -> None:
+    alice = await _registered(harness)
+    customer = await harness.care.customers.require(alice.id)
+    for i in range(3):
+        await harness.care.loyalty.earn(customer.id, 2000, f"R-{i}")
+    owner = harness.owner
+    await owner.send("/earn @alice 900 R-big")
+    ask = await owner.next_message()
+    assert "far above their usual (20.00)" in (ask.text or "")
+    assert (await harness.care.loyalty.standing(customer.id)).balance == 60
+    bob = await _registered(harness, "Bob")
+    await harness.care.staff.grant(owner.id, bob.id, Role.MANAGER, "Bob")
+    data = next(data for _, data in ask.buttons() if data and ":confirm:" in data)
+    stolen = await bob.press_data(ask, data)  # not Bob's question
+    assert (await bob.wait_callback_answer(stolen)).get("text") == "That button has expired."
+    await owner.press(ask, "Yes, add them")
+    done = await owner.next_message()
+    assert done.edited and "+900 points for 900.00" in (done.text or "")
+    again = await owner.press_data(ask, data)  # a second tap: quiet
+    assert (await owner.wait_callback_answer(again)).get("text") is None
+    await owner.expect_no_message(0.3)
+    assert (await harness.care.loyalty.standing(customer.id)).balance == 960

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from care.clock import Clock, iso
-from care.customers import normalise_phone
+from care.customers import find_by_phone
 from care.errors import NotRegistered
-from care.ports import CustomerChanged, ignore_change
+from care.phones import region_for, telegram_phone
+from care.settings import LocaleSettings
+from care.stages import StageService
 from storage import customer_admin as admin_repo
 from storage import customers as customers_repo
 from storage import points as points_repo
@@ -40,32 +42,25 @@ class LinkResult:
     merged_points: int = 0
 
 
-def phone_variants(phone: str) -> list[str]:
-    """Telegram sends contact numbers without '+': try the number with and without it."""
-    normal = normalise_phone(phone)
-    digits = normal.lstrip("+")
-    return [f"+{digits}", digits]
-
-
 class PhoneLinking:
     """Stores a customer's own phone number and merges an imported record that has it."""
 
     def __init__(
-        self, db: Database, clock: Clock, on_change: CustomerChanged = ignore_change
+        self, db: Database, clock: Clock, locale: LocaleSettings, stages: StageService
     ) -> None:
-        self._db, self._clock, self._on_change = db, clock, on_change
+        self._db, self._clock, self._stages = db, clock, stages
+        self._region = region_for(locale)
 
     async def link_phone(self, telegram_id: int, phone: str) -> LinkResult:
-        """Link `phone` (the sender's own) to the Telegram customer, merging in one transaction."""
-        variants = phone_variants(phone)
+        """Link `phone` (the sender's own, as Telegram shares it) to the Telegram customer; an
+        imported record with the number is merged, and the stage follows, in one transaction."""
+        number = telegram_phone(phone, self._region)
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:
             me = await customers_repo.find_by_telegram_id(tx, telegram_id)
             if me is None:
                 raise NotRegistered(telegram_id)
-            holder = None
-            for variant in variants:
-                holder = holder or await customers_repo.find_by_phone(tx, variant)
+            holder = await find_by_phone(tx, number, self._region)
             if holder is not None and holder.id == me.id:
                 outcome, merged = LinkOutcome.ALREADY, 0
             elif holder is not None and (
@@ -73,15 +68,16 @@ class PhoneLinking:
             ):
                 outcome, merged = LinkOutcome.TAKEN, 0
             elif holder is None:
-                await admin_repo.update_profile(tx, me.id, {"phone": variants[0]})
+                await admin_repo.update_profile(tx, me.id, {"phone": number})
                 outcome, merged = LinkOutcome.LINKED, 0
             else:
                 before = await points_repo.balance(tx, me.id)
+                await points_repo.move_confirmations(tx, holder.id, me.id)
                 counts = await admin_repo.merge_records(tx, holder.id, me.id, now)
                 await admin_repo.adopt_record(
                     tx,
                     me.id,
-                    phone=holder.phone or variants[0],
+                    phone=number,
                     member_code=holder.member_code,
                     name=holder.name,
                     birthday=holder.birthday,
@@ -101,8 +97,7 @@ class PhoneLinking:
                     counts.duplicates,
                     counts.purchases,
                 )
+                await self._stages.refresh_in(tx, me.id)
             customer = await customers_repo.get(tx, me.id)
             balance = await points_repo.balance(tx, me.id)
-        if outcome is LinkOutcome.MERGED:
-            await self._on_change(customer.id)
         return LinkResult(outcome, customer, balance, merged)

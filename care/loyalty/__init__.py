@@ -1,0 +1,1 @@
+"""Loyalty points: the use cases (service.py) and their internals beside them."""
