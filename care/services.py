@@ -24,7 +24,7 @@ from care.settings import (
 )
 from care.staff import StaffService
 from care.stages import StageService
-from care.tickets import TicketService
+from care.tickets.service import TicketService
 from care.updates import UpdateLog
 from storage.db import Database
 
@@ -72,6 +72,7 @@ class CareServices:
         loyalty = LoyaltyService(
             db, clock, settings.loyalty, settings.locale, messenger, on_change=stages.refresh
         )
+        staff = StaffService(db, clock, settings.staff)
         return cls(
             db=db,
             clock=clock,
@@ -79,7 +80,7 @@ class CareServices:
             messenger=messenger,
             outbox=outbox,
             customers=CustomerService(db, clock, settings.locale),
-            staff=StaffService(db, clock, settings.staff),
+            staff=staff,
             updates=UpdateLog(db, clock),
             faq=FaqService(
                 db,
@@ -95,8 +96,9 @@ class CareServices:
                 settings.tickets,
                 settings.staff,
                 settings.locale,
-                messenger,
-                on_change=stages.refresh,
+                outbox,
+                staff,
+                stages,
                 tier_of=loyalty.tier_name,
             ),
             loyalty=loyalty,
