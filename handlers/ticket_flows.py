@@ -10,7 +10,6 @@ one (`handlers.tickets.offer_complaint`); only the offer's own button files the 
 
 from __future__ import annotations
 
-import logging
 import warnings
 from datetime import timedelta
 from enum import IntEnum
@@ -34,8 +33,6 @@ from care.tickets.service import CATEGORIES
 from handlers.common import error_text, keyboard, reply
 from handlers.context import CareContext
 from handlers.texts import t
-
-log = logging.getLogger(__name__)
 
 FLOW_KEY = "tickets.flow"  # set while a flow collects the customer's messages
 DRAFT_KEY = "tickets.draft"  # free text offered as a complaint, until the offer is answered

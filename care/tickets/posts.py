@@ -39,6 +39,9 @@ POST, THREAD, CUSTOMER, ESCALATION = (
     "ticket.escalation",  # an owner's private alert
 )
 IN_FLIGHT = ("pending", "sending")
+# A staff text longer than this goes to the customer as a message of its own: inside the
+# catalogue text around it, it would pass Telegram's 4096 characters.
+INLINE_TEXT = 3800
 
 # Which customer message did not arrive, for the staff chat's notice.
 _WHAT = {"tickets.customer_reply": "reply", "tickets.customer_resolved": "resolved"}
@@ -199,6 +202,38 @@ class TicketPosts:
         )
         await self._outbox.add(tx, message, kind=CUSTOMER, customer_id=customer.id, ref=ticket.id)
         return Outcome.QUEUED
+
+    async def relay(
+        self, tx: aiosqlite.Connection, ticket: TicketRow, customer: CustomerRow | None, text: str
+    ) -> Outcome:
+        """Queue a staff answer for the customer: in the reply text, or after a header when
+        it is too long to fit inside it."""
+        if len(text) <= INLINE_TEXT:
+            return await self.to_customer(
+                tx, ticket, customer, "tickets.customer_reply", {"text": text}
+            )
+        outcome = await self.to_customer(tx, ticket, customer, "tickets.customer_reply_header", {})
+        if outcome is Outcome.QUEUED:
+            await self.to_customer(tx, ticket, customer, "tickets.customer_text", {"text": text})
+        return outcome
+
+    async def resolved(
+        self,
+        tx: aiosqlite.Connection,
+        ticket: TicketRow,
+        customer: CustomerRow | None,
+        note: str | None,
+        buttons: tuple[tuple[str, str], ...],
+    ) -> Outcome:
+        """Queue the resolution notice (with the satisfaction buttons); a long note goes first,
+        as a message of its own."""
+        inline = note is None or len(note) <= INLINE_TEXT
+        if not inline:
+            await self.to_customer(tx, ticket, customer, "tickets.customer_text", {"text": note})
+        fields: dict[str, object] = {"note": f"\n\n{note}" if note and inline else ""}
+        return await self.to_customer(
+            tx, ticket, customer, "tickets.customer_resolved", fields, buttons=buttons
+        )
 
     # ------------------------------------------------------------------ the owners
 

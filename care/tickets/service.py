@@ -8,7 +8,6 @@ Staff use cases run inside `StaffService.act`, which checks the caller's role fi
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 import aiosqlite
 
@@ -54,9 +53,6 @@ CATEGORIES = ("product", "service", "delivery", "billing", "other")
 SCOPES = ("open", "mine", "all")
 LOW_CSAT = 2
 MAX_STAFF_TEXT = 4096  # Telegram's limit for the staff member's own message
-# A staff text longer than this goes to the customer as a message of its own after the
-# ticket's header: with the header around it, it would pass Telegram's 4096.
-INLINE_TEXT = 3800
 
 
 def ticket_number(ref: int | str, usage: str) -> int:
@@ -245,18 +241,7 @@ class TicketService:
             )
             await repo.mark_first_response(tx, ticket.id, now, actor_id)
             customer = await customer_of(tx, ticket)
-            if len(text) <= INLINE_TEXT:
-                outcome = await self._posts.to_customer(
-                    tx, ticket, customer, "tickets.customer_reply", {"text": text}
-                )
-            else:
-                outcome = await self._posts.to_customer(
-                    tx, ticket, customer, "tickets.customer_reply_header", {}
-                )
-                if outcome is Outcome.QUEUED:
-                    await self._posts.to_customer(
-                        tx, ticket, customer, "tickets.customer_text", {"text": text}
-                    )
+            outcome = await self._posts.relay(tx, ticket, customer, text)
             if outcome is Outcome.QUEUED:
                 await repo.set_status(tx, ticket.id, "waiting_customer", now)
             act.result = outcome.value
@@ -310,15 +295,7 @@ class TicketService:
                     (f"tickets.csat_{score}", callbacks.build("tickets", "csat", number, score))
                     for score in range(5, 0, -1)
                 )
-            inline = note is None or len(note) <= INLINE_TEXT
-            if not inline:  # the long note first, in a message of its own
-                await self._posts.to_customer(
-                    tx, ticket, customer, "tickets.customer_text", {"text": note}
-                )
-            fields: dict[str, object] = {"note": f"\n\n{note}" if note and inline else ""}
-            outcome = await self._posts.to_customer(
-                tx, ticket, customer, "tickets.customer_resolved", fields, buttons=buttons
-            )
+            outcome = await self._posts.resolved(tx, ticket, customer, note, buttons)
             act.result = f"resolved, customer {outcome.value}"
             delivery = Delivery(await repo.get(tx, ticket.id), outcome, display_name(customer))
         log.info("ticket resolved number=%s outcome=%s", number, outcome)
@@ -408,16 +385,6 @@ class TicketService:
             if customer is None:
                 raise NotRegistered(telegram_id)
             return await repo.list_for_customer(tx, customer.id)
-
-    async def open_complaints(self, customer_id: int) -> int:
-        """How many complaints of the customer are open (an open one blocks promotions)."""
-        async with self._db.read() as tx:
-            return await repo.open_complaints(tx, customer_id)
-
-    async def recent_ratings(self, customer_id: int, since: datetime) -> list[int]:
-        """Feedback ratings and satisfaction scores the customer gave since `since`."""
-        async with self._db.read() as tx:
-            return await repo.recent_ratings(tx, customer_id, iso(since))
 
     # ------------------------------------------------------------------ service levels
 

@@ -414,19 +414,6 @@ def test_ticket_settings_validate() -> None:
     )
 
 
-async def test_stats_for_the_stage_engine(desk: Desk, alice: int, clock: FakeClock) -> None:
-    tickets = desk.tickets
-    since = clock.now()
-    complaint = (await tickets.open_complaint(ALICE_TG, "product", "Broken")).ticket.number
-    await tickets.open_feedback(ALICE_TG, 4, "Nice")
-    assert await tickets.open_complaints(alice) == 1
-    await tickets.resolve(OWNER, complaint)
-    await tickets.rate(ALICE_TG, complaint, 1)
-    assert await tickets.open_complaints(alice) == 0
-    assert sorted(await tickets.recent_ratings(alice, since)) == [1, 4]
-    assert await tickets.recent_ratings(alice, clock.advance(days=1)) == []
-
-
 async def test_number_allocation_is_max_plus_one(db: Database) -> None:
     async with db.transaction() as tx:
         assert await repo.next_number(tx) == 1001
