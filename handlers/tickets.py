@@ -16,16 +16,16 @@ from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from care import callbacks
-from care.callbacks import ID, Number
+from care.callbacks import ID, ArgSpec, Choice, Number
 from care.errors import CareError, ExpiredButton
 from care.tickets.complaints import looks_like_complaint
+from care.tickets.service import CATEGORIES
 from handlers import ticket_staff, ticket_threads
 from handlers.common import keyboard, reply
 from handlers.context import CareContext
 from handlers.texts import t
 from handlers.ticket_flows import (
     DRAFT_KEY,
-    FLOW_KEY,
     MAX_DRAFT,
     cmd_cancel_outside,
     conversation,
@@ -95,17 +95,27 @@ async def on_csat(update: Update, context: CareContext) -> None:
     await query.edit_message_text(f"{original}\n\n{thanks}" if original else thanks)
 
 
-FLOW_VERBS = ("rating", "category", "skip", "draft")
+# The flow's buttons, as they were built: a repeat of one of these is a double tap (or a press
+# after its step), answered quietly; anything else has expired or was forged.
+FLOW_BUTTONS: tuple[tuple[str, ArgSpec], ...] = (
+    ("rating", Number(1, 5)),
+    ("category", Choice(*CATEGORIES)),
+    ("skip", Choice("comment", "photo")),
+    ("draft", Choice("complaint")),
+)
 
 
 async def on_stale_button(update: Update, context: CareContext) -> None:
-    """A ticket button nothing else took: a flow's button pressed again (or after its step)
-    is answered quietly while the flow runs; anything else has expired."""
+    """A ticket button nothing else took: a flow's button pressed again (or after its step) is
+    a quiet no-op; anything else gets "this button has expired"."""
     query = update.callback_query
     if query is None:
         return
-    flow_running = bool(context.user_data and context.user_data.get(FLOW_KEY))
-    if flow_running and callbacks.verb_of(query.data) in FLOW_VERBS:
+    for verb, spec in FLOW_BUTTONS:
+        try:
+            callbacks.parse(query.data, "tickets", verb, spec)
+        except ExpiredButton:
+            continue
         await query.answer()
         return
     await refuse_button(query, ExpiredButton(), context.lang)

@@ -433,6 +433,29 @@ async def test_take_and_resolve_buttons_check_the_presser_and_ignore_a_second_ta
     assert "expired" in (await owner.wait_callback_answer(forged)).get("text", "")
 
 
+async def test_flow_buttons_tapped_twice_are_quiet_and_forged_ones_expired(
+    harness: Harness,
+) -> None:
+    alice = await _register(harness)
+    await alice.send("/feedback")
+    stars = await alice.next_message()
+    forged = harness.sandbox._callback_query(alice, stars, "tickets:rating:99")
+    assert "expired" in (await alice.wait_callback_answer(forged)).get("text", "")
+    await alice.wait_callback_answer(await alice.press(stars, "tickets:rating:3"))
+    ask = await alice.next_message()  # the stars message, edited to ask for a comment
+    again = harness.sandbox._callback_query(alice, stars, "tickets:rating:3")
+    assert not (await alice.wait_callback_answer(again)).get("text")
+    skip = await alice.press(ask, "Skip")
+    await alice.wait_callback_answer(skip)
+    assert "#1001" in (await _until(alice, "feedback is logged")).content
+    late = harness.sandbox._callback_query(alice, ask, "tickets:skip:comment")
+    assert not (await alice.wait_callback_answer(late)).get("text")  # a no-op, not an error
+    await alice.expect_no_message(0.2)
+    assert (await _ticket(harness, 1001)).rating == 3
+    unknown = harness.sandbox._callback_query(alice, ask, "tickets:nonsense:1")
+    assert "expired" in (await alice.wait_callback_answer(unknown)).get("text", "")
+
+
 class _JobContext:
     """The one attribute a ticket job reads from its context."""
 
