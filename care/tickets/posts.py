@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import aiosqlite
 
@@ -145,9 +146,10 @@ class TicketPosts:
         current = await repo.get(tx, ticket.id)
         if current.staff_message_id is not None or any(r.status in IN_FLIGHT for r in rows):
             return False
-        if not rows:
+        if not rows or self._staff.chat_id is None:
             return await self.post(tx, current, tier)
-        await self._outbox.add(tx, decode(rows[-1].message), kind=POST, ref=ticket.id)
+        card = replace(decode(rows[-1].message), chat_id=self._staff.chat_id)
+        await self._outbox.add(tx, card, kind=POST, ref=ticket.id)
         return True
 
     async def to_staff_chat(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -129,6 +129,27 @@ async def test_opening_a_complaint_is_one_write_transaction_with_its_post_queued
     async with db.read() as tx:
         queued = await outbox_repo.find(tx, "ticket.post", str(created.ticket.id))
     assert [row.status for row in queued] == ["pending"] and desk.messenger.sent == []
+
+
+async def test_every_ticket_use_case_is_one_write_transaction(
+    db: Database, desk: Desk, alice: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = (await desk.tickets.open_feedback(ALICE_TG, 3, "Meh")).ticket.number
+    await desk.sent()
+    opened = _count_writes(db, monkeypatch)
+    tickets = desk.tickets
+    steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("reply", lambda: tickets.reply(OWNER, number, "What could be better?")),
+        ("take", lambda: tickets.take(OWNER, number)),
+        ("resolve", lambda: tickets.resolve(OWNER, number, "Thanks")),
+        ("rate", lambda: tickets.rate(ALICE_TG, number, 2)),
+        ("reopen", lambda: tickets.reopen(OWNER, number)),
+        ("sla check", tickets.check_sla),
+    ]
+    for name, step in steps:
+        before = opened.count(True)
+        await step()
+        assert opened.count(True) == before + 1, name
 
 
 async def test_numbers_start_after_1000_and_the_post_and_its_photo_reach_staff(
