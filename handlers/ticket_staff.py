@@ -31,12 +31,12 @@ _RESOLVED_KEYS = {
 
 def reply_text(delivery: Delivery, lang: str) -> str:
     """What staff are told after a reply: on its way, or why it cannot reach the customer."""
-    key = _REPLY_KEYS.get(delivery.outcome, "tickets.reply_no_chat")
+    key = _REPLY_KEYS[delivery.outcome]
     return t(key, lang, name=delivery.customer_name, number=delivery.ticket.number)
 
 
 def _resolved_text(delivery: Delivery, lang: str) -> str:
-    key = _RESOLVED_KEYS.get(delivery.outcome, "tickets.resolved_no_chat")
+    key = _RESOLVED_KEYS[delivery.outcome]
     return t(key, lang, number=delivery.ticket.number, name=delivery.customer_name)
 
 

@@ -15,7 +15,6 @@ class Outcome(StrEnum):
     QUEUED = "queued"  # in the outbox; the staff chat hears if it cannot be delivered
     FORGOTTEN = "forgotten"  # the customer erased their data (/forget): nothing can reach them
     NO_CHAT = "no_chat"  # an imported customer who never wrote to the bot
-    NOT_ASKED = "not_asked"  # nothing to send (e.g. the ticket was rated before)
 
 
 @dataclass(frozen=True, slots=True)
