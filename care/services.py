@@ -16,7 +16,7 @@ from care.ports import Messenger
 from care.settings import CareSettings
 from care.staff import StaffService
 from care.stages import StageService
-from care.tickets import TicketService
+from care.tickets.service import TicketService
 from storage.db import Database
 
 
@@ -73,8 +73,9 @@ class CareServices:
                 settings.tickets,
                 settings.staff,
                 settings.locale,
-                messenger,
-                on_change=stages.refresh,
+                outbox,
+                staff,
+                stages,
                 tier_of=loyalty.tier_name,
             ),
             loyalty=loyalty,

@@ -41,6 +41,7 @@ from handlers.faq_staff import (
     staff_handlers,
 )
 from handlers.texts import t
+from handlers.ticket_flows import confirm_ticket
 from storage.faq import FaqRow
 
 __all__ = [
@@ -245,7 +246,7 @@ async def on_ask_staff(update: Update, context: CareContext) -> None:
     customer = await context.care.customers.find(user.id)
     if customer is not None:
         created = await context.care.tickets.open_question(customer.id, question.example)
-        await tickets.confirm_ticket(update, context, "faq.staff_ticket", created)
+        await confirm_ticket(update, context, "faq.staff_ticket", created)
         return
     # Not registered yet: no ticket can hold the answer, so the question goes to the staff chat.
     name = f"{user.full_name} (@{user.username})" if user.username else user.full_name

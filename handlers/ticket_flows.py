@@ -4,17 +4,17 @@ Feedback asks for a 1–5 rating and an optional comment; a complaint for a cate
 description and an optional photo. Either ends with the ticket's number and when to expect an
 answer (`confirm_ticket`, also used by the FAQ's 'ask staff' path). While a flow runs, `FLOW_KEY`
 is set so the ticket threads (`handlers.ticket_threads`) leave the customer's messages to it.
+A complaint starts from /complaint, the menu, or the offer made for free text that reads like
+one (`handlers.tickets.offer_complaint`); only the offer's own button files the offered text.
 """
 
 from __future__ import annotations
 
-import logging
 import warnings
 from datetime import timedelta
 from enum import IntEnum
 
-from telegram import Update
-from telegram.error import TelegramError
+from telegram import CallbackQuery, Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -25,16 +25,17 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from care.tickets import CATEGORIES, TicketCreated
-from handlers.common import keyboard, reply
+from care import callbacks
+from care.callbacks import Choice, Number
+from care.errors import CareError
+from care.tickets.results import TicketCreated
+from care.tickets.service import CATEGORIES
+from handlers.common import error_text, keyboard, reply
 from handlers.context import CareContext
 from handlers.texts import t
-from storage.customers import CustomerRow
-
-log = logging.getLogger(__name__)
 
 FLOW_KEY = "tickets.flow"  # set while a flow collects the customer's messages
-DRAFT_KEY = "tickets.draft"  # free text offered as a complaint
+DRAFT_KEY = "tickets.draft"  # free text offered as a complaint, until the offer is answered
 RATING_KEY, CATEGORY_KEY, TEXT_KEY, PHOTO_KEY = (
     "tickets.rating",
     "tickets.category",
@@ -43,6 +44,7 @@ RATING_KEY, CATEGORY_KEY, TEXT_KEY, PHOTO_KEY = (
 )
 FLOW_TIMEOUT = timedelta(minutes=30)
 MAX_DRAFT = 1000
+STAY = None  # a ConversationHandler callback returning None keeps the current step
 
 
 class Flow(IntEnum):
@@ -55,23 +57,28 @@ class Flow(IntEnum):
     PHOTO = 4
 
 
+async def refuse_button(query: CallbackQuery, exc: CareError, lang: str) -> None:
+    """Answer a button whose press was refused (expired, forged, not the caller's)."""
+    await query.answer(error_text(exc, lang), show_alert=True)
+
+
 # ---------------------------------------------------------------------------- customer flows
 
 
-async def _start_flow(update: Update, context: CareContext) -> CustomerRow | None:
-    """Answer a pressed button, require a registered customer and mark the flow as running."""
+async def _registered(update: Update, context: CareContext) -> None:
+    """Answer a pressed button; NotRegistered (told by the error handler) before /start."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-    user = update.effective_user
-    customer = await context.care.customers.find(user.id) if user else None
-    if customer is None:
-        await reply(update.effective_message, t("common.press_start", context.lang))
-        return None
+    assert update.effective_user is not None
+    await context.care.customers.require(update.effective_user.id)
+
+
+def _start_flow(context: CareContext) -> None:
+    """Mark the flow as running and forget what an earlier flow collected."""
     assert context.user_data is not None
-    for key in (RATING_KEY, CATEGORY_KEY, TEXT_KEY, PHOTO_KEY):
+    for key in (RATING_KEY, CATEGORY_KEY, TEXT_KEY, PHOTO_KEY, DRAFT_KEY):
         context.user_data.pop(key, None)
     context.user_data[FLOW_KEY] = True
-    return customer
 
 
 def _end_flow(context: CareContext) -> int:
@@ -83,52 +90,84 @@ def _end_flow(context: CareContext) -> int:
 
 async def cmd_feedback(update: Update, context: CareContext) -> int:
     """/feedback or the menu's Feedback button: ask for a 1–5 rating."""
-    if await _start_flow(update, context) is None:
-        return _end_flow(context)
-    stars = [(f"{n} ⭐", f"tickets:rating:{n}") for n in range(1, 6)]
-    markup = keyboard([stars])
+    await _registered(update, context)
+    _start_flow(context)
+    stars = [(f"{n} ⭐", callbacks.build("tickets", "rating", n)) for n in range(1, 6)]
     await reply(
         update.effective_message,
         t("tickets.feedback_ask_rating", context.lang),
-        reply_markup=markup,
+        reply_markup=keyboard([stars]),
     )
     return Flow.RATING
 
 
-async def on_rating(update: Update, context: CareContext) -> int:
+async def on_rating(update: Update, context: CareContext) -> int | None:
     """Keep the rating and offer to add a comment."""
     query = update.callback_query
     assert query is not None and context.user_data is not None
+    try:
+        (rating,) = callbacks.parse(query.data, "tickets", "rating", Number(1, 5))
+    except CareError as exc:
+        await refuse_button(query, exc, context.lang)
+        return STAY
     await query.answer()
-    rating = int((query.data or "").rsplit(":", 1)[1])
     context.user_data[RATING_KEY] = rating
-    skip = keyboard([[(t("tickets.button_skip", context.lang), "tickets:skip:comment")]])
-    text = t("tickets.feedback_ask_comment", context.lang, stars="⭐" * rating)
+    skip = keyboard(
+        [[(t("tickets.button_skip", context.lang), callbacks.build("tickets", "skip", "comment"))]]
+    )
+    text = t("tickets.feedback_ask_comment", context.lang, stars="⭐" * int(rating))
     await query.edit_message_text(text, reply_markup=skip)
     return Flow.COMMENT
 
 
-async def on_comment(update: Update, context: CareContext) -> int:
+async def on_comment(update: Update, context: CareContext) -> int | None:
     """The comment (text) or Skip: create the feedback ticket."""
     message = update.effective_message
     comment = message.text if message is not None and update.callback_query is None else None
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-        await update.callback_query.edit_message_reply_markup(None)
+    if update.callback_query is not None and not await _skipped(update, context, "comment"):
+        return STAY
     assert context.user_data is not None and update.effective_user is not None
-    customer = await context.care.customers.require(update.effective_user.id)
     rating = int(context.user_data.get(RATING_KEY, 5))
-    created = await context.care.tickets.open_feedback(customer.id, rating, comment)
+    created = await context.care.tickets.open_feedback(update.effective_user.id, rating, comment)
     await confirm_ticket(update, context, "tickets.feedback_done", created)
     return _end_flow(context)
 
 
 async def cmd_complaint(update: Update, context: CareContext) -> int:
-    """/complaint, the menu's Complaint button or the offer button: ask for a category."""
-    if await _start_flow(update, context) is None:
-        return _end_flow(context)
+    """/complaint or the menu's Complaint button: ask for a category, then a description.
+
+    An offer of free text as a complaint that was not pressed is dropped here: only its own
+    button files that text (`on_offer`).
+    """
+    await _registered(update, context)
+    _start_flow(context)
+    return await _ask_category(update, context)
+
+
+async def on_offer(update: Update, context: CareContext) -> int | None:
+    """The offer's button: a complaint whose description is the offered text."""
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    try:
+        callbacks.parse(query.data, "tickets", "draft", Choice("complaint"))
+    except CareError as exc:
+        await refuse_button(query, exc, context.lang)
+        return STAY
+    draft = context.user_data.get(DRAFT_KEY)
+    if draft is None and context.user_data.get(FLOW_KEY):
+        await query.answer()  # a second tap: the flow it started is running
+        return STAY
+    await _registered(update, context)
+    _start_flow(context)
+    if draft:
+        context.user_data[TEXT_KEY] = draft
+    return await _ask_category(update, context)
+
+
+async def _ask_category(update: Update, context: CareContext) -> int:
     names = [
-        (t(f"tickets.category_{c}", context.lang), f"tickets:category:{c}") for c in CATEGORIES
+        (t(f"tickets.category_{c}", context.lang), callbacks.build("tickets", "category", c))
+        for c in CATEGORIES
     ]
     rows = [names[0:2], names[2:4], names[4:]]
     await reply(
@@ -139,20 +178,22 @@ async def cmd_complaint(update: Update, context: CareContext) -> int:
     return Flow.CATEGORY
 
 
-async def on_category(update: Update, context: CareContext) -> int:
-    """Keep the category; use the offered draft as the description if there is one."""
+async def on_category(update: Update, context: CareContext) -> int | None:
+    """Keep the category; the offered text (from the offer's button) is the description."""
     query = update.callback_query
     assert query is not None and context.user_data is not None
+    try:
+        (category,) = callbacks.parse(query.data, "tickets", "category", Choice(*CATEGORIES))
+    except CareError as exc:
+        await refuse_button(query, exc, context.lang)
+        return STAY
     await query.answer()
-    category = (query.data or "").rsplit(":", 1)[1]
     context.user_data[CATEGORY_KEY] = category
     await query.edit_message_text(
         f"{t('tickets.complaint_ask_category', context.lang)}\n→ "
         f"{t(f'tickets.category_{category}', context.lang)}"
     )
-    draft = context.user_data.pop(DRAFT_KEY, None)
-    if draft:
-        context.user_data[TEXT_KEY] = draft
+    if context.user_data.get(TEXT_KEY):
         return await _ask_photo(update, context)
     await reply(update.effective_message, t("tickets.complaint_ask_text", context.lang))
     return Flow.DESCRIPTION
@@ -176,20 +217,21 @@ async def on_description(update: Update, context: CareContext) -> int:
 
 
 async def _ask_photo(update: Update, context: CareContext) -> int:
-    skip = keyboard([[(t("tickets.button_skip", context.lang), "tickets:skip:photo")]])
+    data = callbacks.build("tickets", "skip", "photo")
+    skip = keyboard([[(t("tickets.button_skip", context.lang), data)]])
     await reply(
         update.effective_message, t("tickets.complaint_ask_photo", context.lang), reply_markup=skip
     )
     return Flow.PHOTO
 
 
-async def on_photo(update: Update, context: CareContext) -> int:
+async def on_photo(update: Update, context: CareContext) -> int | None:
     """The optional photo, or Skip: create the complaint."""
     assert context.user_data is not None
     message = update.effective_message
     if update.callback_query is not None:
-        await update.callback_query.answer()
-        await update.callback_query.edit_message_reply_markup(None)
+        if not await _skipped(update, context, "photo"):
+            return STAY
     elif message is not None and message.photo:
         context.user_data[PHOTO_KEY] = message.photo[-1].file_id
         if message.caption:
@@ -199,28 +241,29 @@ async def on_photo(update: Update, context: CareContext) -> int:
     return await _finish_complaint(update, context)
 
 
+async def _skipped(update: Update, context: CareContext, step: str) -> bool:
+    """A Skip press for this step: answered and its button removed; False if refused."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        callbacks.parse(query.data, "tickets", "skip", Choice(step))
+    except CareError as exc:
+        await refuse_button(query, exc, context.lang)
+        return False
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    return True
+
+
 async def _finish_complaint(update: Update, context: CareContext) -> int:
     assert context.user_data is not None and update.effective_user is not None
-    customer = await context.care.customers.require(update.effective_user.id)
-    photo = context.user_data.get(PHOTO_KEY)
     created = await context.care.tickets.open_complaint(
-        customer.id,
+        update.effective_user.id,
         str(context.user_data.get(CATEGORY_KEY, "other")),
         str(context.user_data.get(TEXT_KEY, "")),
-        photo,
+        context.user_data.get(PHOTO_KEY),
     )
     await confirm_ticket(update, context, "tickets.complaint_done", created)
-    staff_chat = context.care.settings.staff.chat_id
-    if photo and created.posted and staff_chat is not None:
-        try:  # staff see the photo itself under the ticket's post
-            await context.bot.send_photo(
-                staff_chat,
-                photo,
-                caption=f"#{created.ticket.number}",
-                reply_to_message_id=created.ticket.staff_message_id,
-            )
-        except TelegramError as exc:
-            log.warning("ticket photo not posted number=%s error=%s", created.ticket.number, exc)
     return _end_flow(context)
 
 
@@ -231,7 +274,7 @@ async def confirm_ticket(
     lang, hours = context.lang, created.expect_hours
     if hours <= 0:
         expect = t("tickets.expect_soon", lang)
-    elif context.care.settings.tickets.business_hours:
+    elif created.business_hours:
         expect = t("tickets.expect_business_hours", lang, hours=f"{hours:g}")
     else:
         expect = t("tickets.expect_hours", lang, hours=f"{hours:g}")
@@ -240,7 +283,7 @@ async def confirm_ticket(
     sent = await context.bot.send_message(
         chat.id, t(key, lang, number=created.ticket.number, expect=expect)
     )
-    await context.care.tickets.remember_post(created.ticket, chat.id, sent.message_id)
+    await context.care.tickets.remember_post(created.ticket.id, chat.id, sent.message_id)
 
 
 async def cmd_cancel(update: Update, context: CareContext) -> int:
@@ -285,18 +328,19 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
         CommandHandler("feedback", cmd_feedback, filters=private),
         CommandHandler("complaint", cmd_complaint, filters=private),
         CallbackQueryHandler(cmd_feedback, pattern=r"^menu:open:feedback$"),
-        CallbackQueryHandler(cmd_complaint, pattern=r"^(menu:open|tickets:draft):complaint$"),
+        CallbackQueryHandler(cmd_complaint, pattern=r"^menu:open:complaint$"),
+        CallbackQueryHandler(on_offer, pattern=callbacks.pattern("tickets", "draft")),
     ]
     states = {
-        Flow.RATING: [CallbackQueryHandler(on_rating, pattern=r"^tickets:rating:[1-5]$")],
+        Flow.RATING: [
+            CallbackQueryHandler(on_rating, pattern=callbacks.pattern("tickets", "rating"))
+        ],
         Flow.COMMENT: [
             MessageHandler(text, on_comment),
-            CallbackQueryHandler(on_comment, pattern=r"^tickets:skip:comment$"),
+            CallbackQueryHandler(on_comment, pattern=callbacks.pattern("tickets", "skip")),
         ],
         Flow.CATEGORY: [
-            CallbackQueryHandler(
-                on_category, pattern=rf"^tickets:category:({'|'.join(CATEGORIES)})$"
-            )
+            CallbackQueryHandler(on_category, pattern=callbacks.pattern("tickets", "category"))
         ],
         Flow.DESCRIPTION: [
             MessageHandler(text | filters.PHOTO, on_description),
@@ -304,7 +348,7 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
         ],
         Flow.PHOTO: [
             MessageHandler(filters.PHOTO, on_photo),
-            CallbackQueryHandler(on_photo, pattern=r"^tickets:skip:photo$"),
+            CallbackQueryHandler(on_photo, pattern=callbacks.pattern("tickets", "skip")),
             MessageHandler(~filters.COMMAND, on_need_photo),
         ],
         ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],

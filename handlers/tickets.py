@@ -1,16 +1,13 @@
-"""Feedback and complaints: the customer's flows and ticket threads (staff side: ticket_staff).
+"""Feedback and complaints: the customer's commands and buttons, and the feature's handler lists.
 
-Two handler lists:
 - `thread_handlers()` runs in its own group before the features: a customer's message that
   replies to a ticket message (or arrives while a ticket waits for their answer), and a staff
   reply to a ticket's post in the staff chat, are claimed there and go no further
   (`handlers.ticket_threads`).
 - `handlers()` holds the /feedback and /complaint conversation (`handlers.ticket_flows`),
-  /mytickets, the satisfaction and staff buttons, and the staff commands; it goes in FEATURES
-  before the fallback handlers.
+  /mytickets, the satisfaction buttons and the staff commands (`handlers.ticket_staff`); it goes
+  in FEATURES before the fallback handlers.
 - `offer_complaint()` is for any free-text path that found nothing better (fallback, FAQ).
-
-The flows' and threads' names are re-exported here, where callers have always found them.
 """
 
 from __future__ import annotations
@@ -18,81 +15,29 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from care.errors import CareError
-from care.tickets import looks_like_complaint
-from handlers import ticket_staff
+from care import callbacks
+from care.callbacks import ID, ArgSpec, Choice, Number
+from care.errors import CareError, ExpiredButton
+from care.tickets.complaints import looks_like_complaint
+from care.tickets.service import CATEGORIES
+from handlers import ticket_staff, ticket_threads
 from handlers.common import keyboard, reply
 from handlers.context import CareContext
 from handlers.texts import t
 from handlers.ticket_flows import (
-    CATEGORY_KEY,
     DRAFT_KEY,
-    FLOW_KEY,
-    FLOW_TIMEOUT,
     MAX_DRAFT,
-    PHOTO_KEY,
-    RATING_KEY,
-    TEXT_KEY,
-    Flow,
-    cmd_cancel,
-    cmd_complaint,
-    cmd_feedback,
-    confirm_ticket,
+    cmd_cancel_outside,
     conversation,
-    on_category,
-    on_comment,
-    on_description,
-    on_need_photo,
-    on_need_text,
-    on_photo,
-    on_rating,
-    on_timeout,
-    on_unexpected,
+    refuse_button,
 )
-from handlers.ticket_threads import on_thread_message, thread_handlers
-
-__all__ = [
-    "CATEGORY_KEY",
-    "DRAFT_KEY",
-    "FLOW_KEY",
-    "FLOW_TIMEOUT",
-    "MAX_DRAFT",
-    "PHOTO_KEY",
-    "RATING_KEY",
-    "TEXT_KEY",
-    "Flow",
-    "cmd_cancel",
-    "cmd_cancel_outside",
-    "cmd_complaint",
-    "cmd_feedback",
-    "cmd_mytickets",
-    "confirm_ticket",
-    "handlers",
-    "offer_complaint",
-    "on_category",
-    "on_comment",
-    "on_csat",
-    "on_description",
-    "on_need_photo",
-    "on_need_text",
-    "on_photo",
-    "on_rating",
-    "on_thread_message",
-    "on_timeout",
-    "on_unexpected",
-    "thread_handlers",
-]
-
-
-async def cmd_cancel_outside(update: Update, context: CareContext) -> None:
-    """/cancel with no flow running."""
-    await reply(update.effective_message, t("tickets.nothing_to_cancel", context.lang))
 
 
 async def offer_complaint(update: Update, context: CareContext, text: str) -> bool:
     """Offer to file free text that reads like a complaint as one; True if offered.
 
     Call it where free text matches nothing (the fallback now, the FAQ's no-match path later).
+    The text is kept until the offer's button is pressed or another complaint is started.
     """
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None or chat.type != "private":
@@ -100,7 +45,8 @@ async def offer_complaint(update: Update, context: CareContext, text: str) -> bo
     if not looks_like_complaint(text) or context.user_data is None:
         return False
     context.user_data[DRAFT_KEY] = text[:MAX_DRAFT]
-    button = keyboard([[(t("tickets.button_offer", context.lang), "tickets:draft:complaint")]])
+    data = callbacks.build("tickets", "draft", "complaint")
+    button = keyboard([[(t("tickets.button_offer", context.lang), data)]])
     await message.reply_text(t("tickets.offer_complaint", context.lang), reply_markup=button)
     return True
 
@@ -130,15 +76,15 @@ async def cmd_mytickets(update: Update, context: CareContext) -> None:
 
 
 async def on_csat(update: Update, context: CareContext) -> None:
-    """A satisfaction press: counted once; a late second press is thanked, not counted."""
+    """A satisfaction press: counted once; a second press is thanked quietly, not counted."""
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    _, _, number, score = (query.data or "").split(":")
     try:
+        number, score = callbacks.parse(query.data, "tickets", "csat", ID, Number(1, 5))
         rating = await context.care.tickets.rate(user.id, int(number), int(score))
-    except CareError:
-        await query.answer(t("common.expired_button", context.lang), show_alert=True)
+    except CareError as exc:
+        await refuse_button(query, exc, context.lang)
         return
     if not rating.accepted:
         await query.answer(t("tickets.csat_already", context.lang))
@@ -149,7 +95,38 @@ async def on_csat(update: Update, context: CareContext) -> None:
     await query.edit_message_text(f"{original}\n\n{thanks}" if original else thanks)
 
 
+# The flow's buttons, as they were built: a repeat of one of these is a double tap (or a press
+# after its step), answered quietly; anything else has expired or was forged.
+FLOW_BUTTONS: tuple[tuple[str, ArgSpec], ...] = (
+    ("rating", Number(1, 5)),
+    ("category", Choice(*CATEGORIES)),
+    ("skip", Choice("comment", "photo")),
+    ("draft", Choice("complaint")),
+)
+
+
+async def on_stale_button(update: Update, context: CareContext) -> None:
+    """A ticket button nothing else took: a flow's button pressed again (or after its step) is
+    a quiet no-op; anything else gets "this button has expired"."""
+    query = update.callback_query
+    if query is None:
+        return
+    for verb, spec in FLOW_BUTTONS:
+        try:
+            callbacks.parse(query.data, "tickets", verb, spec)
+        except ExpiredButton:
+            continue
+        await query.answer()
+        return
+    await refuse_button(query, ExpiredButton(), context.lang)
+
+
 # ---------------------------------------------------------------------------- registration
+
+
+def thread_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    """Run before the features: claim messages that belong to a ticket."""
+    return ticket_threads.handlers()
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
@@ -158,6 +135,8 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         conversation(),
         CommandHandler("cancel", cmd_cancel_outside),
         CommandHandler("mytickets", cmd_mytickets),
-        CallbackQueryHandler(on_csat, pattern=r"^tickets:csat:\d+:[1-5]$"),
+        CallbackQueryHandler(on_csat, pattern=callbacks.pattern("tickets", "csat")),
         *ticket_staff.handlers(),
+        # Last: ticket buttons nothing above took (double taps, old messages, forgeries).
+        CallbackQueryHandler(on_stale_button, pattern=callbacks.pattern("tickets")),
     ]

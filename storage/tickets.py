@@ -291,31 +291,6 @@ async def count_active(tx: aiosqlite.Connection, customer_id: int) -> int:
     )
 
 
-async def open_complaints(tx: aiosqlite.Connection, customer_id: int) -> int:
-    """How many of the customer's complaints are open or waiting (uses the customer index)."""
-    return int(
-        await _scalar(
-            tx,
-            "SELECT COUNT(*) FROM tickets WHERE customer_id = ? AND status IN (?, ?)"
-            " AND kind = 'complaint'",
-            (customer_id, *ACTIVE),
-        )
-    )
-
-
-async def recent_ratings(tx: aiosqlite.Connection, customer_id: int, since: str) -> list[int]:
-    """Feedback ratings given and satisfaction scores of tickets resolved since `since`."""
-    cursor = await tx.execute(
-        "SELECT rating, created_at AS at FROM tickets"
-        " WHERE customer_id = ? AND rating IS NOT NULL AND created_at >= ?"
-        " UNION ALL SELECT csat, resolved_at AS at FROM tickets"
-        " WHERE customer_id = ? AND csat IS NOT NULL AND resolved_at >= ?"
-        " ORDER BY at",
-        (customer_id, since, customer_id, since),
-    )
-    return [int(row[0]) for row in await cursor.fetchall()]
-
-
 async def alert_sent(tx: aiosqlite.Connection, ticket_id: int, threshold: str) -> bool:
     """Whether the SLA alert for this threshold was already sent."""
     found = await _scalar(

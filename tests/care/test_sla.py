@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from care.settings import LocaleSettings, TicketSettings
-from care.sla import counted_time
+from care.tickets.hours import counted_time
 
 SHANGHAI = LocaleSettings(timezone="Asia/Shanghai").zone  # no DST: local = UTC + 8
 NIGHTS = TicketSettings(business_hours="18:00-09:00", business_days=[1, 2, 3, 4, 5])

@@ -1,18 +1,36 @@
-"""TicketService: numbering, staff posts, threads, satisfaction, SLA alerts, detection."""
+"""TicketService: one transaction per use case, the outbox way out, threads, satisfaction, SLA."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import aiosqlite
 import pytest
 
 from care.customers import CustomerService
-from care.errors import InvalidArgument, TicketAlreadyResolved, TicketNotResolved, UnknownTicket
-from care.ports import Label, SendStatus
-from care.settings import LocaleSettings, StaffSettings, TicketSettings
-from care.sla import counted_time
-from care.tickets import TicketService, looks_like_complaint
+from care.errors import (
+    ExpiredButton,
+    InvalidArgument,
+    NotStaff,
+    TicketAlreadyResolved,
+    TicketNotResolved,
+    UnknownTicket,
+)
+from care.outbox import FIRST_RETRY, Outbox
+from care.ports import Label, OutboundMessage, SendStatus
+from care.settings import LocaleSettings, StaffSettings, StageSettings, TicketSettings
+from care.staff import StaffService
+from care.stages import StageService
+from care.tickets.complaints import looks_like_complaint
+from care.tickets.hours import counted_time
+from care.tickets.results import Outcome
+from care.tickets.service import TicketService
+from storage import audit as audit_repo
 from storage import customers as customers_repo
+from storage import outbox as outbox_repo
 from storage import tickets as repo
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger
@@ -20,190 +38,378 @@ from tests.fakes import FakeClock, RecordingMessenger
 STAFF_CHAT = -100
 OWNER = 1
 ALICE_TG = 501
+BOB_TG = 502
 
 
-@pytest.fixture
-def messenger() -> RecordingMessenger:
-    return RecordingMessenger()
+@dataclass
+class Desk:
+    """The ticket service with its outbox, and what reached Telegram."""
+
+    tickets: TicketService
+    outbox: Outbox
+    messenger: RecordingMessenger
+
+    async def sent(self) -> list[OutboundMessage]:
+        """Drain the outbox (as the sender does after commit) and return everything sent."""
+        await self.outbox.drain()
+        return self.messenger.sent
 
 
-def _service(
+def _desk(
     db: Database,
     clock: FakeClock,
-    messenger: RecordingMessenger,
     *,
     chat_id: int | None = STAFF_CHAT,
     settings: TicketSettings | None = None,
-) -> TicketService:
-    return TicketService(
+) -> Desk:
+    messenger = RecordingMessenger()
+    outbox = Outbox(db, clock, messenger)
+    staff_settings = StaffSettings(owners=[OWNER], chat_id=chat_id)
+    tickets = TicketService(
         db,
         clock,
         settings or TicketSettings(),
-        StaffSettings(owners=[OWNER], chat_id=chat_id),
+        staff_settings,
         LocaleSettings(),
-        messenger,
+        outbox,
+        StaffService(db, clock, staff_settings),
+        StageService(db, clock, StageSettings()),
     )
+    return Desk(tickets, outbox, messenger)
 
 
 @pytest.fixture
-def tickets(db: Database, clock: FakeClock, messenger: RecordingMessenger) -> TicketService:
-    return _service(db, clock, messenger)
+def desk(db: Database, clock: FakeClock) -> Desk:
+    return _desk(db, clock)
 
 
 @pytest.fixture
-async def alice(db: Database, clock: FakeClock) -> int:
+def tickets(desk: Desk) -> TicketService:
+    return desk.tickets
+
+
+async def _register(db: Database, clock: FakeClock, telegram_id: int, name: str) -> int:
     registration = await CustomerService(db, clock, LocaleSettings()).register(
-        ALICE_TG, "alice", "Alice", "en"
+        telegram_id, name.lower(), name, "en"
     )
     return registration.customer.id
 
 
-async def test_numbers_start_after_1000_and_the_ticket_is_posted_with_a_card(
-    tickets: TicketService, alice: int, messenger: RecordingMessenger
+@pytest.fixture
+async def alice(db: Database, clock: FakeClock) -> int:
+    return await _register(db, clock, ALICE_TG, "Alice")
+
+
+def _count_writes(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Record every transaction the database opens (True: a write, BEGIN IMMEDIATE)."""
+    opened: list[bool] = []
+    original: Callable[..., AbstractAsyncContextManager[aiosqlite.Connection]] = db.transaction
+
+    def counting(*, write: bool = True) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        opened.append(write)
+        return original(write=write)
+
+    monkeypatch.setattr(db, "transaction", counting)
+    return opened
+
+
+async def _ticket(db: Database, number: int) -> repo.TicketRow:
+    async with db.read() as tx:
+        found = await repo.find_by_number(tx, number)
+    assert found is not None
+    return found
+
+
+async def test_opening_a_complaint_is_one_write_transaction_with_its_post_queued(
+    db: Database, desk: Desk, alice: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = await tickets.open_complaint(alice, "delivery", "It arrived cold", "photo-1")
-    second = await tickets.open_feedback(alice, 5)
+    opened = _count_writes(db, monkeypatch)
+    created = await desk.tickets.open_complaint(ALICE_TG, "delivery", "It arrived cold")
+    assert opened.count(True) == 1  # ticket, message, stage and staff post commit together
+    async with db.read() as tx:
+        queued = await outbox_repo.find(tx, "ticket.post", str(created.ticket.id))
+    assert [row.status for row in queued] == ["pending"] and desk.messenger.sent == []
+
+
+async def test_every_ticket_use_case_is_one_write_transaction(
+    db: Database, desk: Desk, alice: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = (await desk.tickets.open_feedback(ALICE_TG, 3, "Meh")).ticket.number
+    await desk.sent()
+    opened = _count_writes(db, monkeypatch)
+    tickets = desk.tickets
+    steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("reply", lambda: tickets.reply(OWNER, number, "What could be better?")),
+        ("take", lambda: tickets.take(OWNER, number)),
+        ("resolve", lambda: tickets.resolve(OWNER, number, "Thanks")),
+        ("rate", lambda: tickets.rate(ALICE_TG, number, 2)),
+        ("reopen", lambda: tickets.reopen(OWNER, number)),
+        ("sla check", tickets.check_sla),
+    ]
+    for name, step in steps:
+        before = opened.count(True)
+        await step()
+        assert opened.count(True) == before + 1, name
+
+
+async def test_numbers_start_after_1000_and_the_post_and_its_photo_reach_staff(
+    desk: Desk, alice: int
+) -> None:
+    first = await desk.tickets.open_complaint(ALICE_TG, "delivery", "It arrived cold", "photo-1")
+    second = await desk.tickets.open_feedback(ALICE_TG, 5)
     assert (first.ticket.number, second.ticket.number) == (1001, 1002)
-    assert first.posted and first.expect_hours == 2
-    post = messenger.sent[0]
+    assert first.expect_hours == 2 and not first.business_hours
+    post, _, photo = await desk.sent()  # the photo follows once its post has an id
     assert post.chat_id == STAFF_CHAT and post.key == "tickets.staff_post_complaint"
     assert post.fields["name"] == "Alice" and post.fields["stage"] == Label(
         "stages.aware", "aware"
     )
     assert post.fields["open"] == 1 and "It arrived cold" in post.fields["body"]
     assert [data for _, data in post.buttons] == ["tickets:take:1001", "tickets:resolve:1001"]
-    view = await tickets.find(1001)
-    assert view.ticket.staff_message_id == 1
+    assert photo.photo == "photo-1" and photo.reply_to_message_id == 1  # under the post
+    view = await desk.tickets.find(OWNER, 1001)
+    assert view.ticket.staff_message_id == 1 and view.customer_name == "Alice"
     assert [(m.author, m.body, m.photo_file_id) for m in view.messages] == [
         ("customer", "It arrived cold", "photo-1")
     ]
-    assert (await tickets.find(1002)).messages == []  # a rating without a comment
+    assert (await desk.tickets.find(OWNER, "#1002")).messages == []  # a rating, no comment
 
 
 async def test_unreachable_staff_chat_keeps_the_ticket_and_posts_it_later(
-    tickets: TicketService, alice: int, messenger: RecordingMessenger
+    db: Database, desk: Desk, alice: int
 ) -> None:
-    messenger.statuses[STAFF_CHAT] = SendStatus.NOT_FOUND
-    created = await tickets.open_question(alice, "Do you cater weddings?")
-    assert not created.posted and created.ticket.staff_message_id is None
-    assert (await tickets.check_sla()).posted == 0
-    del messenger.statuses[STAFF_CHAT]
-    assert (await tickets.check_sla()).posted == 1
-    assert (await tickets.find(created.ticket.number)).ticket.staff_message_id is not None
-    assert (await tickets.check_sla()).posted == 0
+    desk.messenger.statuses[STAFF_CHAT] = SendStatus.NOT_FOUND
+    created = await desk.tickets.open_question(alice, "Do you cater weddings?")
+    await desk.tickets.open_question(alice, "And birthdays?")
+    assert await desk.sent() == []
+    assert (await desk.tickets.check_sla()).posted == 1  # one probe while the chat fails
+    assert await desk.sent() == []
+    del desk.messenger.statuses[STAFF_CHAT]
+    assert (await desk.tickets.check_sla()).posted == 1
+    sent = await desk.sent()  # the probe got through, and the next missed ticket followed
+    assert [m.fields["number"] for m in sent] == [1001, 1002]
+    assert (await _ticket(db, created.ticket.number)).staff_message_id is not None
+    assert (await desk.tickets.check_sla()).posted == 0
 
 
 async def test_no_staff_chat_configured_keeps_tickets_unposted(
-    db: Database, clock: FakeClock, messenger: RecordingMessenger, alice: int
+    db: Database, clock: FakeClock, alice: int
 ) -> None:
-    service = _service(db, clock, messenger, chat_id=None)
-    created = await service.open_complaint(alice, "other", "Hmm")
-    assert not created.posted and messenger.sent == []
+    desk = _desk(db, clock, chat_id=None)
+    await desk.tickets.open_complaint(ALICE_TG, "other", "Hmm")
+    assert (await desk.tickets.check_sla()).posted == 0
+    assert await desk.sent() == []
 
 
-async def test_reply_threads_and_answer_goes_back_to_staff(
-    tickets: TicketService, alice: int, messenger: RecordingMessenger
+async def test_reply_threads_and_the_answer_goes_back_to_staff(
+    db: Database, desk: Desk, alice: int
 ) -> None:
-    number = (await tickets.open_complaint(alice, "service", "Rude waiter")).ticket.number
-    delivery = await tickets.reply(OWNER, number, "So sorry, what time was it?")
-    assert delivery.delivered and delivery.ticket.status == "waiting_customer"
+    number = (await desk.tickets.open_complaint(ALICE_TG, "service", "Rude waiter")).ticket.number
+    delivery = await desk.tickets.reply(OWNER, number, "So sorry, what time was it?")
+    assert delivery.outcome is Outcome.QUEUED and delivery.ticket.status == "waiting_customer"
     assert delivery.ticket.first_response_at is not None and delivery.ticket.assignee_id == OWNER
-    to_customer = messenger.sent[-1]
+    to_customer = (await desk.sent())[-1]
     assert to_customer.chat_id == ALICE_TG and to_customer.key == "tickets.customer_reply"
-    # A reply to the bot's message, and a plain message while waiting, both find the ticket.
-    replied = await tickets.thread_for_customer(ALICE_TG, len(messenger.sent))
-    waiting = await tickets.thread_for_customer(ALICE_TG, None)
-    assert replied is not None and waiting is not None and replied.number == number
-    assert await tickets.add_customer_message(waiting, "Around 7 pm")
-    back = messenger.sent[-1]
+    replied_id = len(desk.messenger.sent)  # the recording messenger numbers its sends
+    # A reply to the bot's message finds the ticket and goes back to the staff chat.
+    thread = await desk.tickets.add_customer_message(ALICE_TG, replied_id, "Around 7 pm")
+    assert thread is not None and thread.number == number
+    back = (await desk.sent())[-1]
     assert back.chat_id == STAFF_CHAT and back.reply_to_message_id == 1
     assert back.fields["body"] == "Around 7 pm"
-    assert (await tickets.find(number)).ticket.status == "open"
-    assert await tickets.thread_for_customer(ALICE_TG, None) is None  # no longer waiting
-    staff_thread = await tickets.ticket_for_staff_message(STAFF_CHAT, len(messenger.sent))
-    assert staff_thread is not None and staff_thread.number == number
+    assert (await _ticket(db, number)).status == "open"
+    # No longer waiting: a plain message belongs to no ticket, and nothing is written.
+    assert await desk.tickets.add_customer_message(ALICE_TG, None, "hello?") is None
+    # A staff member replying to that message in the staff chat answers the customer.
+    staff_reply = await desk.tickets.reply_in_staff_chat(
+        OWNER, STAFF_CHAT, len(desk.messenger.sent), "Thanks, we'll check"
+    )
+    assert staff_reply is not None and staff_reply.ticket.number == number
+    assert await desk.tickets.reply_in_staff_chat(OWNER, -555, 1, "elsewhere") is None
 
 
-async def test_bad_input_raises_specific_errors(tickets: TicketService, alice: int) -> None:
-    number = (await tickets.open_complaint(alice, "billing", "Charged twice")).ticket.number
+async def test_bad_input_raises_specific_errors(desk: Desk, alice: int) -> None:
+    tickets = desk.tickets
+    number = (await tickets.open_complaint(ALICE_TG, "billing", "Charged twice")).ticket.number
     with pytest.raises(UnknownTicket):
         await tickets.reply(OWNER, 999, "hello")
     with pytest.raises(InvalidArgument):
         await tickets.reply(OWNER, number, "   ")
+    with pytest.raises(InvalidArgument):
+        await tickets.reply(OWNER, "abc", "hello")
     with pytest.raises(TicketNotResolved):
         await tickets.reopen(OWNER, number)
     await tickets.resolve(OWNER, number)
     with pytest.raises(TicketAlreadyResolved):
         await tickets.resolve(OWNER, number)
     with pytest.raises(InvalidArgument):
-        await tickets.open_complaint(alice, "weather", "x")
+        await tickets.open_complaint(ALICE_TG, "weather", "x")
+    with pytest.raises(InvalidArgument):
+        await tickets.list_for_staff(OWNER, "everything")
     reopened = await tickets.reopen(OWNER, number)
     assert reopened.status == "open" and reopened.resolved_at is None
 
 
-async def test_satisfaction_counts_once_and_a_low_score_reaches_staff(
-    tickets: TicketService, alice: int, messenger: RecordingMessenger
+async def test_staff_actions_need_a_role_and_are_audited_with_their_change(
+    db: Database, desk: Desk, alice: int
 ) -> None:
-    number = (await tickets.open_complaint(alice, "product", "Broken cup")).ticket.number
+    number = (await desk.tickets.open_complaint(ALICE_TG, "service", "Cold")).ticket.number
+    with pytest.raises(NotStaff):
+        await desk.tickets.reply(ALICE_TG, number, "Ha, got you")
+    await desk.tickets.reply(OWNER, number, "Sorry!")
+    taken = await desk.tickets.take(OWNER, number)
+    assert taken.already  # the reply assigned it: taking it again changes nothing
+    ticket = await _ticket(db, number)
+    async with db.read() as tx:
+        audit = [(r.actor_id, r.action, r.result) for r in await audit_repo.list_recent(tx)]
+        messages = await repo.messages(tx, ticket.id)
+    assert (ALICE_TG, "reply", "refused: needs staff") in audit
+    assert (OWNER, "reply", "queued") in audit and (OWNER, "ticket_take", "already taken") in audit
+    assert [m.body for m in messages if m.author == "staff"] == ["Sorry!"]
+
+
+async def test_satisfaction_counts_once_and_a_low_score_reaches_staff(
+    db: Database, clock: FakeClock, desk: Desk, alice: int
+) -> None:
+    tickets = desk.tickets
+    await _register(db, clock, BOB_TG, "Bob")
+    number = (await tickets.open_complaint(ALICE_TG, "product", "Broken cup")).ticket.number
     resolved = await tickets.resolve(OWNER, number, "Replaced it")
-    assert resolved.delivered and resolved.ticket.status == "resolved"
-    ask = messenger.sent[-1]
+    assert resolved.queued and resolved.ticket.status == "resolved"
+    ask = (await desk.sent())[-1]
     assert ask.key == "tickets.customer_resolved" and len(ask.buttons) == 5
+    assert ask.buttons[0] == ("tickets.csat_5", f"tickets:csat:{number}:5")
     assert "Replaced it" in ask.fields["note"]
+    with pytest.raises(ExpiredButton):
+        await tickets.rate(BOB_TG, number, 1)  # someone else's ticket
+    with pytest.raises(ExpiredButton):
+        await tickets.rate(ALICE_TG, 999_999, 4)
     first = await tickets.rate(ALICE_TG, number, 2)
     second = await tickets.rate(ALICE_TG, number, 5)
     assert first.accepted and not second.accepted and second.ticket.csat == 2
-    low = [m for m in messenger.sent if m.key == "tickets.staff_low_csat"]
-    assert len(low) == 1 and low[0].chat_id == STAFF_CHAT
-    with pytest.raises(UnknownTicket):
-        await tickets.rate(999_999, number, 4)  # someone else's ticket
+    low = [m for m in await desk.sent() if m.key == "tickets.staff_low_csat"]
+    assert len(low) == 1 and low[0].chat_id == STAFF_CHAT and low[0].reply_to_message_id == 1
 
 
-async def test_blocked_customer_marks_the_ticket_and_keeps_the_reply(
-    tickets: TicketService, alice: int, messenger: RecordingMessenger, db: Database
+async def test_blocked_customer_marks_the_ticket_and_staff_are_told(
+    db: Database, desk: Desk, alice: int
 ) -> None:
-    number = (await tickets.open_complaint(alice, "delivery", "Late again")).ticket.number
-    messenger.statuses[ALICE_TG] = SendStatus.BLOCKED
-    delivery = await tickets.reply(OWNER, number, "We are on it")
-    assert not delivery.delivered and delivery.ticket.customer_unreachable
-    assert delivery.ticket.status == "open"
-    view = await tickets.find(number)
+    number = (await desk.tickets.open_complaint(ALICE_TG, "delivery", "Late again")).ticket.number
+    desk.messenger.statuses[ALICE_TG] = SendStatus.BLOCKED
+    delivery = await desk.tickets.reply(OWNER, number, "We are on it")
+    assert delivery.queued
+    notice = (await desk.sent())[-1]
+    assert notice.chat_id == STAFF_CHAT and notice.key == "tickets.staff_undelivered"
+    assert notice.fields["reason"] == Label("tickets.undelivered_because_blocked", "blocked")
+    assert notice.reply_to_message_id == 1
+    ticket = await _ticket(db, number)
+    assert ticket.customer_unreachable and ticket.status == "open"
+    view = await desk.tickets.find(OWNER, number)
     assert [m.author for m in view.messages] == ["customer", "staff", "system"]
     async with db.read() as tx:
         customer = await customers_repo.get(tx, alice)
     assert not customer.reachable
 
 
-async def test_sla_reminder_and_escalation_fire_once(
-    tickets: TicketService, alice: int, messenger: RecordingMessenger, clock: FakeClock
+async def test_a_relay_whose_send_failed_is_retried_not_reported_blocked(
+    db: Database, clock: FakeClock, desk: Desk, alice: int
 ) -> None:
-    number = (await tickets.open_complaint(alice, "service", "Waited 40 minutes")).ticket.number
+    number = (await desk.tickets.open_complaint(ALICE_TG, "service", "Slow")).ticket.number
+    desk.messenger.statuses[ALICE_TG] = SendStatus.FAILED  # e.g. a timeout
+    await desk.tickets.reply(OWNER, number, "Sorry, on it")
+    sent = await desk.sent()
+    assert [m.key for m in sent] == ["tickets.staff_post_complaint"]  # no "blocked" notice
+    ticket = await _ticket(db, number)
+    assert not ticket.customer_unreachable and ticket.status == "waiting_customer"
+    del desk.messenger.statuses[ALICE_TG]
+    clock.advance(FIRST_RETRY)
+    relay = (await desk.sent())[-1]
+    assert relay.chat_id == ALICE_TG and relay.fields["text"] == "Sorry, on it"
+    thread = await desk.tickets.add_customer_message(ALICE_TG, len(desk.messenger.sent), "ok")
+    assert thread is not None and thread.number == number  # the retried relay threads too
+
+
+async def test_a_customer_who_used_forget_cannot_get_the_reply_and_staff_hear_why(
+    db: Database, clock: FakeClock, desk: Desk, alice: int
+) -> None:
+    number = (await desk.tickets.open_complaint(ALICE_TG, "service", "Rude")).ticket.number
+    await CustomerService(db, clock, LocaleSettings()).forget(ALICE_TG)
+    delivery = await desk.tickets.reply(OWNER, number, "Sorry about that")
+    assert delivery.outcome is Outcome.FORGOTTEN
+    assert [m.chat_id for m in await desk.sent()] == [STAFF_CHAT]  # only the ticket's post
+    resolved = await desk.tickets.resolve(OWNER, number)
+    assert resolved.outcome is Outcome.FORGOTTEN
+
+
+async def test_a_long_staff_reply_goes_as_its_own_message(desk: Desk, alice: int) -> None:
+    number = (await desk.tickets.open_complaint(ALICE_TG, "other", "Long story")).ticket.number
+    text = "word " * 800  # 4000 characters: over the customers' limit, within Telegram's
+    delivery = await desk.tickets.reply(OWNER, number, text)
+    assert delivery.queued
+    header, body = (await desk.sent())[-2:]
+    assert header.key == "tickets.customer_reply_header" and body.key == "tickets.customer_text"
+    assert body.fields["text"] == text.strip()
+    with pytest.raises(InvalidArgument):
+        await desk.tickets.reply(OWNER, number, "x" * 4097)
+
+
+async def test_sla_reminder_and_escalation_fire_once(
+    desk: Desk, alice: int, clock: FakeClock
+) -> None:
+    tickets = desk.tickets
+    number = (await tickets.open_complaint(ALICE_TG, "service", "Waited")).ticket.number
+    await desk.sent()  # the post is in the staff chat
     clock.advance(hours=1, minutes=59)
     assert (await tickets.check_sla()).reminders == 0
     clock.advance(minutes=1)
     report = await tickets.check_sla()
     assert (report.reminders, report.escalations) == (1, 0)
-    reminder = messenger.sent[-1]
+    reminder = (await desk.sent())[-1]
     assert reminder.key == "tickets.sla_first_response" and reminder.fields["hours"] == "2"
-    assert reminder.fields["number"] == number
+    assert reminder.fields["number"] == number and reminder.reply_to_message_id == 1
     assert (await tickets.check_sla()).reminders == 0
     clock.advance(hours=22)
     assert (await tickets.check_sla()).escalations == 1
-    assert messenger.sent[-1].chat_id == OWNER
-    assert messenger.sent[-1].key == "tickets.sla_resolution"
+    escalation = (await desk.sent())[-1]
+    assert escalation.chat_id == OWNER and escalation.key == "tickets.sla_resolution"
     clock.advance(hours=5)
     assert await tickets.check_sla() == (await tickets.check_sla())
-    assert len([m for m in messenger.sent if m.key.startswith("tickets.sla_")]) == 2
+    assert len([m for m in await desk.sent() if m.key.startswith("tickets.sla_")]) == 2
+
+
+async def test_an_owner_who_never_started_the_bot_is_asked_once_in_the_staff_chat(
+    desk: Desk, alice: int, clock: FakeClock
+) -> None:
+    desk.messenger.statuses[OWNER] = SendStatus.BLOCKED  # 403: can't initiate conversation
+    await desk.tickets.open_complaint(ALICE_TG, "service", "First")
+    await desk.tickets.open_complaint(ALICE_TG, "service", "Second")
+    clock.advance(hours=25)
+    assert (await desk.tickets.check_sla()).escalations == 2
+    staff = [m for m in await desk.sent() if m.chat_id == STAFF_CHAT]
+    alerts = [m for m in staff if m.key == "tickets.sla_resolution"]
+    asks = [m for m in staff if m.key == "tickets.owner_start_bot"]
+    assert sorted(m.fields["number"] for m in alerts) == [1001, 1002]  # still learned of
+    assert len(asks) == 1 and asks[0].fields["owner"] == OWNER
 
 
 async def test_a_staff_reply_stops_the_first_response_reminder(
-    tickets: TicketService, alice: int, clock: FakeClock
+    desk: Desk, alice: int, clock: FakeClock
 ) -> None:
-    number = (await tickets.open_complaint(alice, "service", "Rude")).ticket.number
+    number = (await desk.tickets.open_complaint(ALICE_TG, "service", "Rude")).ticket.number
     clock.advance(hours=1)
-    await tickets.reply(OWNER, number, "Sorry!")
+    await desk.tickets.reply(OWNER, number, "Sorry!")
     clock.advance(hours=3)
-    assert (await tickets.check_sla()).reminders == 0
+    assert (await desk.tickets.check_sla()).reminders == 0
+
+
+async def test_staff_lists_name_the_customer(desk: Desk, alice: int) -> None:
+    await desk.tickets.open_complaint(ALICE_TG, "service", "One")
+    listing = await desk.tickets.list_for_staff(OWNER, "open")
+    assert [(line.ticket.number, line.customer_name) for line in listing.lines] == [
+        (1001, "Alice")
+    ]
+    assert listing.truncated_at is None
+    assert (await desk.tickets.list_for_staff(OWNER, "mine")).lines == []
 
 
 def test_business_hours_only_count_inside_opening_times() -> None:
@@ -229,21 +435,7 @@ def test_ticket_settings_validate() -> None:
     )
 
 
-async def test_stats_for_the_stage_engine(
-    tickets: TicketService, alice: int, clock: FakeClock
-) -> None:
-    since = clock.now()
-    complaint = (await tickets.open_complaint(alice, "product", "Broken")).ticket.number
-    await tickets.open_feedback(alice, 4, "Nice")
-    assert await tickets.open_complaints(alice) == 1
-    await tickets.resolve(OWNER, complaint)
-    await tickets.rate(ALICE_TG, complaint, 1)
-    assert await tickets.open_complaints(alice) == 0
-    assert sorted(await tickets.recent_ratings(alice, since)) == [1, 4]
-    assert await tickets.recent_ratings(alice, clock.advance(days=1)) == []
-
-
-async def test_number_allocation_is_max_plus_one(db: Database, clock: FakeClock) -> None:
+async def test_number_allocation_is_max_plus_one(db: Database) -> None:
     async with db.transaction() as tx:
         assert await repo.next_number(tx) == 1001
 

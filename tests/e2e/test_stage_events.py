@@ -46,9 +46,7 @@ async def test_a_second_purchase_with_an_open_complaint_does_not_promote(
     owner = harness.owner
     await owner.send("/earn @alice 4.50 R-1")
     await owner.next_message()
-    complaint = await harness.care.tickets.open_complaint(
-        (await harness.care.customers.require(alice.id)).id, "service", "Rude staff", None
-    )
+    complaint = await harness.care.tickets.open_complaint(alice.id, "service", "Rude staff", None)
     assert complaint.ticket.number == 1001
     harness.clock.advance(days=3)
     await owner.send("/earn @alice 6.00 R-2")

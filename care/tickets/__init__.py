@@ -1,0 +1,1 @@
+"""Tickets: feedback, complaints and questions; staff answers; satisfaction; SLA alerts."""
