@@ -11,8 +11,11 @@ from pathlib import Path
 from bot.config import Settings
 from bot.messenger import OfflineMessenger
 from care.clock import SystemClock
-from care.faq import FaqService
-from care.faq_csv import export_faq, import_faq
+from care.faq.csv import export_faq, import_faq
+from care.faq.service import FaqService, Outcome
+from care.outbox import Outbox
+from care.staff import StaffService
+from handlers.texts import t
 from storage.db import Database
 from storage.migrate import migrate
 
@@ -74,8 +77,8 @@ async def _run(
             db,
             clock,
             settings.faq,
-            OfflineMessenger(),
-            settings.staff,
+            StaffService(db, clock, settings.staff),
+            Outbox(db, clock, OfflineMessenger()),
             settings.locale.default_language,
         )
         if args.faq_command == "import":
@@ -96,20 +99,26 @@ async def _run(
 
 
 async def _explain(faq: FaqService, query: str, lang: str, *, as_json: bool) -> str:
-    """One line of JSON, or a readable decision with its why."""
-    result = await faq.ask(query, lang, record=False)
+    """One line of JSON, or a readable decision with its why: the bot's decision, unrecorded."""
+    result = await faq.answer(query, lang, asker=None)
     match = result.match
     if as_json:
         return json.dumps(
             {
                 "query": query,
-                "id": match.entry_id,
-                "score": match.score,
-                "suggestions": list(match.suggestions),
-                "decision": match.decision.value,
+                "decision": result.outcome.value,
+                "id": result.entry.entry_id if result.entry else None,
+                "score": match.score if match else None,
+                "suggestions": [row.entry_id for row in result.suggestions],
                 "lang": result.lang,
             },
             ensure_ascii=False,
         )
-    answer = result.entry.answer if result.entry else "-"
-    return f"{query}\n  → {match.decision.value}: {answer}\n  why: {match.why}"
+    if result.outcome is Outcome.ANSWER and result.entry is not None:
+        said = result.entry.answer
+    elif result.outcome is Outcome.SMALL_TALK and result.small_talk is not None:
+        said = t(result.small_talk, result.lang)
+    else:
+        said = "-"
+    why = match.why if match else result.outcome.value
+    return f"{query}\n  → {result.outcome.value}: {said}\n  why: {why}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from care.clock import Clock
 from care.customers import CustomerService
-from care.faq import FaqService
+from care.faq.service import FaqService
 from care.linking import PhoneLinking
 from care.loyalty import LoyaltyService
 from care.outbox import Outbox
@@ -69,6 +69,7 @@ class CareServices:
         """Wire every service to the database, the clock, its settings and the messenger."""
         outbox = Outbox(db, clock, messenger)
         stages = StageService(db, clock, settings.stages, settings.outreach)
+        staff = StaffService(db, clock, settings.staff)
         loyalty = LoyaltyService(
             db, clock, settings.loyalty, settings.locale, messenger, on_change=stages.refresh
         )
@@ -79,15 +80,10 @@ class CareServices:
             messenger=messenger,
             outbox=outbox,
             customers=CustomerService(db, clock, settings.locale),
-            staff=StaffService(db, clock, settings.staff),
+            staff=staff,
             updates=UpdateLog(db, clock),
             faq=FaqService(
-                db,
-                clock,
-                settings.faq,
-                messenger,
-                settings.staff,
-                settings.locale.default_language,
+                db, clock, settings.faq, staff, outbox, settings.locale.default_language
             ),
             tickets=TicketService(
                 db,

@@ -14,7 +14,7 @@ from bot.demo import seed_demo_faq
 from care.roles import Role
 from handlers import faq_add
 from storage import audit as audit_repo
-from tests.conftest import Harness, HarnessFactory
+from tests.conftest import OWNER_ID, Harness, HarnessFactory
 
 
 async def _customer(harness: Harness, name: str = "Alice", lang: str = "en") -> object:
@@ -34,7 +34,7 @@ async def test_a_question_with_a_typo_is_answered_and_voted(harness: Harness) ->
     await alice.press(answer, "👍")
     edited = await alice.next_message()
     assert edited.edited and edited.buttons() == []
-    en, zh = await harness.care.faq.show(2)
+    en, zh = await harness.care.faq.show(OWNER_ID, 2)
     assert (en.helpful, en.unhelpful, zh.helpful) == (1, 0, 0)
 
 
@@ -168,7 +168,7 @@ async def test_complaint_wording_gets_the_complaint_button_not_the_faq(harness: 
     await alice.send("I want a refund, my sandwich was stale")
     offer = await alice.next_message()
     assert ("⚠️ File a complaint", "tickets:draft:complaint") in offer.buttons()
-    assert await harness.care.faq.unanswered() == []  # a complaint is not an FAQ gap
+    assert await harness.care.faq.unanswered(OWNER_ID) == []  # a complaint is not an FAQ gap
 
 
 # --- review fixes -------------------------------------------------------------------------------
@@ -187,8 +187,7 @@ async def test_guided_add_refuses_a_staff_member_removed_midway(harness: Harness
     assert "staff only" in refusal and "nothing was saved" in refusal
     await sam.send("Yes, every day.")  # the conversation is over: this is not an answer
     assert "Saved" not in ((await sam.next_message()).text or "")
-    _, total = await harness.care.faq.page(1)
-    assert total == 0
+    assert (await harness.care.faq.list_page(OWNER_ID, 1)).total == 0
     async with harness.care.db.read() as tx:
         audit = await audit_repo.list_recent(tx, 50)
     assert any(
@@ -210,7 +209,7 @@ async def test_guided_add_left_alone_times_out(
     assert "nothing was saved" in ((await owner.next_message()).text or "")  # timed out
     await owner.send("Do you sell cake?")  # no longer taken as the question
     assert "don't know" in ((await owner.next_message()).text or "")
-    assert (await harness.care.faq.page(1))[1] == 0
+    assert (await harness.care.faq.list_page(OWNER_ID, 1)).total == 0
 
 
 async def test_text_without_words_asks_for_words_and_offers_no_button(harness: Harness) -> None:
@@ -220,7 +219,7 @@ async def test_text_without_words_asks_for_words_and_offers_no_button(harness: H
         answer = await alice.next_message()
         assert "type your question in words" in (answer.text or "")
         assert answer.buttons() == []
-    assert await harness.care.faq.unanswered() == []
+    assert await harness.care.faq.unanswered(OWNER_ID) == []
     sent = harness.sandbox.sent(alice.id)
     assert all(data != "faq:staff:0" for m in sent for _, data in m.buttons())
 
@@ -236,7 +235,7 @@ async def test_thumbs_down_records_the_question_that_answer_was_for(harness: Har
     assert (await alice.next_message()).buttons() == []  # the vote buttons go
     sorry = await alice.next_message()
     assert "sorry that didn't help" in (sorry.text or "")
-    [row] = await harness.care.faq.unanswered()
+    [row] = await harness.care.faq.unanswered(OWNER_ID)
     assert row.example == "wifi pasword?"
     assert sorry.buttons() == [("🙋 Ask our team", f"faq:staff:{row.id}")]
     await alice.press(sorry, "Ask our team")
@@ -254,8 +253,8 @@ async def test_thumbs_down_after_a_restart_asks_to_rephrase(harness: Harness) ->
     rephrase = await alice.next_message()
     assert "ask your question again in other words" in (rephrase.text or "")
     assert rephrase.buttons() == []
-    assert await harness.care.faq.unanswered() == []
-    en, _ = await harness.care.faq.show(2)
+    assert await harness.care.faq.unanswered(OWNER_ID) == []
+    en, _ = await harness.care.faq.show(OWNER_ID, 2)
     assert en.unhelpful == 1
 
 
@@ -270,9 +269,9 @@ async def test_a_double_tap_counts_one_vote(harness: Harness) -> None:
     assert (await alice.next_message()).buttons() == []
     assert "sorry that didn't help" in ((await alice.next_message()).text or "")
     await alice.expect_no_message(0.3)  # nothing for the second tap
-    en, zh = await harness.care.faq.show(2)
+    en, zh = await harness.care.faq.show(OWNER_ID, 2)
     assert (en.helpful, en.unhelpful, zh.unhelpful) == (0, 1, 0)
-    [row] = await harness.care.faq.unanswered()
+    [row] = await harness.care.faq.unanswered(OWNER_ID)
     assert row.count == 1
 
 
@@ -288,7 +287,7 @@ async def test_small_talk_gets_a_friendly_reply_in_its_language(harness: Harness
         answer = await alice.next_message()
         assert expected in (answer.text or ""), text
         assert answer.buttons() == []
-    assert await harness.care.faq.unanswered() == []
+    assert await harness.care.faq.unanswered(OWNER_ID) == []
 
 
 async def test_chinese_mixed_with_latin_words_is_answered(harness: Harness) -> None:

@@ -1,0 +1,480 @@
+"""The FAQ's use cases: answer a question, follow up its buttons, and the staff tools."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NoReturn
+
+import aiosqlite
+
+from care.clock import Clock, iso
+from care.complaints import looks_like_complaint
+from care.errors import (
+    ExpiredButton,
+    InvalidArgument,
+    NoEntryToExtend,
+    UnknownFaqEntry,
+    UnknownUnanswered,
+)
+from care.faq import smalltalk
+from care.faq.index import FaqDoc
+from care.faq.match import Decision, FaqIndex, Match, MatchThresholds
+from care.faq.text import detect_language, normalise, words
+from care.outbox import Outbox
+from care.ports import OutboundMessage
+from care.roles import Role
+from care.settings import LANGUAGES, FaqSettings
+from care.staff import StaffService
+from storage import customers as customers_repo
+from storage import faq as repo
+from storage.db import Database
+from storage.faq import FaqRow, UnansweredRow
+
+MAX_QUESTION_LENGTH = 300
+MAX_ANSWER_LENGTH = 3000
+ACTION = "faq"  # the audit log's name for every staff FAQ command
+
+
+class Outcome(StrEnum):
+    """What the bot does with a customer's message."""
+
+    NO_WORDS = "no-words"  # only emoji or punctuation: ask for words
+    SMALL_TALK = "small-talk"  # "hi", "thanks", "再见": a friendly word
+    COMPLAINT = "complaint"  # reads like a complaint: offer to file it
+    ANSWER = "answer"
+    SUGGEST = "suggest"  # "did you mean"
+    FALLBACK = "fallback"  # nothing fits: recorded for staff, a person offered
+
+
+@dataclass(frozen=True, slots=True)
+class FaqReply:
+    """The decision about one customer message, and what it needs to be rendered."""
+
+    outcome: Outcome
+    lang: str  # the language to reply in: the one the question was written in
+    question: str  # the text as asked
+    entry: FaqRow | None = None  # ANSWER
+    suggestions: tuple[FaqRow, ...] = ()  # SUGGEST
+    unanswered_id: int | None = None  # FALLBACK, when the question was recorded
+    small_talk: str | None = None  # SMALL_TALK: the reply's catalogue key
+    match: Match | None = None  # the matcher's decision and its why (when it ran)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """After "none of these" or 👎: the recorded question (None if there was none to record)."""
+
+    repeat: bool  # the button was pressed before: do nothing
+    unanswered_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoteResult:
+    """A 👍/👎: counted (False for a repeat) and, after 👎, the question recorded for staff."""
+
+    counted: bool
+    unanswered_id: int | None = None
+
+
+class TeamAsked(StrEnum):
+    """What "ask our team" did."""
+
+    REPEAT = "repeat"  # pressed before: nothing more to do
+    TICKET = "ticket"  # a registered customer: their question becomes a ticket
+    NOTIFIED = "notified"  # not registered: posted to the staff chat
+    UNAVAILABLE = "unavailable"  # not registered and no staff chat to post to
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRequest:
+    """The outcome of "ask our team", with the ticket to open for a registered customer."""
+
+    outcome: TeamAsked
+    customer_id: int | None = None
+    question: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FaqPage:
+    """One page of the staff FAQ list."""
+
+    page: int
+    pages: int
+    total: int
+    rows: tuple[FaqRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """An index and the rows it answers with, as of one FAQ generation."""
+
+    generation: int
+    index: FaqIndex
+    rows: dict[tuple[int, str], FaqRow]
+
+    def row_for(self, entry_id: int, lang: str) -> FaqRow | None:
+        """The entry in `lang` if it has that language, else in any language it has."""
+        row = self.rows.get((entry_id, lang))
+        if row is not None:
+            return row
+        return next((r for (i, _), r in sorted(self.rows.items()) if i == entry_id), None)
+
+
+class FaqService:
+    """The FAQ's use cases over an in-memory index, rebuilt whenever the FAQ changes.
+
+    The database keeps a generation number that triggers bump on every change to an entry, by
+    this process or another (`carebot faq import` while the bot runs); each question reads it
+    (one small SELECT) and rebuilds the index if it was built from an older generation.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: FaqSettings,
+        staff: StaffService,
+        outbox: Outbox,
+        staff_lang: str,
+    ) -> None:
+        self._db, self._clock = db, clock
+        self._staff, self._outbox, self._staff_lang = staff, outbox, staff_lang
+        self._thresholds = MatchThresholds(
+            answer=settings.answer_threshold,
+            suggest=settings.suggest_threshold,
+            margin=settings.margin,
+            max_suggestions=settings.max_suggestions,
+        )
+        self._snapshot: _Snapshot | None = None
+        self._invalidations = 0  # so that a rebuild racing with invalidate() is not kept
+        self._rebuild_lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ customers
+
+    async def answer(self, text: str, lang: str, *, asker: int | None) -> FaqReply:
+        """Decide what to tell a customer who wrote `text`; a fallback is recorded for staff.
+
+        `asker` is the Telegram id of the customer asking, or None for a dry run (`carebot faq
+        ask`), which decides the same and writes nothing. An answered question writes nothing;
+        a fallback writes one row in one transaction.
+        """
+        norm = normalise(text)  # once: everything below works on this
+        customer_lang = lang if lang in LANGUAGES else "en"
+        if not words(norm):
+            return FaqReply(Outcome.NO_WORDS, customer_lang, text)
+        qlang = detect_language(norm, default=customer_lang)
+        key = smalltalk.reply_key(norm)
+        if key is not None:
+            return FaqReply(Outcome.SMALL_TALK, qlang, text, small_talk=key)
+        snapshot = await self._current()
+        match = snapshot.index.decide(norm, qlang, self._thresholds)
+        qlang = match.query_lang
+        if match.decision is Decision.ANSWER and match.entry_id is not None:
+            entry = snapshot.row_for(match.entry_id, qlang)
+            if entry is not None:
+                return FaqReply(Outcome.ANSWER, qlang, text, entry=entry, match=match)
+        # A complaint is not a question for the FAQ: it goes before "did you mean" and is not
+        # recorded as unanswered.
+        if looks_like_complaint(text):
+            return FaqReply(Outcome.COMPLAINT, qlang, text, match=match)
+        if match.decision is Decision.SUGGEST:
+            rows = tuple(
+                r for i in match.suggestions if (r := snapshot.row_for(i, qlang)) is not None
+            )
+            return FaqReply(Outcome.SUGGEST, qlang, text, suggestions=rows, match=match)
+        unanswered_id = None
+        if asker is not None:
+            async with self._db.transaction() as tx:
+                unanswered_id = await self._record(tx, norm, qlang, text)
+        return FaqReply(Outcome.FALLBACK, qlang, text, unanswered_id=unanswered_id, match=match)
+
+    async def suggested(self, entry_id: int, lang: str) -> FaqRow:
+        """The entry a "did you mean" button names; ExpiredButton if there is no such entry."""
+        row = (await self._current()).row_for(entry_id, lang)
+        if row is None:
+            raise ExpiredButton()
+        return row
+
+    async def none_of_these(
+        self, question: tuple[str, str] | None, *, chat_id: int, message_id: int
+    ) -> FollowUp:
+        """No suggestion fitted: record the question (text, language) once per message."""
+        async with self._db.transaction() as tx:
+            if not await self._press(tx, chat_id, message_id, "none"):
+                return FollowUp(repeat=True)
+            if question is None:  # forgotten (a restart): nothing to record
+                return FollowUp(repeat=False)
+            text, lang = question
+            return FollowUp(False, await self._record(tx, normalise(text), lang, text))
+
+    async def vote(
+        self,
+        entry_id: int,
+        lang: str,
+        helpful: bool,
+        *,
+        chat_id: int,
+        message_id: int,
+        question: tuple[str, str] | None = None,
+    ) -> VoteResult:
+        """Count a 👍/👎 on one answer message once; after 👎 record the question it was for."""
+        async with self._db.transaction() as tx:
+            if await repo.find(tx, entry_id, lang) is None:
+                raise ExpiredButton()
+            counted = await repo.vote(
+                tx,
+                chat_id=chat_id,
+                message_id=message_id,
+                entry_id=entry_id,
+                language=lang,
+                helpful=helpful,
+                at=iso(self._clock.now()),
+            )
+            if not counted or helpful or question is None:
+                return VoteResult(counted)
+            text, question_lang = question
+            recorded = await self._record(tx, normalise(text), question_lang, text)
+            return VoteResult(True, recorded)
+
+    async def ask_team(
+        self, unanswered_id: int, *, telegram_id: int, name: str, chat_id: int, message_id: int
+    ) -> TeamRequest:
+        """Pass a recorded question to a person, once per button message.
+
+        A registered customer's question becomes a ticket (the caller opens it with
+        TicketService.open_question); anyone else's is posted to the staff chat via the outbox.
+        """
+        async with self._db.transaction() as tx:
+            question = await repo.find_unanswered(tx, unanswered_id)
+            if question is None:
+                raise ExpiredButton()
+            if not await self._press(tx, chat_id, message_id, "staff"):
+                return TeamRequest(TeamAsked.REPEAT)
+            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
+            if customer is not None:
+                return TeamRequest(TeamAsked.TICKET, customer.id, question.example)
+            staff_chat = self._staff.staff_chat_id
+            if staff_chat is None:
+                return TeamRequest(TeamAsked.UNAVAILABLE)
+            fields = {"customer": name, "question": question.example, "number": question.id}
+            await self._outbox.add(
+                tx,
+                OutboundMessage(staff_chat, "faq.staff_question", self._staff_lang, fields),
+                kind="faq.staff_question",
+                ref=question.id,
+            )
+            return TeamRequest(TeamAsked.NOTIFIED)
+
+    # ------------------------------------------------------------------ staff
+
+    async def list_page(self, actor_id: int, page: int, per_page: int = 10) -> FaqPage:
+        """One page of entries (staff)."""
+        async with self._staff.act(actor_id, ACTION, f"list {page}", Role.STAFF) as act:
+            if page < 1:
+                raise InvalidArgument("page", usage="usage.faq")
+            total = await repo.count(act.tx)
+            rows = await repo.list_page(act.tx, (page - 1) * per_page, per_page)
+            pages = max(1, -(-total // per_page))
+            act.result = "empty" if total == 0 else f"page {page}"
+            if total and page > pages:
+                act.result = f"no page {page}"
+        return FaqPage(page, pages, total, tuple(rows))
+
+    async def show(self, actor_id: int, entry_id: int) -> list[FaqRow]:
+        """An entry in all its languages (staff); UnknownFaqEntry if none."""
+        async with self._staff.act(actor_id, ACTION, f"show {entry_id}", Role.STAFF) as act:
+            rows = await repo.find_entry(act.tx, entry_id)
+            if not rows:
+                raise UnknownFaqEntry(entry_id)
+            act.result = f"shown {entry_id}"
+        return rows
+
+    async def add(
+        self,
+        actor_id: int,
+        lang: str,
+        question: str,
+        alternates: tuple[str, ...],
+        answer: str,
+        entry_id: int | None = None,
+    ) -> int:
+        """Add an entry, or (with `entry_id`) a language of an existing one; returns its id."""
+        question, answer = question.strip(), answer.strip()
+        alternates = tuple(a.strip() for a in alternates if a.strip())
+        arguments = f"add {'' if entry_id is None else f'{entry_id} '}{lang} {question}"
+        async with self._staff.act(actor_id, ACTION, arguments, Role.STAFF) as act:
+            _check_entry(lang, question, answer)
+            if entry_id is None:
+                entry_id = await repo.next_entry_id(act.tx)
+            elif not await repo.find_entry(act.tx, entry_id):
+                raise NoEntryToExtend(entry_id)
+            await self._upsert(act.tx, entry_id, lang, question, alternates, answer)
+            act.result = f"saved {entry_id} {lang}"
+        await self.invalidate()
+        return entry_id
+
+    async def edit(
+        self, actor_id: int, entry_id: int, lang: str, field: str, value: str
+    ) -> FaqRow:
+        """Change an entry's question, answer or alternates (separated by ';' or '|')."""
+        arguments = f"edit {entry_id} {lang} {field}"
+        async with self._staff.act(actor_id, ACTION, arguments, Role.STAFF) as act:
+            row = await repo.find(act.tx, entry_id, lang)
+            if row is None:
+                raise UnknownFaqEntry(entry_id)
+            question, answer, alternates = row.question, row.answer, row.alternates
+            if field == "question":
+                question = value.strip()
+            elif field == "answer":
+                answer = value.strip()
+            elif field == "alternates":
+                alternates = split_alternates(value)
+            else:
+                raise InvalidArgument(f"unknown field {field}", usage="usage.faq_edit")
+            _check_entry(lang, question, answer)
+            await self._upsert(act.tx, entry_id, lang, question, alternates, answer, row.tags)
+            edited = await repo.find(act.tx, entry_id, lang)
+            act.result = f"edited {entry_id} {lang} {field}"
+        await self.invalidate()
+        assert edited is not None
+        return edited
+
+    async def delete(self, actor_id: int, entry_id: int) -> None:
+        """Delete an entry in every language."""
+        async with self._staff.act(actor_id, ACTION, f"del {entry_id}", Role.STAFF) as act:
+            if not await repo.delete(act.tx, entry_id):
+                raise UnknownFaqEntry(entry_id)
+            act.result = f"deleted {entry_id}"
+        await self.invalidate()
+
+    async def unanswered(self, actor_id: int, limit: int = 20) -> list[UnansweredRow]:
+        """Open unanswered questions, most frequent first (staff)."""
+        async with self._staff.act(actor_id, "unanswered", "", Role.STAFF) as act:
+            rows = await repo.list_unanswered(act.tx, limit)
+            act.result = f"listed {len(rows)}" if rows else "empty"
+        return rows
+
+    async def teach(self, actor_id: int, unanswered_id: int, entry_id: int) -> FaqRow:
+        """Add an unanswered question as an alternate phrasing of an entry, in its language."""
+        arguments = f"teach {unanswered_id} {entry_id}"
+        async with self._staff.act(actor_id, ACTION, arguments, Role.STAFF) as act:
+            question = await repo.find_unanswered(act.tx, unanswered_id)
+            if question is None:
+                raise UnknownUnanswered(unanswered_id)
+            rows = await repo.find_entry(act.tx, entry_id)
+            if not rows:
+                raise UnknownFaqEntry(entry_id)
+            row = next((r for r in rows if r.language == question.language), rows[0])
+            if question.example not in row.alternates:
+                alternates = (*row.alternates, question.example)
+                await self._upsert(
+                    act.tx, entry_id, row.language, row.question, alternates, row.answer, row.tags
+                )
+            await repo.resolve_unanswered(act.tx, unanswered_id, entry_id)
+            taught = await repo.find(act.tx, entry_id, row.language)
+            act.result = f"taught {unanswered_id} to {entry_id}"
+        await self.invalidate()
+        assert taught is not None
+        return taught
+
+    async def refuse_usage(self, actor_id: int, arguments: str, usage: str) -> NoReturn:
+        """A staff command that could not be read: refused for customers, its usage for staff."""
+        async with self._staff.act(actor_id, ACTION, arguments, Role.STAFF):
+            raise InvalidArgument(f"faq {arguments}", usage=usage)
+        raise AssertionError("unreachable")  # act re-raises; mypy cannot tell
+
+    # ------------------------------------------------------------------ internals
+
+    async def _record(
+        self, tx: aiosqlite.Connection, norm: str, lang: str, text: str
+    ) -> int | None:
+        """Count a question the FAQ could not answer; None if it has no words."""
+        if not words(norm):
+            return None
+        return await repo.record_unanswered(
+            tx,
+            norm[:MAX_QUESTION_LENGTH],
+            lang,
+            text[:MAX_QUESTION_LENGTH],
+            iso(self._clock.now()),
+        )
+
+    async def _press(
+        self, tx: aiosqlite.Connection, chat_id: int, message_id: int, action: str
+    ) -> bool:
+        return await repo.press(
+            tx, chat_id=chat_id, message_id=message_id, action=action, at=iso(self._clock.now())
+        )
+
+    async def _upsert(
+        self,
+        tx: aiosqlite.Connection,
+        entry_id: int,
+        lang: str,
+        question: str,
+        alternates: tuple[str, ...],
+        answer: str,
+        tags: tuple[str, ...] = (),
+    ) -> None:
+        await repo.upsert(
+            tx,
+            entry_id=entry_id,
+            language=lang,
+            question=question,
+            alternates=alternates,
+            answer=answer,
+            tags=tags,
+            at=iso(self._clock.now()),
+        )
+
+    async def invalidate(self) -> None:
+        """Rebuild the index before the next question.
+
+        Changes to the FAQ are noticed without it, by their generation; this also forces a
+        rebuild when the generation cannot tell (e.g. a database restored from a backup). An
+        index that was being built meanwhile is used for the question that asked for it only.
+        """
+        self._invalidations += 1
+        self._snapshot = None
+
+    async def generation(self) -> int:
+        """The FAQ's current generation in the database."""
+        async with self._db.statement() as conn:
+            return await repo.generation(conn)
+
+    async def _current(self) -> _Snapshot:
+        """The index for the FAQ as it is now: rebuilt if the database has a newer generation."""
+        generation = await self.generation()
+        async with self._rebuild_lock:
+            snapshot = self._snapshot
+            if snapshot is not None and snapshot.generation == generation:
+                return snapshot
+            invalidations = self._invalidations
+            async with self._db.read() as tx:
+                # The rows and the generation they belong to, from one snapshot: a change
+                # committed during the (slow) build leaves this index a generation behind, and
+                # the next question rebuilds it.
+                built_from = await repo.generation(tx)
+                rows = await repo.list_enabled(tx)
+            docs = [FaqDoc(r.entry_id, r.language, (r.question, *r.alternates)) for r in rows]
+            # A large FAQ takes a while to index: keep the event loop answering meanwhile.
+            index = await asyncio.to_thread(FaqIndex.build, docs)
+            snapshot = _Snapshot(built_from, index, {(r.entry_id, r.language): r for r in rows})
+            if invalidations == self._invalidations:
+                self._snapshot = snapshot
+            return snapshot
+
+
+def _check_entry(lang: str, question: str, answer: str) -> None:
+    """The rules every saved entry keeps: a known language, a question and an answer that fit."""
+    if lang not in LANGUAGES or not question or not answer:
+        raise InvalidArgument("faq entry", usage="usage.faq_add")
+    if len(question) > MAX_QUESTION_LENGTH or len(answer) > MAX_ANSWER_LENGTH:
+        raise InvalidArgument("faq entry too long", usage="usage.faq_add")
+
+
+def split_alternates(text: str) -> tuple[str, ...]:
+    """Alternate phrasings separated by '|' or ';'."""
+    return tuple(part.strip() for part in text.replace(";", "|").split("|") if part.strip())
