@@ -121,4 +121,6 @@ async def _explain(faq: FaqService, query: str, lang: str, *, as_json: bool) -> 
     else:
         said = "-"
     why = match.why if match else result.outcome.value
+    if result.outcome is Outcome.COMPLAINT and match is not None:
+        why = f"reads like a complaint (no outright answer); the matcher: {match.why}"
     return f"{query}\n  → {result.outcome.value}: {said}\n  why: {why}"
