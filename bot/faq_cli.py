@@ -12,7 +12,8 @@ from bot.config import Settings
 from bot.messenger import OfflineMessenger
 from care.clock import SystemClock
 from care.faq.csv import export_faq, import_faq
-from care.faq.service import FaqService, Outcome
+from care.faq.results import Outcome
+from care.faq.service import FaqService
 from care.outbox import Outbox
 from care.staff import StaffService
 from handlers.texts import t

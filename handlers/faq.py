@@ -15,7 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from care import callbacks
 from care.callbacks import ID, Choice
 from care.errors import CareError, ExpiredButton
-from care.faq.service import FaqReply, Outcome, TeamAsked
+from care.faq.results import FaqReply, Outcome, TeamAsked
 from care.settings import LANGUAGES
 from handlers import faq_add, faq_staff, tickets
 from handlers.common import error_text, keyboard, reply

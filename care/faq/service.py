@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import NoReturn
 
 import aiosqlite
@@ -19,8 +16,17 @@ from care.errors import (
     UnknownUnanswered,
 )
 from care.faq import smalltalk
-from care.faq.index import FaqDoc
-from care.faq.match import Decision, FaqIndex, Match, MatchThresholds
+from care.faq.live import LiveIndex
+from care.faq.match import Decision, MatchThresholds
+from care.faq.results import (
+    FaqPage,
+    FaqReply,
+    FollowUp,
+    Outcome,
+    TeamAsked,
+    TeamRequest,
+    VoteResult,
+)
 from care.faq.text import detect_language, normalise, words
 from care.outbox import Outbox
 from care.ports import OutboundMessage
@@ -37,98 +43,8 @@ MAX_ANSWER_LENGTH = 3000
 ACTION = "faq"  # the audit log's name for every staff FAQ command
 
 
-class Outcome(StrEnum):
-    """What the bot does with a customer's message."""
-
-    NO_WORDS = "no-words"  # only emoji or punctuation: ask for words
-    SMALL_TALK = "small-talk"  # "hi", "thanks", "再见": a friendly word
-    COMPLAINT = "complaint"  # reads like a complaint: offer to file it
-    ANSWER = "answer"
-    SUGGEST = "suggest"  # "did you mean"
-    FALLBACK = "fallback"  # nothing fits: recorded for staff, a person offered
-
-
-@dataclass(frozen=True, slots=True)
-class FaqReply:
-    """The decision about one customer message, and what it needs to be rendered."""
-
-    outcome: Outcome
-    lang: str  # the language to reply in: the one the question was written in
-    question: str  # the text as asked
-    entry: FaqRow | None = None  # ANSWER
-    suggestions: tuple[FaqRow, ...] = ()  # SUGGEST
-    unanswered_id: int | None = None  # FALLBACK, when the question was recorded
-    small_talk: str | None = None  # SMALL_TALK: the reply's catalogue key
-    match: Match | None = None  # the matcher's decision and its why (when it ran)
-
-
-@dataclass(frozen=True, slots=True)
-class FollowUp:
-    """After "none of these" or 👎: the recorded question (None if there was none to record)."""
-
-    repeat: bool  # the button was pressed before: do nothing
-    unanswered_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class VoteResult:
-    """A 👍/👎: counted (False for a repeat) and, after 👎, the question recorded for staff."""
-
-    counted: bool
-    unanswered_id: int | None = None
-
-
-class TeamAsked(StrEnum):
-    """What "ask our team" did."""
-
-    REPEAT = "repeat"  # pressed before: nothing more to do
-    TICKET = "ticket"  # a registered customer: their question becomes a ticket
-    NOTIFIED = "notified"  # not registered: posted to the staff chat
-    UNAVAILABLE = "unavailable"  # not registered and no staff chat to post to
-
-
-@dataclass(frozen=True, slots=True)
-class TeamRequest:
-    """The outcome of "ask our team", with the ticket to open for a registered customer."""
-
-    outcome: TeamAsked
-    customer_id: int | None = None
-    question: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class FaqPage:
-    """One page of the staff FAQ list."""
-
-    page: int
-    pages: int
-    total: int
-    rows: tuple[FaqRow, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    """An index and the rows it answers with, as of one FAQ generation."""
-
-    generation: int
-    index: FaqIndex
-    rows: dict[tuple[int, str], FaqRow]
-
-    def row_for(self, entry_id: int, lang: str) -> FaqRow | None:
-        """The entry in `lang` if it has that language, else in any language it has."""
-        row = self.rows.get((entry_id, lang))
-        if row is not None:
-            return row
-        return next((r for (i, _), r in sorted(self.rows.items()) if i == entry_id), None)
-
-
 class FaqService:
-    """The FAQ's use cases over an in-memory index, rebuilt whenever the FAQ changes.
-
-    The database keeps a generation number that triggers bump on every change to an entry, by
-    this process or another (`carebot faq import` while the bot runs); each question reads it
-    (one small SELECT) and rebuilds the index if it was built from an older generation.
-    """
+    """The FAQ's use cases, over the live index of the FAQ (care.faq.live)."""
 
     def __init__(
         self,
@@ -147,9 +63,7 @@ class FaqService:
             margin=settings.margin,
             max_suggestions=settings.max_suggestions,
         )
-        self._snapshot: _Snapshot | None = None
-        self._invalidations = 0  # so that a rebuild racing with invalidate() is not kept
-        self._rebuild_lock = asyncio.Lock()
+        self._index = LiveIndex(db)
 
     # ------------------------------------------------------------------ customers
 
@@ -168,7 +82,7 @@ class FaqService:
         key = smalltalk.reply_key(norm)
         if key is not None:
             return FaqReply(Outcome.SMALL_TALK, qlang, text, small_talk=key)
-        snapshot = await self._current()
+        snapshot = await self._index.current()
         match = snapshot.index.decide(norm, qlang, self._thresholds)
         qlang = match.query_lang
         if match.decision is Decision.ANSWER and match.entry_id is not None:
@@ -192,7 +106,7 @@ class FaqService:
 
     async def suggested(self, entry_id: int, lang: str) -> FaqRow:
         """The entry a "did you mean" button names; ExpiredButton if there is no such entry."""
-        row = (await self._current()).row_for(entry_id, lang)
+        row = (await self._index.current()).row_for(entry_id, lang)
         if row is None:
             raise ExpiredButton()
         return row
@@ -430,41 +344,12 @@ class FaqService:
         )
 
     async def invalidate(self) -> None:
-        """Rebuild the index before the next question.
-
-        Changes to the FAQ are noticed without it, by their generation; this also forces a
-        rebuild when the generation cannot tell (e.g. a database restored from a backup). An
-        index that was being built meanwhile is used for the question that asked for it only.
-        """
-        self._invalidations += 1
-        self._snapshot = None
+        """Rebuild the index before the next question (see LiveIndex.invalidate)."""
+        self._index.invalidate()
 
     async def generation(self) -> int:
         """The FAQ's current generation in the database."""
-        async with self._db.statement() as conn:
-            return await repo.generation(conn)
-
-    async def _current(self) -> _Snapshot:
-        """The index for the FAQ as it is now: rebuilt if the database has a newer generation."""
-        generation = await self.generation()
-        async with self._rebuild_lock:
-            snapshot = self._snapshot
-            if snapshot is not None and snapshot.generation == generation:
-                return snapshot
-            invalidations = self._invalidations
-            async with self._db.read() as tx:
-                # The rows and the generation they belong to, from one snapshot: a change
-                # committed during the (slow) build leaves this index a generation behind, and
-                # the next question rebuilds it.
-                built_from = await repo.generation(tx)
-                rows = await repo.list_enabled(tx)
-            docs = [FaqDoc(r.entry_id, r.language, (r.question, *r.alternates)) for r in rows]
-            # A large FAQ takes a while to index: keep the event loop answering meanwhile.
-            index = await asyncio.to_thread(FaqIndex.build, docs)
-            snapshot = _Snapshot(built_from, index, {(r.entry_id, r.language): r for r in rows})
-            if invalidations == self._invalidations:
-                self._snapshot = snapshot
-            return snapshot
+        return await self._index.generation()
 
 
 def _check_entry(lang: str, question: str, answer: str) -> None:

@@ -16,12 +16,13 @@ from care.errors import (
     UnknownFaqEntry,
     UnknownUnanswered,
 )
-from care.faq import service as care_faq
+from care.faq import live as care_faq
 from care.faq import smalltalk
 from care.faq.csv import export_faq, import_faq
 from care.faq.index import FaqDoc
 from care.faq.match import FaqIndex
-from care.faq.service import FaqService, Outcome, TeamAsked
+from care.faq.results import Outcome, TeamAsked
+from care.faq.service import FaqService
 from care.faq.text import normalise
 from care.outbox import Outbox
 from care.settings import FaqSettings, StaffSettings
