@@ -1,4 +1,4 @@
-"""Benchmark the FAQ matcher (care/faq_match.py) on public intent datasets.
+"""Benchmark the FAQ matcher (care/faq/match.py) on public intent datasets.
 
 Usage: python bench/faq_bench.py [--data /work/shared/data/faq] [--quick] [--tune]
 
@@ -27,7 +27,8 @@ from rapidfuzz import fuzz, process, utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from care.faq_match import Decision, FaqDoc, FaqIndex, MatchThresholds
+from care.faq.index import FaqDoc
+from care.faq.match import Decision, FaqIndex, MatchThresholds
 
 SETS: dict[str, str] = {"banking77": "en", "clinc150": "en", "xsid_zh": "zh"}
 Rows = list[tuple[str, str]]

@@ -6,7 +6,7 @@ from datetime import timedelta
 from importlib import resources
 
 from care.clock import Clock, iso
-from care.faq_csv import import_faq
+from care.faq.csv import import_faq
 from care.settings import OutreachSettings, StageSettings
 from care.stages import StageService
 from storage import customers as customers_repo

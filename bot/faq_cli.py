@@ -12,8 +12,12 @@ from bot.config import Settings
 from bot.database import migrated_database
 from bot.messenger import OfflineMessenger
 from care.clock import SystemClock
-from care.faq import FaqService
-from care.faq_csv import export_faq, import_faq
+from care.faq.csv import export_faq, import_faq
+from care.faq.results import Outcome
+from care.faq.service import FaqService
+from care.outbox import Outbox
+from care.staff import StaffService
+from handlers.texts import t
 
 
 def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:  # type: ignore[type-arg]
@@ -71,8 +75,8 @@ async def _run(
             db,
             clock,
             settings.faq,
-            OfflineMessenger(),
-            settings.staff,
+            StaffService(db, clock, settings.staff),
+            Outbox(db, clock, OfflineMessenger()),
             settings.locale.default_language,
         )
         if args.faq_command == "import":
@@ -91,20 +95,28 @@ async def _run(
 
 
 async def _explain(faq: FaqService, query: str, lang: str, *, as_json: bool) -> str:
-    """One line of JSON, or a readable decision with its why."""
-    result = await faq.ask(query, lang, record=False)
+    """One line of JSON, or a readable decision with its why: the bot's decision, unrecorded."""
+    result = await faq.answer(query, lang, asker=None)
     match = result.match
     if as_json:
         return json.dumps(
             {
                 "query": query,
-                "id": match.entry_id,
-                "score": match.score,
-                "suggestions": list(match.suggestions),
-                "decision": match.decision.value,
+                "decision": result.outcome.value,
+                "id": result.entry.entry_id if result.entry else None,
+                "score": match.score if match else None,
+                "suggestions": [row.entry_id for row in result.suggestions],
                 "lang": result.lang,
             },
             ensure_ascii=False,
         )
-    answer = result.entry.answer if result.entry else "-"
-    return f"{query}\n  → {match.decision.value}: {answer}\n  why: {match.why}"
+    if result.outcome is Outcome.ANSWER and result.entry is not None:
+        said = result.entry.answer
+    elif result.outcome is Outcome.SMALL_TALK and result.small_talk is not None:
+        said = t(result.small_talk, result.lang)
+    else:
+        said = "-"
+    why = match.why if match else result.outcome.value
+    if result.outcome is Outcome.COMPLAINT and match is not None:
+        why = f"reads like a complaint (no outright answer); the matcher: {match.why}"
+    return f"{query}\n  → {result.outcome.value}: {said}\n  why: {why}"

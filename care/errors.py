@@ -74,6 +74,12 @@ class UnknownFaqEntry(CareError):
         self.fields = {"entry_id": entry_id}
 
 
+class NoEntryToExtend(UnknownFaqEntry):
+    """`/faq add <id> <lang> …` names an entry that does not exist (an id adds a language)."""
+
+    key = "faq.no_entry_to_extend"
+
+
 class TicketError(CareError):
     """Something about one ticket, named by its number."""
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from care.clock import Clock
 from care.customers import CustomerService
-from care.faq import FaqService
+from care.faq.service import FaqService
 from care.inbox import Inbox
 from care.loyalty.linking import PhoneLinking
 from care.loyalty.service import LoyaltyService
@@ -60,12 +60,7 @@ class CareServices:
             staff=staff,
             inbox=Inbox(db, clock),
             faq=FaqService(
-                db,
-                clock,
-                settings.faq,
-                messenger,
-                settings.staff,
-                settings.locale.default_language,
+                db, clock, settings.faq, staff, outbox, settings.locale.default_language
             ),
             tickets=TicketService(
                 db,

@@ -11,12 +11,11 @@ from handlers.texts import t
 
 
 async def on_unclaimed_button(update: Update, context: CareContext) -> None:
-    """A button whose feature is not available (yet, or any more): say so honestly."""
+    """A button no handler claims (stale, from an older version, or forged): it has expired."""
     query = update.callback_query
     if query is None:
         return
-    key = "menu.unavailable" if (query.data or "").startswith("menu:") else "common.expired_button"
-    await query.answer(t(key, context.lang), show_alert=True)
+    await query.answer(t("common.expired_button", context.lang), show_alert=True)
 
 
 async def on_unknown_command(update: Update, context: CareContext) -> None:

@@ -1,144 +1,113 @@
-"""The FAQ in Telegram: free-text questions, "did you mean" buttons, votes, and staff tools.
+"""The FAQ in Telegram: free-text questions, "did you mean" buttons, votes, asking the team.
 
-Customers' side lives here; the staff commands are in handlers.faq_staff and the guided
-/faq add in handlers.faq_add (re-exported below, so `handlers.faq` keeps every name).
+The staff commands are in handlers.faq_staff and the guided /faq add in handlers.faq_add.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from care import smalltalk
-from care.errors import UnknownFaqEntry
-from care.faq import FaqReply, has_words, question_language
-from care.faq_match import Decision
-from handlers import tickets
-from handlers.common import keyboard, reply
+from care import callbacks
+from care.callbacks import ID, Choice
+from care.errors import CareError, ExpiredButton
+from care.faq.results import FaqReply, Outcome, TeamAsked
+from care.settings import LANGUAGES
+from handlers import faq_add, faq_staff, tickets
+from handlers.common import error_text, keyboard, reply
 from handlers.context import CareContext
-from handlers.faq_add import (
-    ADD_TIMEOUT,
-    DRAFT_KEY,
-    GUIDED,
-    AddState,
-    add_alternates,
-    add_answer,
-    add_cancel,
-    add_language,
-    add_question,
-    add_start,
-    add_timed_out,
-    guided_add_handler,
-)
-from handlers.faq_staff import (
-    PER_PAGE,
-    UNANSWERED_SHOWN,
-    cmd_faq,
-    cmd_unanswered,
-    staff_handlers,
-)
 from handlers.texts import t
 from handlers.ticket_flows import confirm_ticket
-from storage.faq import FaqRow
 
-__all__ = [
-    "ADD_TIMEOUT",
-    "DRAFT_KEY",
-    "GUIDED",
-    "PER_PAGE",
-    "QUESTIONS_KEPT",
-    "QUESTIONS_KEY",
-    "UNANSWERED_SHOWN",
-    "AddState",
-    "add_alternates",
-    "add_answer",
-    "add_cancel",
-    "add_language",
-    "add_question",
-    "add_start",
-    "add_timed_out",
-    "cmd_faq",
-    "cmd_unanswered",
-    "handlers",
-    "on_ask_staff",
-    "on_none_of_these",
-    "on_question",
-    "on_suggestion",
-    "on_vote",
-    "question_handlers",
-    "send_faq_reply",
-]
+FEATURE = "faq"
+SHOW, NONE, VOTE, STAFF = "show", "none", "vote", "staff"
+LANG = Choice(*LANGUAGES)
+VERDICT = Choice("up", "down")
 
 # The question behind each answer (and "did you mean") message the customer got: message id ->
 # (question, its language). Only the latest few, and only until a restart.
 QUESTIONS_KEY = "faq_questions"
 QUESTIONS_KEPT = 20
 
+ButtonHandler = Callable[[Update, CareContext, CallbackQuery, Message], Awaitable[None]]
+
+
+def _button(func: ButtonHandler) -> Callable[[Update, CareContext], Coroutine[Any, Any, None]]:
+    """Answer every press: a care error (an expired or forged button) on the query itself."""
+
+    @functools.wraps(func)
+    async def handler(update: Update, context: CareContext) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        try:
+            if not isinstance(query.message, Message):  # too old for Telegram to include
+                raise ExpiredButton()
+            await func(update, context, query, query.message)
+        except CareError as exc:
+            await query.answer(error_text(exc, context.lang), show_alert=True)
+
+    return handler
+
 
 async def on_question(update: Update, context: CareContext) -> None:
-    """Answer free text from the FAQ: an answer, suggestions, or an honest fallback."""
-    message = update.effective_message
-    if message is None or not message.text:
+    """Free text: one decision from the FAQ (answer, suggestions, small talk, fallback …)."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or not message.text or user is None:
         return
-    text = message.text
-    if not has_words(text):  # "🙂🙂", "???": nothing to answer, nothing to record
-        await reply(message, t("faq.no_words", context.lang))
-        return
-    small_talk = smalltalk.reply_key(text)
-    if small_talk is not None:  # "hi", "thanks", "再见": not a question for the FAQ
-        await reply(message, t(small_talk, question_language(text, context.lang)))
-        return
-    result = await context.care.faq.ask(text, context.lang, record=False)
-    if result.decision is Decision.FALLBACK:
-        # No answer: a complaint gets the complaint button; anything else is kept for staff.
-        if await tickets.offer_complaint(update, context, text):
-            return
-        unanswered_id = await context.care.faq.record_unanswered(text, result.lang)
-        result = replace(result, unanswered_id=unanswered_id)
-    sent = await send_faq_reply(update, context, result)
-    if result.decision is not Decision.FALLBACK:
-        _remember_question(context, sent, text, result.lang)
+    result = await context.care.faq.answer(message.text, context.lang, asker=user.id)
+    sent = await _render(update, context, message, result)
+    if result.outcome in (Outcome.ANSWER, Outcome.SUGGEST):
+        _remember_question(context, sent, result.question, result.lang)
 
 
-async def send_faq_reply(update: Update, context: CareContext, result: FaqReply) -> Message | None:
-    """Render a FaqReply as a message with its buttons; return the message sent."""
+async def _render(
+    update: Update, context: CareContext, message: Message, result: FaqReply
+) -> Message | None:
     lang = result.lang
-    message = update.effective_message
-    if result.decision is Decision.ANSWER and result.entry is not None:
-        return await _send_answer(message, result.entry, lang)
-    if result.decision is Decision.SUGGEST:
-        rows = [[(row.question, f"faq:show:{row.entry_id}:{lang}")] for row in result.suggestions]
-        rows.append([(t("faq.none_of_these", lang), "faq:none:0")])
-        if message is None:
-            return None
-        return await message.reply_text(t("faq.did_you_mean", lang), reply_markup=keyboard(rows))
+    match result.outcome:
+        case Outcome.NO_WORDS:
+            return await message.reply_text(t("faq.no_words", context.lang))
+        case Outcome.SMALL_TALK:
+            return await message.reply_text(t(result.small_talk or "", lang))
+        case Outcome.COMPLAINT:
+            if await tickets.offer_complaint(update, context, result.question):
+                return None
+            return await _send_fallback(message, lang, None)
+        case Outcome.ANSWER if result.entry is not None:
+            entry = result.entry
+            return await _send_answer(message, entry.entry_id, entry.language, entry.answer)
+        case Outcome.SUGGEST:
+            rows = [
+                [(row.question, callbacks.build(FEATURE, SHOW, row.entry_id, lang))]
+                for row in result.suggestions
+            ]
+            rows.append([(t("faq.none_of_these", lang), callbacks.build(FEATURE, NONE))])
+            return await message.reply_text(
+                t("faq.did_you_mean", lang), reply_markup=keyboard(rows)
+            )
     return await _send_fallback(message, lang, result.unanswered_id)
 
 
-async def _send_answer(message: Message | None, entry: FaqRow, lang: str) -> Message | None:
-    if message is None:
-        return None
+async def _send_answer(message: Message, entry_id: int, lang: str, answer: str) -> Message:
     votes = [
         [
-            (t("faq.helpful", lang), f"faq:vote:{entry.entry_id}:{entry.language}:up"),
-            (t("faq.unhelpful", lang), f"faq:vote:{entry.entry_id}:{entry.language}:down"),
+            (t("faq.helpful", lang), callbacks.build(FEATURE, VOTE, entry_id, lang, "up")),
+            (t("faq.unhelpful", lang), callbacks.build(FEATURE, VOTE, entry_id, lang, "down")),
         ]
     ]
-    return await message.reply_text(entry.answer, reply_markup=keyboard(votes))
+    return await message.reply_text(answer, reply_markup=keyboard(votes))
 
 
-async def _send_fallback(
-    message: Message | None, lang: str, unanswered_id: int | None
-) -> Message | None:
+async def _send_fallback(message: Message, lang: str, unanswered_id: int | None) -> Message:
     """The honest fallback, with the ask-our-team button for the question it recorded."""
-    if message is None:
-        return None
     if unanswered_id is None:  # nothing was recorded: nothing a person could be asked about
         return await message.reply_text(t("faq.ask_again", lang))
-    button = [[(t("faq.ask_staff", lang), f"faq:staff:{unanswered_id}")]]
+    button = [[(t("faq.ask_staff", lang), callbacks.build(FEATURE, STAFF, unanswered_id))]]
     return await message.reply_text(t("faq.fallback", lang), reply_markup=keyboard(button))
 
 
@@ -155,119 +124,120 @@ def _remember_question(
         del asked[next(iter(asked))]  # the oldest (dicts keep insertion order)
 
 
-def _question_of(context: CareContext, message: Any) -> tuple[str, str] | None:
+def _question_of(context: CareContext, message: Message) -> tuple[str, str] | None:
     """The question behind a message the bot sent, if it is still remembered."""
-    if message is None or context.user_data is None:
+    if context.user_data is None:
         return None
-    asked = context.user_data.get(QUESTIONS_KEY) or {}
-    found = asked.get(message.message_id)
+    found = (context.user_data.get(QUESTIONS_KEY) or {}).get(message.message_id)
     return None if found is None else (str(found[0]), str(found[1]))
 
 
-async def on_suggestion(update: Update, context: CareContext) -> None:
+@_button
+async def on_suggestion(
+    update: Update, context: CareContext, query: CallbackQuery, message: Message
+) -> None:
     """A "did you mean" button: answer that entry."""
-    query = update.callback_query
-    if query is None:
-        return
+    entry_id, lang = callbacks.parse(query.data, FEATURE, SHOW, ID, LANG)
+    entry = await context.care.faq.suggested(int(entry_id), str(lang))
     await query.answer()
-    _, _, entry_id, lang = (query.data or "").split(":")
-    try:
-        entry = await context.care.faq.entry(int(entry_id), lang)
-    except UnknownFaqEntry:
-        await reply(update.effective_message, t("faq.gone", lang))
-        return
-    sent = await _send_answer(update.effective_message, entry, lang)
-    asked = _question_of(context, query.message)
+    sent = await _send_answer(message, entry.entry_id, entry.language, entry.answer)
+    asked = _question_of(context, message)
     if asked is not None:
         _remember_question(context, sent, *asked)
 
 
-async def on_none_of_these(update: Update, context: CareContext) -> None:
-    """None of the suggestions fitted: record the question and offer a person."""
-    query = update.callback_query
-    if query is None:
-        return
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
-    asked = _question_of(context, query.message)
-    if asked is None:  # forgotten (a restart): ask again rather than offer an empty question
-        await reply(update.effective_message, t("faq.ask_again", context.lang))
-        return
-    question, lang = asked
-    unanswered_id = await context.care.faq.record_unanswered(question, lang)
-    await _send_fallback(update.effective_message, lang, unanswered_id)
-
-
-async def on_vote(update: Update, context: CareContext) -> None:
-    """👍/👎 on an answer: counted once per answer message; 👎 offers a person."""
-    query = update.callback_query
-    if query is None:
-        return
-    _, _, entry_id, lang, verdict = (query.data or "").split(":")
-    helpful = verdict == "up"
-    answer = query.message
-    counted = answer is not None and await context.care.faq.vote(
-        int(entry_id), lang, helpful, chat_id=answer.chat.id, message_id=answer.message_id
+@_button
+async def on_none_of_these(
+    update: Update, context: CareContext, query: CallbackQuery, message: Message
+) -> None:
+    """None of the suggestions fitted: record the question and offer a person (once)."""
+    callbacks.parse(query.data, FEATURE, NONE)
+    asked = _question_of(context, message)
+    done = await context.care.faq.none_of_these(
+        asked, chat_id=message.chat.id, message_id=message.message_id
     )
-    if not counted:  # a double tap or a replayed press: thank, count nothing, say nothing more
+    await query.answer()
+    if done.repeat:  # a double tap: the first press did everything
+        return
+    await query.edit_message_reply_markup(reply_markup=None)
+    if asked is None:  # forgotten (a restart): ask again rather than offer an empty question
+        await message.reply_text(t("faq.ask_again", context.lang))
+        return
+    await _send_fallback(message, asked[1], done.unanswered_id)
+
+
+@_button
+async def on_vote(
+    update: Update, context: CareContext, query: CallbackQuery, message: Message
+) -> None:
+    """👍/👎 on an answer: counted once per answer message; 👎 offers a person."""
+    entry_id, lang, verdict = callbacks.parse(query.data, FEATURE, VOTE, ID, LANG, VERDICT)
+    helpful = verdict == "up"
+    voted = await context.care.faq.vote(
+        int(entry_id),
+        str(lang),
+        helpful,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        question=_question_of(context, message),
+    )
+    if not voted.counted:  # a double tap or a replayed press: thank, count nothing, say nothing
         await query.answer(t("faq.vote_repeat", context.lang))
         return
     await query.answer(t("faq.vote_thanks", context.lang))
     await query.edit_message_reply_markup(reply_markup=None)
     if helpful:
         return
-    asked = _question_of(context, answer)
-    unanswered_id = None
-    if asked is not None:
-        unanswered_id = await context.care.faq.record_unanswered(*asked)
-    if unanswered_id is None:  # the question is forgotten (a restart): ask to rephrase
-        await reply(update.effective_message, t("faq.vote_sorry_rephrase", context.lang))
+    if voted.unanswered_id is None:  # the question is forgotten (a restart): ask to rephrase
+        await message.reply_text(t("faq.vote_sorry_rephrase", context.lang))
         return
-    button = [[(t("faq.ask_staff", context.lang), f"faq:staff:{unanswered_id}")]]
-    await reply(
-        update.effective_message,
+    button = callbacks.build(FEATURE, STAFF, voted.unanswered_id)
+    await message.reply_text(
         t("faq.vote_sorry", context.lang),
-        reply_markup=keyboard(button),
+        reply_markup=keyboard([[(t("faq.ask_staff", context.lang), button)]]),
     )
 
 
-async def on_ask_staff(update: Update, context: CareContext) -> None:
-    """Pass the question to the staff chat; say honestly if that was not possible."""
-    query, user = update.callback_query, update.effective_user
-    if query is None or user is None:
-        return
+@_button
+async def on_ask_staff(
+    update: Update, context: CareContext, query: CallbackQuery, message: Message
+) -> None:
+    """Pass the question to a person: a ticket for customers, the staff chat for the others."""
+    (unanswered_id,) = callbacks.parse(query.data, FEATURE, STAFF, ID)
+    user = query.from_user
+    name = f"{user.full_name} (@{user.username})" if user.username else user.full_name
+    asked = await context.care.faq.ask_team(
+        int(unanswered_id),
+        telegram_id=user.id,
+        name=name,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+    )
     await query.answer()
-    unanswered_id = int((query.data or "0").split(":")[-1])
-    await query.edit_message_reply_markup(reply_markup=None)
-    question = await context.care.faq.unanswered_question(unanswered_id)
-    if question is None:  # e.g. a button from an older version that carried no question
-        await reply(update.effective_message, t("faq.ask_again", context.lang))
+    if asked.outcome is TeamAsked.REPEAT:  # a double tap: the first press did everything
         return
-    customer = await context.care.customers.find(user.id)
-    if customer is not None:
-        created = await context.care.tickets.open_question(customer.id, question.example)
+    await query.edit_message_reply_markup(reply_markup=None)
+    if asked.outcome is TeamAsked.TICKET and asked.customer_id is not None:
+        created = await context.care.tickets.open_question(asked.customer_id, asked.question)
         await confirm_ticket(update, context, "faq.staff_ticket", created)
         return
-    # Not registered yet: no ticket can hold the answer, so the question goes to the staff chat.
-    name = f"{user.full_name} (@{user.username})" if user.username else user.full_name
-    delivered = await context.care.faq.ask_staff(unanswered_id, name)
-    key = "faq.staff_notified" if delivered else "faq.staff_unavailable"
-    await reply(update.effective_message, t(key, context.lang))
+    key = "faq.staff_notified" if asked.outcome is TeamAsked.NOTIFIED else "faq.staff_unavailable"
+    await reply(message, t(key, context.lang))
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Staff tools and FAQ buttons (the free-text handler is separate: it must come last)."""
     return [
-        guided_add_handler(),
-        *staff_handlers(),
-        CallbackQueryHandler(on_suggestion, pattern=r"^faq:show:\d+:(en|zh)$"),
-        CallbackQueryHandler(on_none_of_these, pattern=r"^faq:none:"),
-        CallbackQueryHandler(on_vote, pattern=r"^faq:vote:\d+:(en|zh):(up|down)$"),
-        CallbackQueryHandler(on_ask_staff, pattern=r"^faq:staff:\d+$"),
+        faq_add.guided_add_handler(),
+        *faq_staff.staff_handlers(),
+        CallbackQueryHandler(on_suggestion, pattern=callbacks.pattern(FEATURE, SHOW)),
+        CallbackQueryHandler(on_none_of_these, pattern=callbacks.pattern(FEATURE, NONE)),
+        CallbackQueryHandler(on_vote, pattern=callbacks.pattern(FEATURE, VOTE)),
+        CallbackQueryHandler(on_ask_staff, pattern=callbacks.pattern(FEATURE, STAFF)),
     ]
 
 
-def question_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def question_handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Free text in a private chat goes to the FAQ; register after every conversation."""
     return [
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, on_question)

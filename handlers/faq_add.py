@@ -16,8 +16,8 @@ from telegram.ext import (
     filters,
 )
 
-from care.errors import InvalidArgument, NotStaff
-from care.faq import split_alternates
+from care.errors import CareError, NotStaff
+from care.faq.service import split_alternates
 from care.roles import Role
 from handlers.common import error_text, reply
 from handlers.context import CareContext
@@ -101,22 +101,22 @@ async def add_answer(update: Update, context: CareContext) -> int:
     """Take the answer and save the entry."""
     if not await _still_staff(update, context):
         return ConversationHandler.END
-    draft = _draft(context)
+    draft = context.user_data.pop(DRAFT_KEY, None) or {}  # type: ignore[union-attr]
     user = update.effective_user
     answer = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
+    lang = draft.get("lang", "")
     try:
-        saved = await context.care.faq.save(
-            draft["lang"], draft["question"], split_alternates(draft["alternates"]), answer
+        saved = await context.care.faq.add(
+            user.id,  # type: ignore[union-attr]
+            lang,
+            draft.get("question", ""),
+            split_alternates(draft.get("alternates", "")),
+            answer,
         )
-    except InvalidArgument as exc:
+    except CareError as exc:  # the draft is gone: the conversation ends either way
         await reply(update.effective_message, error_text(exc, context.lang))
         return ConversationHandler.END
-    finally:
-        context.user_data.pop(DRAFT_KEY, None)  # type: ignore[union-attr]
-    await context.care.staff.audit(user.id, "faq", GUIDED, f"saved {saved} {draft['lang']}")  # type: ignore[union-attr]
-    await reply(
-        update.effective_message, t("faq.saved", context.lang, id=saved, lang=draft["lang"])
-    )
+    await reply(update.effective_message, t("faq.saved", context.lang, id=saved, lang=lang))
     return ConversationHandler.END
 
 

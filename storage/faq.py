@@ -223,3 +223,15 @@ async def resolve_unanswered(tx: aiosqlite.Connection, unanswered_id: int, entry
     await tx.execute(
         "UPDATE unanswered SET resolved_entry_id = ? WHERE id = ?", (entry_id, unanswered_id)
     )
+
+
+async def press(
+    tx: aiosqlite.Connection, *, chat_id: int, message_id: int, action: str, at: str
+) -> bool:
+    """Record a one-shot button press on one message; False if it was pressed before."""
+    cursor = await tx.execute(
+        "INSERT INTO faq_presses (chat_id, message_id, action, pressed_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (chat_id, message_id, action) DO NOTHING",
+        (chat_id, message_id, action, at),
+    )
+    return cursor.rowcount == 1

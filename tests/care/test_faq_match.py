@@ -1,20 +1,13 @@
-"""Tests for care.faq_match: normalisation, language detection and the matching decisions."""
+"""Tests for care.faq.match: normalisation, language detection and the matching decisions."""
 
 from __future__ import annotations
 
 import pytest
 
-from care import faq_match
-from care.faq_match import (
-    Decision,
-    FaqDoc,
-    FaqIndex,
-    Match,
-    MatchThresholds,
-    detect_language,
-    normalise,
-)
-from care.faq_text import words
+from care.faq import match as faq_match
+from care.faq.index import FaqDoc
+from care.faq.match import Decision, FaqIndex, Match, MatchThresholds
+from care.faq.text import detect_language, normalise, words
 
 HOURS, WIFI, VEGAN, GLUTEN, PARKING, POINTS, PETS = 1, 2, 3, 4, 5, 6, 7
 

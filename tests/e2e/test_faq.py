@@ -14,7 +14,7 @@ from bot.demo import seed_demo_faq
 from care.roles import Role
 from handlers import faq_add
 from storage import audit as audit_repo
-from tests.conftest import Harness, HarnessFactory
+from tests.conftest import OWNER_ID, Harness, HarnessFactory
 
 
 async def _customer(harness: Harness, name: str = "Alice", lang: str = "en") -> object:
@@ -34,7 +34,7 @@ async def test_a_question_with_a_typo_is_answered_and_voted(harness: Harness) ->
     await alice.press(answer, "👍")
     edited = await alice.next_message()
     assert edited.edited and edited.buttons() == []
-    en, zh = await harness.care.faq.show(2)
+    en, zh = await harness.care.faq.show(OWNER_ID, 2)
     assert (en.helpful, en.unhelpful, zh.helpful) == (1, 0, 0)
 
 
@@ -168,7 +168,7 @@ async def test_complaint_wording_gets_the_complaint_button_not_the_faq(harness: 
     await alice.send("I want a refund, my sandwich was stale")
     offer = await alice.next_message()
     assert ("⚠️ File a complaint", "tickets:draft:complaint") in offer.buttons()
-    assert await harness.care.faq.unanswered() == []  # a complaint is not an FAQ gap
+    assert await harness.care.faq.unanswered(OWNER_ID) == []  # a complaint is not an FAQ gap
 
 
 # --- review fixes -------------------------------------------------------------------------------
@@ -187,8 +187,7 @@ async def test_guided_add_refuses_a_staff_member_removed_midway(harness: Harness
     assert "staff only" in refusal and "nothing was saved" in refusal
     await sam.send("Yes, every day.")  # the conversation is over: this is not an answer
     assert "Saved" not in ((await sam.next_message()).text or "")
-    _, total = await harness.care.faq.page(1)
-    assert total == 0
+    assert (await harness.care.faq.list_page(OWNER_ID, 1)).total == 0
     async with harness.care.db.read() as tx:
         audit = await audit_repo.list_recent(tx, 50)
     assert any(
@@ -210,7 +209,7 @@ async def test_guided_add_left_alone_times_out(
     assert "nothing was saved" in ((await owner.next_message()).text or "")  # timed out
     await owner.send("Do you sell cake?")  # no longer taken as the question
     assert "don't know" in ((await owner.next_message()).text or "")
-    assert (await harness.care.faq.page(1))[1] == 0
+    assert (await harness.care.faq.list_page(OWNER_ID, 1)).total == 0
 
 
 async def test_text_without_words_asks_for_words_and_offers_no_button(harness: Harness) -> None:
@@ -220,7 +219,7 @@ async def test_text_without_words_asks_for_words_and_offers_no_button(harness: H
         answer = await alice.next_message()
         assert "type your question in words" in (answer.text or "")
         assert answer.buttons() == []
-    assert await harness.care.faq.unanswered() == []
+    assert await harness.care.faq.unanswered(OWNER_ID) == []
     sent = harness.sandbox.sent(alice.id)
     assert all(data != "faq:staff:0" for m in sent for _, data in m.buttons())
 
@@ -236,7 +235,7 @@ async def test_thumbs_down_records_the_question_that_answer_was_for(harness: Har
     assert (await alice.next_message()).buttons() == []  # the vote buttons go
     sorry = await alice.next_message()
     assert "sorry that didn't help" in (sorry.text or "")
-    [row] = await harness.care.faq.unanswered()
+    [row] = await harness.care.faq.unanswered(OWNER_ID)
     assert row.example == "wifi pasword?"
     assert sorry.buttons() == [("🙋 Ask our team", f"faq:staff:{row.id}")]
     await alice.press(sorry, "Ask our team")
@@ -254,8 +253,8 @@ async def test_thumbs_down_after_a_restart_asks_to_rephrase(harness: Harness) ->
     rephrase = await alice.next_message()
     assert "ask your question again in other words" in (rephrase.text or "")
     assert rephrase.buttons() == []
-    assert await harness.care.faq.unanswered() == []
-    en, _ = await harness.care.faq.show(2)
+    assert await harness.care.faq.unanswered(OWNER_ID) == []
+    en, _ = await harness.care.faq.show(OWNER_ID, 2)
     assert en.unhelpful == 1
 
 
@@ -270,9 +269,9 @@ async def test_a_double_tap_counts_one_vote(harness: Harness) -> None:
     assert (await alice.next_message()).buttons() == []
     assert "sorry that didn't help" in ((await alice.next_message()).text or "")
     await alice.expect_no_message(0.3)  # nothing for the second tap
-    en, zh = await harness.care.faq.show(2)
+    en, zh = await harness.care.faq.show(OWNER_ID, 2)
     assert (en.helpful, en.unhelpful, zh.unhelpful) == (0, 1, 0)
-    [row] = await harness.care.faq.unanswered()
+    [row] = await harness.care.faq.unanswered(OWNER_ID)
     assert row.count == 1
 
 
@@ -288,7 +287,7 @@ async def test_small_talk_gets_a_friendly_reply_in_its_language(harness: Harness
         answer = await alice.next_message()
         assert expected in (answer.text or ""), text
         assert answer.buttons() == []
-    assert await harness.care.faq.unanswered() == []
+    assert await harness.care.faq.unanswered(OWNER_ID) == []
 
 
 async def test_chinese_mixed_with_latin_words_is_answered(harness: Harness) -> None:
@@ -340,3 +339,122 @@ async def test_an_import_by_another_process_is_answered_at_once(
     assert process.returncode == 0
     await alice.send("do you sell birthday cake")
     assert "Yes, every day." in ((await alice.next_message()).text or "")
+
+
+# --- one decision, buttons that cannot be abused -------------------------------------------------
+
+
+async def test_cli_ask_and_the_bot_agree_on_small_talk_and_complaints(
+    harness: Harness, tmp_path: Path
+) -> None:
+    alice = await _customer(harness)
+    await alice.send("hi")
+    assert "Hello!" in ((await alice.next_message()).text or "")
+    config = tmp_path / "cli.toml"
+    config.write_text(f'[storage]\npath = "{harness.settings.storage.path}"\n', "utf-8")
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "faq", "ask", "--lang", "en", "--json"),
+        *("--config", str(config)),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await process.communicate(
+        "hi\nmy coffee was cold and the waiter was rude\n🙂\n".encode()
+    )
+    assert process.returncode == 0
+    decisions = [json.loads(line)["decision"] for line in stdout.decode().splitlines()]
+    assert decisions == ["small-talk", "complaint", "no-words"]
+    assert await harness.care.faq.unanswered(OWNER_ID) == []  # the CLI records nothing
+
+
+async def test_a_complaint_gets_the_complaint_button_before_any_suggestion(
+    harness: Harness,
+) -> None:
+    alice = await _customer(harness)
+    await alice.send("my coffee was cold and the waiter was rude")  # the FAQ would suggest beans
+    offer = await alice.next_message()
+    assert ("⚠️ File a complaint", "tickets:draft:complaint") in offer.buttons()
+    assert "Did you mean" not in (offer.text or "")
+
+
+async def test_faq_add_with_an_unknown_id_is_refused(harness: Harness) -> None:
+    owner = harness.owner
+    await owner.send("/faq add 999 en Do you sell cake? | | Yes, every day.")
+    refusal = (await owner.next_message()).text or ""
+    assert "no FAQ entry #999" in refusal and "Leave the id out" in refusal
+    assert (await harness.care.faq.list_page(OWNER_ID, 1)).total == 0
+    await owner.send("/faq add en Do you sell cake? | | Yes, every day.")
+    assert "Saved FAQ entry #1 [en]" in ((await owner.next_message()).text or "")
+    await owner.send("/faq add 1 zh 有蛋糕吗？ | | 有，每天都有。")
+    assert "Saved FAQ entry #1 [zh]" in ((await owner.next_message()).text or "")
+
+
+async def test_a_double_tap_on_ask_our_team_opens_one_ticket_quietly(harness: Harness) -> None:
+    alice = await _customer(harness)
+    await alice.send("Can I plug in my phone charger?")
+    fallback = await alice.next_message()
+    first = await alice.press(fallback, "Ask our team")
+    second = await alice.press(fallback, "Ask our team")  # before the bot removed the button
+    assert (await alice.next_message()).buttons() == []
+    assert "as #1001" in ((await alice.next_message()).text or "")
+    await alice.wait_callback_answer(first)
+    await alice.wait_callback_answer(second)
+    await alice.expect_no_message(0.3)  # no second ticket, no "something went wrong"
+    async with harness.care.db.read() as tx:
+        tickets = await (await tx.execute("SELECT COUNT(*) FROM tickets")).fetchone()
+    assert tickets is not None and tickets[0] == 1
+
+
+async def test_a_double_tap_on_none_of_these_records_once_quietly(harness: Harness) -> None:
+    alice = await _customer(harness)
+    await alice.send("points")
+    suggestion = await alice.next_message()
+    first = await alice.press(suggestion, "None of these")
+    second = await alice.press(suggestion, "None of these")
+    assert (await alice.next_message()).buttons() == []
+    assert "don't know" in ((await alice.next_message()).text or "")
+    assert (await alice.wait_callback_answer(first)).get("text") is None
+    assert (await alice.wait_callback_answer(second)).get("text") is None
+    await alice.expect_no_message(0.3)
+    [row] = await harness.care.faq.unanswered(OWNER_ID)
+    assert (row.example, row.count) == ("points", 1)
+
+
+async def test_the_unregistered_ask_our_team_posts_once(harness: Harness) -> None:
+    await seed_demo_faq(harness.care.db, harness.clock)
+    stranger = harness.customer("Sam")
+    await stranger.send("Any board games to play?")
+    fallback = await stranger.next_message()
+    await stranger.press(fallback, "Ask our team")
+    await stranger.press(fallback, "Ask our team")
+    assert "Any board games" in ((await harness.staff_chat.next_message()).text or "")
+    await stranger.next_message()  # the button goes
+    assert "passed your question" in ((await stranger.next_message()).text or "")
+    await stranger.expect_no_message(0.3)
+    await harness.staff_chat.expect_no_message(0.3)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "faq:vote:" + "9" * 40 + ":en:up",  # would overflow SQLite's INTEGER
+        "faq:vote:999:en:down",  # no such entry
+        "faq:vote:2:fr:up",  # no such language
+        "faq:show:999:en",
+        "faq:show:2:xx",
+        "faq:staff:" + "9" * 40,
+        "faq:staff:999",  # no such recorded question
+        "faq:none:0",  # an older version's button
+        "faq:teleport:1",  # no such verb: nobody claims it
+        "nothing:we:know",
+    ],
+)
+async def test_a_forged_button_has_expired(harness: Harness, data: str) -> None:
+    alice = await _customer(harness)
+    await alice.send("wifi pasword?")
+    answer = await alice.next_message()
+    query = await alice.press_data(answer, data)
+    assert (await alice.wait_callback_answer(query))["text"] == "That button has expired."
+    await alice.expect_no_message(0.3)
+    en, zh = await harness.care.faq.show(OWNER_ID, 2)
+    assert (en.helpful, en.unhelpful) == (0, 0)

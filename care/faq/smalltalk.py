@@ -1,14 +1,13 @@
 """Small talk: greetings, thanks and goodbyes get a friendly word, not the FAQ (pure, no I/O).
 
 A whole message that is only "hi", "thanks!", "谢谢" or "bye 👋" is not a question: the FAQ would
-find nothing, record it as unanswered and offer to ask the team. Matching is on the normalised
-text (case, punctuation and emoji do not matter) against short phrase lists, optionally with a
-few friendly extras ("hi there", "thanks a lot", "ok thanks", "谢谢你").
+find nothing, record it as unanswered and offer to ask the team. Matching is on the text as
+care.faq.text.normalise leaves it (the caller normalises once; case, punctuation and emoji do not
+matter) against short phrase lists, optionally with a few friendly extras ("hi there", "thanks a
+lot", "ok thanks", "谢谢你").
 """
 
 from __future__ import annotations
-
-from care.faq_text import normalise
 
 HELLO = "faq.smalltalk.hello"
 THANKS = "faq.smalltalk.thanks"
@@ -51,9 +50,8 @@ _ZH_PHRASES = sorted((p for p in _KEY_OF if not p.isascii()), key=len, reverse=T
 _MAX_LENGTH = 40  # longer messages are questions (or at least not only small talk)
 
 
-def reply_key(text: str) -> str | None:
-    """The catalogue key of the reply if the whole message is small talk, else None."""
-    norm = normalise(text)
+def reply_key(norm: str) -> str | None:
+    """The reply's catalogue key if the whole (normalised) message is small talk, else None."""
     if not norm or len(norm) > _MAX_LENGTH:
         return None
     key = _KEY_OF.get(norm)

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass, field
 
 from care.clock import Clock, iso
-from care.faq import MAX_ANSWER_LENGTH, MAX_QUESTION_LENGTH, FaqService, split_alternates
+from care.faq.service import MAX_ANSWER_LENGTH, MAX_QUESTION_LENGTH, FaqService, split_alternates
 from care.settings import LANGUAGES
 from storage import faq as repo
 from storage.db import Database

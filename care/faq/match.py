@@ -32,8 +32,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from care.faq_index import LangIndex, Scored, build_lang, score_entries, weigh
-from care.faq_text import (
+from care.faq.index import FaqDoc, LangIndex, Scored, build_lang, score_entries, weigh
+from care.faq.text import (
     STOPWORDS,
     Features,
     ScoringParams,
@@ -42,31 +42,12 @@ from care.faq_text import (
     normalise,
 )
 
-__all__ = [
-    "Candidate",
-    "Decision",
-    "FaqDoc",
-    "FaqIndex",
-    "Match",
-    "MatchThresholds",
-    "ScoringParams",
-    "detect_language",
-    "normalise",
-]
+__all__ = ["Candidate", "Decision", "FaqIndex", "Match", "MatchThresholds"]
 
 
 # --------------------------------------------------------------------------------------------
 # Public data types
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FaqDoc:
-    """One FAQ entry in one language: its id and its phrasings (question first)."""
-
-    entry_id: int
-    lang: str
-    phrasings: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +106,7 @@ class Match:
 
 
 # --------------------------------------------------------------------------------------------
-# Index (construction and scoring internals: care.faq_index)
+# Index (construction and scoring internals: care.faq.index)
 # --------------------------------------------------------------------------------------------
 
 
@@ -193,6 +174,10 @@ class FaqIndex:
         qlang = detect_language(
             norm, default=customer_lang if customer_lang in ("en", "zh") else "en"
         )
+        return self.decide(norm, qlang, thresholds)
+
+    def decide(self, norm: str, qlang: str, thresholds: MatchThresholds) -> Match:
+        """`match` for a query already normalised (`normalise`) and its detected language."""
         li, p = self._pick_lang(qlang), self._params
         if li is None or not norm:
             why = "empty index" if li is None else "query has no words after normalisation"

@@ -1,8 +1,8 @@
 """FAQ index internals: TF-IDF index construction and two-stage scoring (pure, no I/O).
 
-The public API (result types, `FaqIndex`) and the scoring rationale live in care.faq_match;
-this module holds what it is built from: the per-language index, its construction, and the
-ranking of entries for a normalised query.
+The public API (`FaqIndex`, the match results) and the scoring rationale live in
+care.faq.match; this module holds what it is built from: the documents, the per-language index,
+its construction, and the ranking of entries for a normalised query.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from rapidfuzz import fuzz
 
-from care.faq_text import (
+from care.faq.text import (
     STOP_MARK,
     STOPWORDS,
     Features,
@@ -25,8 +24,14 @@ from care.faq_text import (
     normalise,
 )
 
-if TYPE_CHECKING:
-    from care.faq_match import FaqDoc
+
+@dataclass(frozen=True, slots=True)
+class FaqDoc:
+    """One FAQ entry in one language: its id and its phrasings (question first)."""
+
+    entry_id: int
+    lang: str
+    phrasings: tuple[str, ...]
 
 
 @dataclass(slots=True)

@@ -1,0 +1,78 @@
+"""What the FAQ's use cases return: decisions and outcomes, rendered by the handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from care.faq.match import Match
+from storage.faq import FaqRow
+
+
+class Outcome(StrEnum):
+    """What the bot does with a customer's message."""
+
+    NO_WORDS = "no-words"  # only emoji or punctuation: ask for words
+    SMALL_TALK = "small-talk"  # "hi", "thanks", "再见": a friendly word
+    COMPLAINT = "complaint"  # reads like a complaint: offer to file it
+    ANSWER = "answer"
+    SUGGEST = "suggest"  # "did you mean"
+    FALLBACK = "fallback"  # nothing fits: recorded for staff, a person offered
+
+
+@dataclass(frozen=True, slots=True)
+class FaqReply:
+    """The decision about one customer message, and what it needs to be rendered."""
+
+    outcome: Outcome
+    lang: str  # the language to reply in: the one the question was written in
+    question: str  # the text as asked
+    entry: FaqRow | None = None  # ANSWER
+    suggestions: tuple[FaqRow, ...] = ()  # SUGGEST
+    unanswered_id: int | None = None  # FALLBACK, when the question was recorded
+    small_talk: str | None = None  # SMALL_TALK: the reply's catalogue key
+    match: Match | None = None  # the matcher's decision and its why (when it ran)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """After "none of these" or 👎: the recorded question (None if there was none to record)."""
+
+    repeat: bool  # the button was pressed before: do nothing
+    unanswered_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoteResult:
+    """A 👍/👎: counted (False for a repeat) and, after 👎, the question recorded for staff."""
+
+    counted: bool
+    unanswered_id: int | None = None
+
+
+class TeamAsked(StrEnum):
+    """What "ask our team" did."""
+
+    REPEAT = "repeat"  # pressed before: nothing more to do
+    TICKET = "ticket"  # a registered customer: their question becomes a ticket
+    NOTIFIED = "notified"  # not registered: posted to the staff chat
+    UNAVAILABLE = "unavailable"  # not registered and no staff chat to post to
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRequest:
+    """The outcome of "ask our team", with the ticket to open for a registered customer."""
+
+    outcome: TeamAsked
+    customer_id: int | None = None
+    question: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FaqPage:
+    """One page of the staff FAQ list."""
+
+    page: int
+    pages: int
+    total: int
+    rows: tuple[FaqRow, ...]

@@ -1,0 +1,365 @@
+"""The FAQ's use cases: answer a question, follow up its buttons, and the staff tools."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import aiosqlite
+
+from care.clock import Clock, iso
+from care.errors import (
+    ExpiredButton,
+    InvalidArgument,
+    NoEntryToExtend,
+    UnknownFaqEntry,
+    UnknownUnanswered,
+)
+from care.faq import smalltalk
+from care.faq.live import LiveIndex
+from care.faq.match import Decision, MatchThresholds
+from care.faq.results import (
+    FaqPage,
+    FaqReply,
+    FollowUp,
+    Outcome,
+    TeamAsked,
+    TeamRequest,
+    VoteResult,
+)
+from care.faq.text import detect_language, normalise, words
+from care.outbox import Outbox
+from care.ports import OutboundMessage
+from care.roles import Role
+from care.settings import LANGUAGES, FaqSettings
+from care.staff import StaffService
+from care.tickets.complaints import looks_like_complaint
+from storage import customers as customers_repo
+from storage import faq as repo
+from storage.db import Database
+from storage.faq import FaqRow, UnansweredRow
+
+MAX_QUESTION_LENGTH = 300
+MAX_ANSWER_LENGTH = 3000
+ACTION = "faq"  # the audit log's name for every staff FAQ command
+
+
+class FaqService:
+    """The FAQ's use cases, over the live index of the FAQ (care.faq.live)."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: FaqSettings,
+        staff: StaffService,
+        outbox: Outbox,
+        staff_lang: str,
+    ) -> None:
+        self._db, self._clock = db, clock
+        self._staff, self._outbox, self._staff_lang = staff, outbox, staff_lang
+        self._thresholds = MatchThresholds(
+            answer=settings.answer_threshold,
+            suggest=settings.suggest_threshold,
+            margin=settings.margin,
+            max_suggestions=settings.max_suggestions,
+        )
+        self._index = LiveIndex(db)
+
+    # ------------------------------------------------------------------ customers
+
+    async def answer(self, text: str, lang: str, *, asker: int | None) -> FaqReply:
+        """Decide what to tell a customer who wrote `text`; a fallback is recorded for staff.
+
+        `asker` is the Telegram id of the customer asking, or None for a dry run (`carebot faq
+        ask`), which decides the same and writes nothing. An answered question writes nothing;
+        a fallback writes one row in one transaction.
+        """
+        norm = normalise(text)  # once: everything below works on this
+        customer_lang = lang if lang in LANGUAGES else "en"
+        if not words(norm):
+            return FaqReply(Outcome.NO_WORDS, customer_lang, text)
+        qlang = detect_language(norm, default=customer_lang)
+        key = smalltalk.reply_key(norm)
+        if key is not None:
+            return FaqReply(Outcome.SMALL_TALK, qlang, text, small_talk=key)
+        snapshot = await self._index.current()
+        match = snapshot.index.decide(norm, qlang, self._thresholds)
+        qlang = match.query_lang
+        if match.decision is Decision.ANSWER and match.entry_id is not None:
+            entry = snapshot.row_for(match.entry_id, qlang)
+            if entry is not None:
+                return FaqReply(Outcome.ANSWER, qlang, text, entry=entry, match=match)
+        # A complaint is not a question for the FAQ: it goes before "did you mean" and is not
+        # recorded as unanswered.
+        if looks_like_complaint(text):
+            return FaqReply(Outcome.COMPLAINT, qlang, text, match=match)
+        if match.decision is Decision.SUGGEST:
+            rows = tuple(
+                r for i in match.suggestions if (r := snapshot.row_for(i, qlang)) is not None
+            )
+            return FaqReply(Outcome.SUGGEST, qlang, text, suggestions=rows, match=match)
+        unanswered_id = None
+        if asker is not None:
+            async with self._db.transaction() as tx:
+                unanswered_id = await self._record(tx, norm, qlang, text)
+        return FaqReply(Outcome.FALLBACK, qlang, text, unanswered_id=unanswered_id, match=match)
+
+    async def suggested(self, entry_id: int, lang: str) -> FaqRow:
+        """The entry a "did you mean" button names; ExpiredButton if there is no such entry."""
+        row = (await self._index.current()).row_for(entry_id, lang)
+        if row is None:
+            raise ExpiredButton()
+        return row
+
+    async def none_of_these(
+        self, question: tuple[str, str] | None, *, chat_id: int, message_id: int
+    ) -> FollowUp:
+        """No suggestion fitted: record the question (text, language) once per message."""
+        async with self._db.transaction() as tx:
+            if not await self._press(tx, chat_id, message_id, "none"):
+                return FollowUp(repeat=True)
+            if question is None:  # forgotten (a restart): nothing to record
+                return FollowUp(repeat=False)
+            text, lang = question
+            return FollowUp(False, await self._record(tx, normalise(text), lang, text))
+
+    async def vote(
+        self,
+        entry_id: int,
+        lang: str,
+        helpful: bool,
+        *,
+        chat_id: int,
+        message_id: int,
+        question: tuple[str, str] | None = None,
+    ) -> VoteResult:
+        """Count a 👍/👎 on one answer message once; after 👎 record the question it was for."""
+        async with self._db.transaction() as tx:
+            if await repo.find(tx, entry_id, lang) is None:
+                raise ExpiredButton()
+            counted = await repo.vote(
+                tx,
+                chat_id=chat_id,
+                message_id=message_id,
+                entry_id=entry_id,
+                language=lang,
+                helpful=helpful,
+                at=iso(self._clock.now()),
+            )
+            if not counted or helpful or question is None:
+                return VoteResult(counted)
+            text, question_lang = question
+            recorded = await self._record(tx, normalise(text), question_lang, text)
+            return VoteResult(True, recorded)
+
+    async def ask_team(
+        self, unanswered_id: int, *, telegram_id: int, name: str, chat_id: int, message_id: int
+    ) -> TeamRequest:
+        """Pass a recorded question to a person, once per button message.
+
+        A registered customer's question becomes a ticket (the caller opens it with
+        TicketService.open_question); anyone else's is posted to the staff chat via the outbox.
+        """
+        async with self._db.transaction() as tx:
+            question = await repo.find_unanswered(tx, unanswered_id)
+            if question is None:
+                raise ExpiredButton()
+            if not await self._press(tx, chat_id, message_id, "staff"):
+                return TeamRequest(TeamAsked.REPEAT)
+            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
+            if customer is not None:
+                return TeamRequest(TeamAsked.TICKET, customer.id, question.example)
+            staff_chat = self._staff.staff_chat_id
+            if staff_chat is None:
+                return TeamRequest(TeamAsked.UNAVAILABLE)
+            fields = {"customer": name, "question": question.example, "number": question.id}
+            await self._outbox.add(
+                tx,
+                OutboundMessage(staff_chat, "faq.staff_question", self._staff_lang, fields),
+                kind="faq.staff_question",
+                ref=question.id,
+            )
+            return TeamRequest(TeamAsked.NOTIFIED)
+
+    # ------------------------------------------------------------------ staff
+
+    async def list_page(self, actor_id: int, page: int, per_page: int = 10) -> FaqPage:
+        """One page of entries (staff)."""
+        async with self._staff.act(actor_id, ACTION, f"list {page}", Role.STAFF) as act:
+            if page < 1:
+                raise InvalidArgument("page", usage="usage.faq")
+            total = await repo.count(act.tx)
+            rows = await repo.list_page(act.tx, (page - 1) * per_page, per_page)
+            pages = max(1, -(-total // per_page))
+            act.result = "empty" if total == 0 else f"page {page}"
+            if total and page > pages:
+                act.result = f"no page {page}"
+        return FaqPage(page, pages, total, tuple(rows))
+
+    async def show(self, actor_id: int, entry_id: int) -> list[FaqRow]:
+        """An entry in all its languages (staff); UnknownFaqEntry if none."""
+        async with self._staff.act(actor_id, ACTION, f"show {entry_id}", Role.STAFF) as act:
+            rows = await repo.find_entry(act.tx, entry_id)
+            if not rows:
+                raise UnknownFaqEntry(entry_id)
+            act.result = f"shown {entry_id}"
+        return rows
+
+    async def add(
+        self,
+        actor_id: int,
+        lang: str,
+        question: str,
+        alternates: tuple[str, ...],
+        answer: str,
+        entry_id: int | None = None,
+    ) -> int:
+        """Add an entry, or (with `entry_id`) a language of an existing one; returns its id."""
+        question, answer = question.strip(), answer.strip()
+        alternates = tuple(a.strip() for a in alternates if a.strip())
+        arguments = f"add {'' if entry_id is None else f'{entry_id} '}{lang} {question}"
+        async with self._staff.act(actor_id, ACTION, arguments, Role.STAFF) as act:
+            _check_entry(lang, question, answer)
+            if entry_id is None:
+                entry_id = await repo.next_entry_id(act.tx)
+            elif not await repo.find_entry(act.tx, entry_id):
+                raise NoEntryToExtend(entry_id)
+            await self._upsert(act.tx, entry_id, lang, question, alternates, answer)
+            act.result = f"saved {entry_id} {lang}"
+        await self.invalidate()
+        return entry_id
+
+    async def edit(
+        self, actor_id: int, entry_id: int, lang: str, field: str, value: str
+    ) -> FaqRow:
+        """Change an entry's question, answer or alternates (separated by ';' or '|')."""
+        arguments = f"edit {entry_id} {lang} {field}"
+        async with self._staff.act(actor_id, ACTION, arguments, Role.STAFF) as act:
+            row = await repo.find(act.tx, entry_id, lang)
+            if row is None:
+                raise UnknownFaqEntry(entry_id)
+            question, answer, alternates = row.question, row.answer, row.alternates
+            if field == "question":
+                question = value.strip()
+            elif field == "answer":
+                answer = value.strip()
+            elif field == "alternates":
+                alternates = split_alternates(value)
+            else:
+                raise InvalidArgument(f"unknown field {field}", usage="usage.faq_edit")
+            _check_entry(lang, question, answer)
+            await self._upsert(act.tx, entry_id, lang, question, alternates, answer, row.tags)
+            edited = await repo.find(act.tx, entry_id, lang)
+            act.result = f"edited {entry_id} {lang} {field}"
+        await self.invalidate()
+        assert edited is not None
+        return edited
+
+    async def delete(self, actor_id: int, entry_id: int) -> None:
+        """Delete an entry in every language."""
+        async with self._staff.act(actor_id, ACTION, f"del {entry_id}", Role.STAFF) as act:
+            if not await repo.delete(act.tx, entry_id):
+                raise UnknownFaqEntry(entry_id)
+            act.result = f"deleted {entry_id}"
+        await self.invalidate()
+
+    async def unanswered(self, actor_id: int, limit: int = 20) -> list[UnansweredRow]:
+        """Open unanswered questions, most frequent first (staff)."""
+        async with self._staff.act(actor_id, "unanswered", "", Role.STAFF) as act:
+            rows = await repo.list_unanswered(act.tx, limit)
+            act.result = f"listed {len(rows)}" if rows else "empty"
+        return rows
+
+    async def teach(self, actor_id: int, unanswered_id: int, entry_id: int) -> FaqRow:
+        """Add an unanswered question as an alternate phrasing of an entry, in its language."""
+        arguments = f"teach {unanswered_id} {entry_id}"
+        async with self._staff.act(actor_id, ACTION, arguments, Role.STAFF) as act:
+            question = await repo.find_unanswered(act.tx, unanswered_id)
+            if question is None:
+                raise UnknownUnanswered(unanswered_id)
+            rows = await repo.find_entry(act.tx, entry_id)
+            if not rows:
+                raise UnknownFaqEntry(entry_id)
+            row = next((r for r in rows if r.language == question.language), rows[0])
+            if question.example not in row.alternates:
+                alternates = (*row.alternates, question.example)
+                await self._upsert(
+                    act.tx, entry_id, row.language, row.question, alternates, row.answer, row.tags
+                )
+            await repo.resolve_unanswered(act.tx, unanswered_id, entry_id)
+            taught = await repo.find(act.tx, entry_id, row.language)
+            act.result = f"taught {unanswered_id} to {entry_id}"
+        await self.invalidate()
+        assert taught is not None
+        return taught
+
+    async def refuse_usage(self, actor_id: int, arguments: str, usage: str) -> NoReturn:
+        """A staff command that could not be read: refused for customers, its usage for staff."""
+        async with self._staff.act(actor_id, ACTION, arguments, Role.STAFF):
+            raise InvalidArgument(f"faq {arguments}", usage=usage)
+        raise AssertionError("unreachable")  # act re-raises; mypy cannot tell
+
+    # ------------------------------------------------------------------ internals
+
+    async def _record(
+        self, tx: aiosqlite.Connection, norm: str, lang: str, text: str
+    ) -> int | None:
+        """Count a question the FAQ could not answer; None if it has no words."""
+        if not words(norm):
+            return None
+        return await repo.record_unanswered(
+            tx,
+            norm[:MAX_QUESTION_LENGTH],
+            lang,
+            text[:MAX_QUESTION_LENGTH],
+            iso(self._clock.now()),
+        )
+
+    async def _press(
+        self, tx: aiosqlite.Connection, chat_id: int, message_id: int, action: str
+    ) -> bool:
+        return await repo.press(
+            tx, chat_id=chat_id, message_id=message_id, action=action, at=iso(self._clock.now())
+        )
+
+    async def _upsert(
+        self,
+        tx: aiosqlite.Connection,
+        entry_id: int,
+        lang: str,
+        question: str,
+        alternates: tuple[str, ...],
+        answer: str,
+        tags: tuple[str, ...] = (),
+    ) -> None:
+        await repo.upsert(
+            tx,
+            entry_id=entry_id,
+            language=lang,
+            question=question,
+            alternates=alternates,
+            answer=answer,
+            tags=tags,
+            at=iso(self._clock.now()),
+        )
+
+    async def invalidate(self) -> None:
+        """Rebuild the index before the next question (see LiveIndex.invalidate)."""
+        self._index.invalidate()
+
+    async def generation(self) -> int:
+        """The FAQ's current generation in the database."""
+        return await self._index.generation()
+
+
+def _check_entry(lang: str, question: str, answer: str) -> None:
+    """The rules every saved entry keeps: a known language, a question and an answer that fit."""
+    if lang not in LANGUAGES or not question or not answer:
+        raise InvalidArgument("faq entry", usage="usage.faq_add")
+    if len(question) > MAX_QUESTION_LENGTH or len(answer) > MAX_ANSWER_LENGTH:
+        raise InvalidArgument("faq entry too long", usage="usage.faq_add")
+
+
+def split_alternates(text: str) -> tuple[str, ...]:
+    """Alternate phrasings separated by '|' or ';'."""
+    return tuple(part.strip() for part in text.replace(";", "|").split("|") if part.strip())
