@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from care.clock import iso
-from care.outreach import OutreachService
+from care.outreach.service import OutreachService
 from care.settings import STAGES, LocaleSettings, OutreachSettings
 from storage.db import Database
 from storage.migrate import migrate

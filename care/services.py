@@ -10,7 +10,7 @@ from care.faq import FaqService
 from care.linking import PhoneLinking
 from care.loyalty import LoyaltyService
 from care.outbox import Outbox
-from care.outreach import OutreachService
+from care.outreach.service import OutreachService
 from care.ports import Messenger
 from care.settings import (
     BusinessSettings,
@@ -23,7 +23,7 @@ from care.settings import (
     TicketSettings,
 )
 from care.staff import StaffService
-from care.stages import StageService
+from care.stages.service import StageService
 from care.tickets import TicketService
 from care.updates import UpdateLog
 from storage.db import Database

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from care.errors import InvalidArgument, InvalidBirthday, NotAnswerable
-from care.outreach_rules import Birthday
+from care.outreach.rules import Birthday
 from care.roles import Role
 from handlers.common import error_text, reply, staff_command
 from handlers.context import CareContext

@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from care.errors import InvalidArgument
 from care.roles import Role
 from care.settings import STAGES
-from care.stages import Reason
+from care.stages.reasons import Reason
 from handlers.common import reply, staff_command
 from handlers.context import CareContext
 from handlers.texts import catalogue, label, t

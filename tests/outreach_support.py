@@ -8,10 +8,10 @@ from typing import Any
 
 from care.clock import iso
 from care.customers import CustomerService
-from care.outreach import OutreachService
+from care.outreach.service import OutreachService
 from care.ports import OutboundMessage, SendResult, SendStatus
 from care.settings import LocaleSettings, OutreachSettings, StageSettings
-from care.stages import StageService
+from care.stages.service import StageService
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger
 

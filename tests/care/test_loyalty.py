@@ -410,7 +410,7 @@ async def test_an_imported_stage_must_exist_and_holds_against_the_rules(
     db: Database, clock: FakeClock
 ) -> None:
     from care.settings import OutreachSettings, StageSettings
-    from care.stages import StageService
+    from care.stages.service import StageService
 
     report = await _import(
         db,

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from care.errors import InvalidArgument, InvalidBirthday
-from care.outreach_rules import parse_birthday
-from care.outreach_send import Pacer
+from care.outreach.rules import parse_birthday
+from care.outreach.send import Pacer
 from care.ports import OutboundMessage, SendResult, SendStatus
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger

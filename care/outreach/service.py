@@ -11,7 +11,7 @@ planned is due at max(`winback_due_at`, now), so it is never born 'missed' (outr
 for old customers, or a downtime longer than the grace). A row already planned that the sender
 could not send within its grace is still recorded as missed.
 
-Sending (`care/outreach_send.py`) re-checks every rule when a row is due and records each row
+Sending (`care/outreach/send.py`) re-checks every rule when a row is due and records each row
 at most once.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 
 from care.clock import Clock, iso, parse_iso
 from care.errors import InvalidArgument, NotAnswerable, NotRegistered
-from care.outreach_rules import (
+from care.outreach.rules import (
     Birthday,
     after_quiet_hours,
     local_moment,
@@ -36,7 +36,7 @@ from care.outreach_rules import (
     stored_birthday,
     zone_of,
 )
-from care.outreach_send import OutreachSender, Pacer
+from care.outreach.send import OutreachSender, Pacer
 from care.ports import Messenger
 from care.settings import LocaleSettings, OutreachSettings
 from storage import customers as customers_repo

@@ -1,8 +1,8 @@
 """Relationship stages (aware → alliance) and recency (active, at risk, lapsed), from facts.
 
-`StageService` applies the rules (`care.stage_rules`, which documents them) to the stored facts,
-keeps staff overrides, records the history with its reasons (`care.stage_reasons`) and answers
-/stage. The rules' and reasons' names are re-exported here, where callers have always found them.
+`StageService` applies the rules (`care.stages.rules`, which documents them) to the stored facts,
+keeps staff overrides, records the history with its reasons (`care.stages.reasons`) and answers
+/stage.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ import aiosqlite
 from care.clock import Clock, iso, parse_iso
 from care.errors import InvalidArgument
 from care.settings import STAGES, OutreachSettings, StageSettings
-from care.stage_reasons import STAFF_CODES, Reason, rule_reason, staff_reason
-from care.stage_rules import (
-    RECENCY,
-    Recency,
+from care.stages.reasons import Reason, rule_reason, staff_reason
+from care.stages.rules import (
     count_since,
     has_new_fact,
     next_checkin,
@@ -32,26 +30,6 @@ from care.stage_rules import (
 from storage import stages as repo
 from storage.db import Database
 from storage.stages import FactsRow
-
-__all__ = [
-    "RECENCY",
-    "STAFF_CODES",
-    "Evaluation",
-    "Reason",
-    "Recency",
-    "StageChange",
-    "StageReport",
-    "StageService",
-    "has_new_fact",
-    "next_checkin",
-    "next_winback",
-    "rank",
-    "recency",
-    "rule_reason",
-    "rule_stage",
-    "staff_reason",
-    "winback_occasion",
-]
 
 log = logging.getLogger(__name__)
 

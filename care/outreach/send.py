@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from care.clock import Clock, iso, parse_iso
-from care.outreach_rules import (
+from care.outreach.rules import (
     after_quiet_hours,
     in_quiet_hours,
     refusal,
