@@ -68,6 +68,7 @@ class CareServices:
     ) -> CareServices:
         """Wire every service to the database, the clock, its settings and the messenger."""
         outbox = Outbox(db, clock, messenger)
+        staff = StaffService(db, clock, settings.staff)
         stages = StageService(db, clock, settings.stages, settings.outreach)
         loyalty = LoyaltyService(
             db, clock, settings.loyalty, settings.locale, messenger, on_change=stages.refresh
@@ -79,7 +80,7 @@ class CareServices:
             messenger=messenger,
             outbox=outbox,
             customers=CustomerService(db, clock, settings.locale),
-            staff=StaffService(db, clock, settings.staff),
+            staff=staff,
             updates=UpdateLog(db, clock),
             faq=FaqService(
                 db,
@@ -103,6 +104,12 @@ class CareServices:
             linking=PhoneLinking(db, clock, on_change=stages.refresh),
             stages=stages,
             outreach=OutreachService(
-                db, clock, settings.outreach, settings.locale, messenger, settings.business.name
+                db,
+                clock,
+                settings.outreach,
+                settings.locale,
+                messenger,
+                staff,
+                settings.business.name,
             ),
         )

@@ -205,3 +205,8 @@ async def take_forget(tx: aiosqlite.Connection, customer_id: int, nonce: int) ->
         (customer_id,),
     )
     return None if row is None else str(row[0])
+
+
+async def set_timezone(tx: aiosqlite.Connection, customer_id: int, timezone: str | None) -> None:
+    """Store the customer's IANA time zone (None: the configured default)."""
+    await tx.execute("UPDATE customers SET timezone = ? WHERE id = ?", (timezone, customer_id))

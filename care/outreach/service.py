@@ -20,12 +20,17 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import aiosqlite
+
 from care.clock import Clock, iso, parse_iso
-from care.errors import InvalidArgument, NotAnswerable, NotRegistered
+from care.customers import resolve_in
+from care.errors import BirthdayLocked, InvalidArgument, NotAnswerable, NotRegistered
 from care.outreach.rules import (
     Birthday,
     after_quiet_hours,
@@ -38,7 +43,9 @@ from care.outreach.rules import (
 )
 from care.outreach.send import OutreachSender, Pacer
 from care.ports import Messenger
+from care.roles import Role
 from care.settings import LocaleSettings, OutreachSettings
+from care.staff import StaffService
 from storage import customers as customers_repo
 from storage import outreach as repo
 from storage.db import Database
@@ -47,6 +54,7 @@ from storage.outreach import Candidate
 log = logging.getLogger(__name__)
 PLAN_AHEAD_DAYS = 2
 BIRTHDAY_RESCAN = timedelta(hours=1)
+BIRTHDAY_CHANGE_EVERY = timedelta(days=365)  # customers change their birthday once a year
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +94,31 @@ class CheckinAnswer:
     already: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Muted:
+    """A per-kind opt-out: which kind, and whether it was new (False: a repeated tap)."""
+
+    kind: str
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """Staff /outreach preview: the day, everyone considered, how many are due."""
+
+    day: date
+    items: list[PlanItem]
+    due: int
+
+
+@dataclass(frozen=True, slots=True)
+class StaffBirthday:
+    """A birthday staff set: whose (name or member code) and what."""
+
+    who: str
+    birthday: Birthday
+
+
 @dataclass
 class _Pending:
     customer: Candidate
@@ -106,9 +139,11 @@ class OutreachService:
         settings: OutreachSettings,
         locale: LocaleSettings,
         messenger: Messenger,
+        staff: StaffService,
         business_name: str = "",
     ) -> None:
         self._db, self._clock, self._s = db, clock, settings
+        self._staff = staff
         self._locale, self._messenger, self._business = locale, messenger, business_name
         self._promotional = json.dumps(list(settings.promotional))
         self._sender = OutreachSender(
@@ -147,15 +182,29 @@ class OutreachService:
         scanned = self._birthdays_scanned
         return scanned is None or scanned[0] != now.date() or now - scanned[1] >= BIRTHDAY_RESCAN
 
+    async def preview_for(self, actor_id: int, day: date | None) -> Preview:
+        """Staff /outreach preview [day] (default: today): authorised, audited, no other writes."""
+        shown = day or self._clock.now().date()
+        arguments = f"preview {day.isoformat()}" if day else "preview"
+        async with self._staff.act(actor_id, "outreach", arguments, Role.STAFF) as act:
+            items = await self._preview(shown, act.tx)
+            due = sum(1 for item in items if item.status == "due")
+            act.result = f"preview {shown} due={due} total={len(items)}"
+        return Preview(shown, items, due)
+
     async def preview(self, day: date) -> list[PlanItem]:
         """Dry run: everyone considered on `day`, per kind, due or skipped and why. No writes."""
-        pending = await self._birthdays(day, None, planning=False)
+        async with self._db.read() as tx:
+            return await self._preview(day, tx)
+
+    async def _preview(self, day: date, tx: aiosqlite.Connection) -> list[PlanItem]:
+        pending = await self._birthdays(day, None, planning=False, tx=tx)
         # The last moment that is still `day` somewhere on Earth (UTC-12) is day+1 12:00 UTC.
         bound = iso(datetime.combine(day + timedelta(days=1), time(12), tzinfo=UTC))
         now = self._clock.now()
         for kind in ("checkin", "winback"):
             after = ("", 0)
-            while batch := await self._due_batch(kind, bound, after):
+            while batch := await self._due_batch(kind, bound, after, tx):
                 for c in batch:
                     zone = zone_of(c.timezone, self._locale.zone)
                     if parse_iso(c.due or "").astimezone(zone).date() > day:
@@ -199,7 +248,12 @@ class OutreachService:
         return items
 
     async def _birthdays(
-        self, day: date, now: datetime | None, *, planning: bool
+        self,
+        day: date,
+        now: datetime | None,
+        *,
+        planning: bool,
+        tx: aiosqlite.Connection | None = None,
     ) -> list[_Pending]:
         """Birthdays on local dates around `day` (planning) or on `day` itself (preview)."""
         days = range(-PLAN_AHEAD_DAYS, PLAN_AHEAD_DAYS + 1) if planning else (0,)
@@ -210,9 +264,9 @@ class OutreachService:
             for month_day in month_days_on(local, self._s.feb29):
                 after = 0
                 while True:
-                    async with self._db.read() as tx:
+                    async with self._reading(tx) as read:
                         batch = await repo.birthday_candidates(
-                            tx,
+                            read,
                             month_day,
                             occasion,
                             promotional=self._promotional,
@@ -233,16 +287,33 @@ class OutreachService:
                     after = batch[-1].customer_id
         return found
 
-    async def _due_batch(self, kind: str, until: str, after: tuple[str, int]) -> list[Candidate]:
-        async with self._db.read() as tx:
+    async def _due_batch(
+        self,
+        kind: str,
+        until: str,
+        after: tuple[str, int],
+        tx: aiosqlite.Connection | None = None,
+    ) -> list[Candidate]:
+        async with self._reading(tx) as read:
             return await repo.due_candidates(
-                tx,
+                read,
                 kind,
                 until,
                 promotional=self._promotional,
                 after=after,
                 limit=self._s.batch_size,
             )
+
+    @asynccontextmanager
+    async def _reading(
+        self, tx: aiosqlite.Connection | None
+    ) -> AsyncIterator[aiosqlite.Connection]:
+        """The caller's transaction, or a read of its own."""
+        if tx is not None:
+            yield tx
+            return
+        async with self._db.read() as read:
+            yield read
 
     def _due_pending(self, c: Candidate, kind: str, floor: datetime) -> _Pending:
         """The occasion of a due check-in or win-back; an unplanned win-back is due no earlier
@@ -331,27 +402,51 @@ class OutreachService:
             number = await repo.record_checkin_answer(tx, outreach_id, customer.id, score, at)
         return CheckinAnswer(score, number, already=False)
 
-    async def mute(self, telegram_id: int, outreach_id: int) -> str:
-        """Stop the kind of message this outbox row was (per-kind opt-out); return the kind."""
+    async def mute(self, telegram_id: int, outreach_id: int) -> Muted:
+        """Stop the kind of message this outbox row was (per-kind opt-out)."""
         async with self._db.transaction() as tx:
             customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
             row = await repo.load(tx, outreach_id, self._promotional)
             if customer is None or row is None or row.customer.customer_id != customer.id:
                 raise NotAnswerable()
-            await repo.set_optout(tx, customer.id, row.kind, iso(self._clock.now()))
-        return row.kind
+            changed = await repo.set_optout(tx, customer.id, row.kind, iso(self._clock.now()))
+        return Muted(row.kind, changed)
 
     async def set_birthday(self, telegram_id: int, text: str) -> Birthday:
-        """Store the customer's birthday (day and month; year optional)."""
+        """Store the customer's birthday (day and month; year optional), once a year at most.
+
+        Setting the birthday already stored changes nothing; another one within a year of the
+        customer's last change is refused (staff can change it: `set_birthday_for`).
+        """
+        now = self._clock.now()
         async with self._db.transaction() as tx:
             customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
             if customer is None:
                 raise NotRegistered(telegram_id)
             zone = zone_of(customer.timezone, self._locale.zone)
-            birthday = parse_birthday(text, self._clock.now().astimezone(zone).date())
-            await customers_repo.set_birthday(tx, customer.id, birthday.stored())
+            birthday = parse_birthday(text, now.astimezone(zone).date())
+            if birthday.stored() == customer.birthday:
+                return birthday
+            if customer.birthday_set_at is not None:
+                next_change = parse_iso(customer.birthday_set_at) + BIRTHDAY_CHANGE_EVERY
+                if now < next_change:
+                    raise BirthdayLocked(next_change.astimezone(zone).date().isoformat())
+            await customers_repo.set_birthday(
+                tx, customer.id, birthday.stored(), by_customer_at=iso(now)
+            )
         self._birthdays_scanned = None  # plan it at the next run, even if it is today
         return birthday
+
+    async def set_birthday_for(self, actor_id: int, reference: str, text: str) -> StaffBirthday:
+        """Staff set a customer's birthday (the correction the once-a-year limit points to)."""
+        async with self._staff.act(actor_id, "birthday", f"{reference} {text}", Role.STAFF) as act:
+            customer = await resolve_in(act.tx, reference)
+            zone = zone_of(customer.timezone, self._locale.zone)
+            birthday = parse_birthday(text, self._clock.now().astimezone(zone).date())
+            await customers_repo.set_birthday(act.tx, customer.id, birthday.stored())
+            act.result = f"set {customer.id} {birthday.stored()}"
+        self._birthdays_scanned = None
+        return StaffBirthday(customer.name or customer.member_code, birthday)
 
     async def birthday_of(self, telegram_id: int) -> Birthday | None:
         """The customer's stored birthday."""
@@ -363,13 +458,23 @@ class OutreachService:
 
     # ------------------------------------------------------------------ staff
 
+    async def stats_for(self, actor_id: int, days: int = 30) -> dict[str, Counter[str]]:
+        """Staff /outreach stats: authorised and audited in the transaction that reads them."""
+        async with self._staff.act(actor_id, "outreach", "stats", Role.STAFF) as act:
+            result = await self._stats(act.tx, days)
+            act.result = "stats"
+        return result
+
     async def stats(self, days: int = 30) -> dict[str, Counter[str]]:
         """Per kind: sent, skipped/failed/missed by reason, replies, won back; last `days`."""
+        async with self._db.read() as tx:
+            return await self._stats(tx, days)
+
+    async def _stats(self, tx: aiosqlite.Connection, days: int) -> dict[str, Counter[str]]:
         if days < 1:
             raise InvalidArgument("days", usage="usage.outreach")
         now = self._clock.now()
-        async with self._db.read() as tx:
-            rows = await repo.stats(tx, iso(now - timedelta(days=days)), iso(now))
+        rows = await repo.stats(tx, iso(now - timedelta(days=days)), iso(now))
         result: dict[str, Counter[str]] = {}
         for kind, measure, count in rows:
             result.setdefault(kind, Counter())[measure] += count
