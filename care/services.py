@@ -69,7 +69,7 @@ class CareServices:
         """Wire every service to the database, the clock, its settings and the messenger."""
         outbox = Outbox(db, clock, messenger)
         staff = StaffService(db, clock, settings.staff)
-        stages = StageService(db, clock, settings.stages, settings.outreach)
+        stages = StageService(db, clock, settings.stages, settings.outreach, staff)
         loyalty = LoyaltyService(
             db, clock, settings.loyalty, settings.locale, messenger, on_change=stages.refresh
         )
