@@ -184,7 +184,7 @@ class OutreachSender:
                 return "sent"
             if result.status is SendStatus.FAILED:
                 return await self._after_failure(tx, row.id, result.error or "", expires, finished)
-            if result.status in (SendStatus.BLOCKED, SendStatus.NOT_FOUND):
+            if result.status.unreachable:  # the outbox sender's rule, and the same update
                 await customers_repo.set_reachable(tx, c.customer_id, False)
             why = {SendStatus.BLOCKED: "blocked", SendStatus.NOT_FOUND: "chat_not_found"}
             reason = why.get(result.status) or f"error: {(result.error or '')[:120]}"

@@ -97,14 +97,22 @@ async def test_opted_out_and_blocked_customers_are_skipped_with_reasons(
     await add_customer(db, clock, 21, "Opal", birthday="--11-22", opted_out=1)
     blocked = await add_customer(db, clock, 22, "Ben", birthday="--11-22")
     await add_customer(db, clock, 23, "Cat", birthday="1990-11-22")
+    gone = await add_customer(db, clock, 24, "Dan", birthday="--11-22")
     messenger = RecordingMessenger()
     messenger.statuses[22] = SendStatus.BLOCKED
+    messenger.statuses[24] = SendStatus.NOT_FOUND
     _, outreach, _ = build(db, clock, messenger)
     await outreach.run_once()
     found = {r["customer_id"]: (r["status"], r["reason"]) for r in await outbox(db)}
-    assert found == {1: ("skipped", "opted_out"), 2: ("failed", "blocked"), 3: ("sent", None)}
-    [ben] = await rows(db, "SELECT reachable FROM customers WHERE id = ?", blocked)
-    assert ben["reachable"] == 0
+    assert found == {
+        1: ("skipped", "opted_out"),
+        2: ("failed", "blocked"),
+        3: ("sent", None),
+        4: ("failed", "chat_not_found"),
+    }
+    for customer_id in (blocked, gone):  # the outbox sender's rule: both are unreachable now
+        [row] = await rows(db, "SELECT reachable FROM customers WHERE id = ?", customer_id)
+        assert row["reachable"] == 0
     # Ben stays skipped as unreachable (no more 403s) until he comes back with /start.
     await set_columns(db, blocked, next_checkin_at="2026-11-22T10:00:00+00:00")
     await add_purchase(db, blocked, clock.now() - timedelta(days=3))
