@@ -63,8 +63,8 @@ async def on_checkin_answer(update: Update, context: CareContext) -> None:
         await answer_error(query, exc, context.lang)
         return
     await query.answer()
-    key = "outreach.already_rated" if answer.already else "outreach.rated"
-    await edit_quietly(query, t(key, context.lang, score=answer.score))
+    if not answer.already:  # a repeated tap changes nothing, and says nothing
+        await edit_quietly(query, t("outreach.rated", context.lang, score=answer.score))
 
 
 async def on_mute(update: Update, context: CareContext) -> None:

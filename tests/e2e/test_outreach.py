@@ -86,6 +86,40 @@ async def test_checkin_buttons_record_feedback(harness: Harness) -> None:
     assert tickets == [{"kind": "feedback", "category": "checkin", "rating": 4}]
 
 
+async def test_checkin_buttons_survive_double_taps_forgery_and_other_customers(
+    harness: Harness,
+) -> None:
+    wei = harness.customer("Wei")
+    cid = await _join(harness, wei)
+    await add_purchase(harness.care.db, cid, harness.clock.now())
+    await harness.care.stages.evaluate(cid)
+    harness.clock.advance(days=3)
+    await harness.care.outreach.run_once()
+    checkin = await wei.next_message()
+    rate = next(data for _, data in checkin.buttons() if data and data.endswith(":4"))
+    mute = next(data for _, data in checkin.buttons() if data and ":mute:" in data)
+    # Someone else's button, and forged ones: expired, nothing recorded.
+    eve = harness.customer("Eve")
+    await _join(harness, eve)
+    sandbox = harness.sandbox
+    for user, data in ((eve, rate), (wei, "outreach:rate:" + "9" * 40 + ":4"), (wei, rate + "0")):
+        answer = await user.wait_callback_answer(sandbox._callback_query(user, checkin, data))
+        assert answer.get("text") == "That button has expired.", data
+    assert await rows(harness.care.db, "SELECT id FROM tickets") == []
+    # The answer counts once; repeated taps are answered quietly and change nothing.
+    await wei.press(checkin, rate)
+    assert "4/5" in ((await wei.next_message()).text or "")
+    for _ in range(2):
+        answer = await wei.wait_callback_answer(sandbox._callback_query(wei, checkin, rate))
+        assert answer.get("text") is None
+    assert len(await rows(harness.care.db, "SELECT id FROM tickets")) == 1
+    await wei.wait_callback_answer(sandbox._callback_query(wei, checkin, mute))
+    assert "no more check-ins" in ((await wei.next_message()).text or "")
+    answer = await wei.wait_callback_answer(sandbox._callback_query(wei, checkin, mute))
+    assert answer.get("text") is None
+    await wei.expect_no_message(0.3)
+
+
 async def test_a_blocked_customer_is_marked_unreachable(harness: Harness) -> None:
     bob = harness.customer("Bob")
     cid = await _join(harness, bob)
