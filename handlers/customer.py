@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from care import callbacks
-from care.callbacks import ID, Choice
+from care.callbacks import MAX_ID, Choice, Number
 from care.customers import Preferences
 from care.errors import CareError
 from care.roles import Role
@@ -18,6 +18,7 @@ from handlers.texts import t
 MENU_FEATURES = ("points", "ask", "feedback", "complaint", "settings")
 MENU_HERE = Choice("ask", "settings")  # the menu entries this module opens
 OUTREACH_CHOICE = Choice("stop", "resume")
+NONCE = Number(0, MAX_ID)  # 0: a confirmation button from before nonces, which asks again
 
 
 def main_menu(lang: str) -> list[list[tuple[str, str]]]:
@@ -164,7 +165,7 @@ async def on_forget_confirm(update: Update, context: CareContext) -> None:
         return
     lang = context.lang
     try:
-        (nonce,) = callbacks.parse(query.data, "forget", "confirm", ID)
+        (nonce,) = callbacks.parse(query.data, "forget", "confirm", NONCE)
         outcome = await context.care.customers.confirm_forget(user.id, int(nonce))
     except CareError as exc:
         await answer_error(query, exc, lang)

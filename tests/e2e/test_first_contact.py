@@ -136,6 +136,11 @@ async def test_a_stale_or_reused_forget_confirmation_asks_again(harness: Harness
     old = await alice.next_message()
     await alice.send("/forget")
     new = await alice.next_message()
+    # A button from before confirmations carried a nonce asks again too.
+    legacy = harness.sandbox._callback_query(alice, new, "forget:confirm:0")
+    assert (await alice.wait_callback_answer(legacy)).get("text") is None
+    assert "Are you sure?" in ((await alice.next_message()).text or "")
+    assert await _row(harness, alice.id) is not None
     # The older message's "yes" is not the newest ask: it asks again, nothing is erased.
     await alice.press(old, "forget:confirm")
     asked = await alice.next_message()
