@@ -51,10 +51,11 @@ class Forget:
 
 @dataclass(frozen=True, slots=True)
 class Registration:
-    """The result of /start: the customer and whether they are new."""
+    """The result of /start: the customer, whether they are new, and the shop's name."""
 
     customer: CustomerRow
     created: bool
+    business: str = ""
 
 
 def language_from_code(language_code: str | None, default: str) -> str:
@@ -163,8 +164,11 @@ async def resolve_in(tx: aiosqlite.Connection, reference: str) -> CustomerRow:
 class CustomerService:
     """Registers customers and keeps their preferences."""
 
-    def __init__(self, db: Database, clock: Clock, locale: LocaleSettings) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, locale: LocaleSettings, business_name: str = ""
+    ) -> None:
         self._db, self._clock, self._locale = db, clock, locale
+        self._business = business_name
 
     async def register(
         self, telegram_id: int, username: str | None, name: str | None, language_code: str | None
@@ -175,7 +179,7 @@ class CustomerService:
             existing = await repo.find_by_telegram_id(tx, telegram_id)
             if existing is not None:
                 await repo.touch(tx, existing.id, username=username, name=name, at=now)
-                return Registration(await repo.get(tx, existing.id), created=False)
+                return Registration(await repo.get(tx, existing.id), False, self._business)
             language = language_from_code(language_code, self._locale.default_language)
             for _ in range(10):  # a collision among 31^6 codes is rare; retry a few times
                 try:
@@ -188,7 +192,7 @@ class CustomerService:
                         member_code=new_member_code(),
                         at=now,
                     )
-                    return Registration(row, created=True)
+                    return Registration(row, True, self._business)
                 except DuplicateKey as exc:
                     if "member_code" not in exc.key:
                         raise

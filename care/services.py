@@ -79,7 +79,7 @@ class CareServices:
             settings=settings,
             messenger=messenger,
             outbox=outbox,
-            customers=CustomerService(db, clock, settings.locale),
+            customers=CustomerService(db, clock, settings.locale, settings.business.name),
             staff=staff,
             updates=UpdateLog(db, clock),
             faq=FaqService(

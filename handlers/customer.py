@@ -69,12 +69,7 @@ async def cmd_start(update: Update, context: CareContext) -> None:
     customer = registration.customer
     context.remember_lang(customer.language)
     key = "start.welcome" if registration.created else "start.welcome_back"
-    text = t(
-        key,
-        customer.language,
-        name=user.first_name,
-        business=context.care.settings.business.name,
-    )
+    text = t(key, customer.language, name=user.first_name, business=registration.business)
     await message.reply_text(text, reply_markup=keyboard(main_menu(customer.language)))
 
 

@@ -21,7 +21,11 @@ PREVIEW_LINES = 20
 SCORE = Number(1, 5)
 
 
-def _shown(birthday: Birthday) -> str:
+def _shown(birthday: Birthday, lang: str) -> str:
+    """A birthday as the reader writes dates: 25-12[-1990], or 12月25日 / 1990年12月25日."""
+    if lang == "zh":
+        text = f"{birthday.month}月{birthday.day}日"
+        return f"{birthday.year}年{text}" if birthday.year else text
     text = f"{birthday.day:02d}-{birthday.month:02d}"
     return f"{text}-{birthday.year}" if birthday.year else text
 
@@ -36,18 +40,14 @@ async def cmd_birthday(update: Update, context: CareContext) -> None:
     outreach = context.care.outreach
     if len(args) >= 2:
         saved = await outreach.set_birthday_for(user.id, args[0], " ".join(args[1:]))
-        text = t("birthday.staff_saved", lang, who=saved.who, date=_shown(saved.birthday))
+        text = t("birthday.staff_saved", lang, who=saved.who, date=_shown(saved.birthday, lang))
     elif args:
-        text = t(
-            "birthday.saved", lang, date=_shown(await outreach.set_birthday(user.id, args[0]))
-        )
+        own = await outreach.set_birthday(user.id, args[0])
+        text = t("birthday.saved", lang, date=_shown(own, lang))
+    elif current := await outreach.birthday_of(user.id):
+        text = t("birthday.current", lang, date=_shown(current, lang))
     else:
-        current = await outreach.birthday_of(user.id)
-        text = (
-            t("birthday.current", lang, date=_shown(current))
-            if current
-            else t("birthday.none", lang)
-        )
+        text = t("birthday.none", lang)
     await reply(update.effective_message, text)
 
 

@@ -53,9 +53,9 @@ async def test_chinese_birthdays_are_understood_and_changed_once_a_year(harness:
     wei = harness.customer("Wei", language_code="zh")
     await _join(harness, wei)
     await wei.send("/birthday 12-25")
-    assert "25-12" in ((await wei.next_message()).text or "")
+    assert "已保存你的生日：12月25日" in ((await wei.next_message()).text or "")
     await wei.send("/birthday 12月25日")  # the same birthday: no change, no refusal
-    assert "25-12" in ((await wei.next_message()).text or "")
+    assert "12月25日" in ((await wei.next_message()).text or "")
     await wei.send("/birthday 1990年12月24日")
     refused = (await wei.next_message()).text or ""
     assert "每年只能修改一次" in refused and "2027-11-22" in refused
