@@ -27,7 +27,7 @@ from care.loyalty.service import EarnRequest, LoyaltyService
 from care.outbox import Outbox
 from care.settings import LocaleSettings, LoyaltySettings, StaffSettings, StageSettings
 from care.staff import StaffService
-from care.stages import StageService
+from care.stages.service import StageService
 from storage import points as points_repo
 from storage.db import Database
 from storage.migrate import migrate

@@ -26,12 +26,14 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from care.clock import iso
-from care.outreach import OutreachService
-from care.settings import STAGES, LocaleSettings, OutreachSettings
+from care.clock import Clock, iso
+from care.outreach.service import OutreachService
+from care.settings import STAGES, LocaleSettings, OutreachSettings, StaffSettings
+from care.staff import StaffService
 from storage.db import Database
 from storage.migrate import migrate
 
@@ -54,6 +56,10 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.moment
+
+
+def _staff(db: Database, clock: Clock) -> StaffService:
+    return StaffService(db, clock, StaffSettings())
 
 
 def generate(path: Path, customers: int) -> None:
@@ -136,7 +142,10 @@ async def _migrate(path: Path) -> None:
 async def plan_day(path: Path) -> None:
     db = await Database.open(path)
     clock = FixedClock(datetime.combine(DAY, datetime.min.time(), tzinfo=UTC))
-    service = OutreachService(db, clock, OutreachSettings(), LocaleSettings(), None, "Bench")  # type: ignore[arg-type]
+    messenger: Any = None  # planning sends nothing
+    service = OutreachService(
+        db, clock, OutreachSettings(), LocaleSettings(), messenger, _staff(db, clock), "Bench"
+    )
     began = time.perf_counter()
     first = await service.plan()
     first_s = time.perf_counter() - began
@@ -199,7 +208,13 @@ async def send_rate(messages: int, rate: float, tmp: Path) -> None:
         async with bot:
             settings = OutreachSettings(send_rate=rate)
             service = OutreachService(
-                db, clock, settings, LocaleSettings(), TelegramMessenger(bot), "Bench"
+                db,
+                clock,
+                settings,
+                LocaleSettings(),
+                TelegramMessenger(bot),
+                _staff(db, clock),
+                "Bench",
             )
             await service.plan()
             began = time.perf_counter()

@@ -8,7 +8,7 @@ from importlib import resources
 from care.clock import Clock, iso
 from care.faq.csv import import_faq
 from care.settings import OutreachSettings, StageSettings
-from care.stages import StageService
+from care.stages.service import StageService
 from storage import customers as customers_repo
 from storage import points as points_repo
 from storage import staff as staff_repo

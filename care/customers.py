@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -10,6 +11,7 @@ from zoneinfo import available_timezones
 
 import aiosqlite
 
+from care.callbacks import MAX_ID
 from care.clock import Clock, iso, parse_iso
 from care.errors import InvalidArgument, NotRegistered, UnknownCustomer
 from care.phones import normalise_phone, region_for, stored_forms
@@ -25,12 +27,35 @@ MEMBER_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 MEMBER_CODE_LENGTH = 6
 
 
+FORGET_CONFIRM_WITHIN = timedelta(minutes=5)  # an older "yes, erase" button asks again
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """What a customer has chosen: language, time zone (theirs or the shop's), outreach."""
+
+    language: str
+    zone: str
+    opted_out: bool
+    changed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Forget:
+    """The outcome of a /forget confirmation: erased, asked again (`nonce`), or already gone."""
+
+    erased: bool
+    nonce: int | None = None
+    gone: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Registration:
-    """The result of /start: the customer and whether they are new."""
+    """The result of /start: the customer, whether they are new, and the shop's name."""
 
     customer: CustomerRow
     created: bool
+    business: str = ""
 
 
 def language_from_code(language_code: str | None, default: str) -> str:
@@ -42,8 +67,47 @@ def language_from_code(language_code: str | None, default: str) -> str:
     return default
 
 
+# Cities as Chinese customers write them (IANA names only the zone's main city, in English).
+_CHINESE_CITIES = {
+    "Asia/Shanghai": "上海 北京 广州 深圳 成都 重庆 杭州 南京 武汉 西安 天津 苏州 长沙 郑州 青岛"
+    " 沈阳 大连 厦门 福州 济南 合肥 昆明 哈尔滨 长春 宁波 无锡 东莞 佛山 珠海 南宁 贵阳 太原"
+    " 石家庄 南昌 兰州 海口 三亚 呼和浩特 银川 西宁 拉萨 中国",
+    "Asia/Urumqi": "乌鲁木齐",
+    "Asia/Hong_Kong": "香港",
+    "Asia/Macau": "澳门",
+    "Asia/Taipei": "台北 台中 高雄 台湾 臺北 臺灣",
+    "Asia/Singapore": "新加坡",
+    "Asia/Kuala_Lumpur": "吉隆坡 马来西亚",
+    "Asia/Tokyo": "东京 大阪 京都 日本 東京",
+    "Asia/Seoul": "首尔 韩国",
+    "Asia/Bangkok": "曼谷 泰国",
+    "Asia/Dubai": "迪拜",
+    "Europe/London": "伦敦 英国 倫敦",
+    "Europe/Paris": "巴黎 法国",
+    "Europe/Berlin": "柏林 德国",
+    "Europe/Madrid": "马德里",
+    "Europe/Rome": "罗马",
+    "Europe/Amsterdam": "阿姆斯特丹",
+    "Europe/Moscow": "莫斯科",
+    "America/New_York": "纽约 波士顿 华盛顿 紐約",
+    "America/Toronto": "多伦多",
+    "America/Vancouver": "温哥华",
+    "America/Chicago": "芝加哥",
+    "America/Los_Angeles": "洛杉矶 旧金山 西雅图",
+    "Australia/Sydney": "悉尼 雪梨",
+    "Australia/Melbourne": "墨尔本",
+    "Pacific/Auckland": "奥克兰 新西兰",
+}
+_CHINESE_CITY_ZONES = {
+    city: zone for zone, cities in _CHINESE_CITIES.items() for city in cities.split()
+}
+
+
 def find_zone(name: str) -> str | None:
-    """The IANA zone for 'Europe/Paris', 'europe/paris' or a city such as 'Shanghai'; else None."""
+    """The IANA zone for 'Europe/Paris', 'europe/paris' or a city: 'Shanghai', '上海', '上海市'."""
+    chinese = unicodedata.normalize("NFKC", name).strip().removesuffix("市")
+    if chinese in _CHINESE_CITY_ZONES:
+        return _CHINESE_CITY_ZONES[chinese]
     wanted = name.strip().replace(" ", "_").lower()
     if not wanted or len(wanted) > 64:
         return None
@@ -101,8 +165,11 @@ async def find_by_phone(tx: aiosqlite.Connection, phone: str, region: str) -> Cu
 class CustomerService:
     """Registers customers and keeps their preferences."""
 
-    def __init__(self, db: Database, clock: Clock, locale: LocaleSettings) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, locale: LocaleSettings, business_name: str = ""
+    ) -> None:
         self._db, self._clock, self._locale = db, clock, locale
+        self._business = business_name
 
     async def register(
         self, telegram_id: int, username: str | None, name: str | None, language_code: str | None
@@ -113,7 +180,7 @@ class CustomerService:
             existing = await repo.find_by_telegram_id(tx, telegram_id)
             if existing is not None:
                 await repo.touch(tx, existing.id, username=username, name=name, at=now)
-                return Registration(await repo.get(tx, existing.id), created=False)
+                return Registration(await repo.get(tx, existing.id), False, self._business)
             language = language_from_code(language_code, self._locale.default_language)
             for _ in range(10):  # a collision among 31^6 codes is rare; retry a few times
                 try:
@@ -126,7 +193,7 @@ class CustomerService:
                         member_code=new_member_code(),
                         at=now,
                     )
-                    return Registration(row, created=True)
+                    return Registration(row, True, self._business)
                 except DuplicateKey as exc:
                     if "member_code" not in exc.key:
                         raise
@@ -173,57 +240,80 @@ class CustomerService:
             raise NotRegistered(telegram_id)
         return found
 
-    async def set_language(self, telegram_id: int, language: str) -> CustomerRow:
-        """Store the customer's language."""
-        if language not in LANGUAGES:
+    async def set_language(self, telegram_id: int, language: str | None = None) -> Preferences:
+        """Store the customer's language; None switches between English and Chinese."""
+        if language is not None and language not in LANGUAGES:
             raise InvalidArgument(f"unsupported language {language}", usage="usage.language")
         async with self._db.transaction() as tx:
             customer = await self._require(tx, telegram_id)
-            await repo.set_language(tx, customer.id, language)
-            return await repo.get(tx, customer.id)
+            wanted = language or ("zh" if customer.language == "en" else "en")
+            if wanted != customer.language:
+                await repo.set_language(tx, customer.id, wanted)
+            return self._preferences(await repo.get(tx, customer.id))
 
-    async def set_timezone(self, telegram_id: int, name: str) -> CustomerRow:
-        """Store the customer's time zone (an IANA name such as Europe/London, or a known city)."""
-        zone = find_zone(name)
-        if zone is None:
-            raise InvalidArgument(f"unknown time zone {name}", usage="usage.timezone")
+    async def timezone(self, telegram_id: int, name: str | None = None) -> Preferences:
+        """The customer's preferences; with `name` (an IANA zone or a city) the zone is set."""
+        zone = None
+        if name is not None:
+            zone = find_zone(name)
+            if zone is None:
+                raise InvalidArgument(f"unknown time zone {name}", usage="usage.timezone")
         async with self._db.transaction() as tx:
             customer = await self._require(tx, telegram_id)
-            await repo.set_timezone(tx, customer.id, zone)
-            return await repo.get(tx, customer.id)
+            if zone is not None and zone != customer.timezone:
+                await repo.set_timezone(tx, customer.id, zone)
+                customer = await repo.get(tx, customer.id)
+            return self._preferences(customer)
 
-    def zone_of(self, customer: CustomerRow) -> str:
-        """The time zone the customer's messages are timed in."""
-        return customer.timezone or self._locale.timezone
+    async def preferences(self, telegram_id: int) -> Preferences:
+        """What the settings menu shows; NotRegistered if they never pressed /start."""
+        async with self._db.read() as tx:
+            return self._preferences(await self._require(tx, telegram_id))
 
-    async def toggle_language(self, telegram_id: int) -> CustomerRow:
-        """Switch between English and Chinese."""
-        customer = await self.require(telegram_id)
-        return await self.set_language(telegram_id, "zh" if customer.language == "en" else "en")
-
-    async def set_opted_out(self, telegram_id: int, opted_out: bool) -> CustomerRow:
-        """Stop (True) or resume (False) outreach for the customer."""
+    async def set_opted_out(self, telegram_id: int, opted_out: bool) -> Preferences:
+        """Stop (True) or resume (False) outreach; `changed` is False if it already was so."""
         async with self._db.transaction() as tx:
             customer = await self._require(tx, telegram_id)
+            if customer.opted_out == opted_out:
+                return self._preferences(customer)
             await repo.set_opted_out(tx, customer.id, opted_out)
-            return await repo.get(tx, customer.id)
+            return self._preferences(await repo.get(tx, customer.id), changed=True)
 
-    async def forget(self, telegram_id: int) -> CustomerRow:
-        """Erase the customer's personal data; ledger and tickets stay, unlinked from them."""
+    async def ask_forget(self, telegram_id: int) -> int:
+        """Start a /forget: the nonce its confirmation button carries (newest ask only)."""
         async with self._db.transaction() as tx:
             customer = await self._require(tx, telegram_id)
-            await repo.erase_personal_data(tx, customer.id, iso(self._clock.now()))
-            return await repo.get(tx, customer.id)
+            nonce = secrets.randbelow(MAX_ID) + 1
+            await repo.ask_forget(tx, customer.id, nonce, iso(self._clock.now()))
+        return nonce
 
-    async def mark_unreachable(self, customer_id: int) -> None:
-        """Record that Telegram refused delivery (blocked or deactivated)."""
+    async def confirm_forget(self, telegram_id: int, nonce: int) -> Forget:
+        """Erase the customer's personal data if `nonce` is their newest, unused, recent ask.
+
+        Ledger and tickets stay, unlinked from them. A stale or reused button asks again (a new
+        nonce); a customer already forgotten (a second tap) gets `gone`, nothing changes.
+        """
+        now = self._clock.now()
         async with self._db.transaction() as tx:
-            await repo.set_reachable(tx, customer_id, False)
+            customer = await repo.find_by_telegram_id(tx, telegram_id)
+            if customer is None:
+                return Forget(erased=False, gone=True)
+            asked = await repo.take_forget(tx, customer.id, nonce)
+            if asked is None or now - parse_iso(asked) > FORGET_CONFIRM_WITHIN:
+                fresh = secrets.randbelow(MAX_ID) + 1
+                await repo.ask_forget(tx, customer.id, fresh, iso(now))
+                return Forget(erased=False, nonce=fresh)
+            await repo.erase_personal_data(tx, customer.id, iso(now))
+        return Forget(erased=True)
 
     async def resolve(self, reference: str) -> CustomerRow:
         """Find a customer by member code, @username, Telegram id or phone number."""
         async with self._db.read() as tx:
             return await find_customer(tx, reference, region_for(self._locale))
+
+    def _preferences(self, customer: CustomerRow, *, changed: bool = False) -> Preferences:
+        zone = customer.timezone or self._locale.timezone
+        return Preferences(customer.language, zone, customer.opted_out, changed)
 
     @staticmethod
     async def _require(tx: aiosqlite.Connection, telegram_id: int) -> CustomerRow:

@@ -169,6 +169,16 @@ class InvalidBirthday(CareError):
         self.fields = {"text": text, "day": day, "month": month}
 
 
+class BirthdayLocked(CareError):
+    """The customer changed their birthday less than a year ago; `date`: when they next may."""
+
+    key = "birthday.locked"
+
+    def __init__(self, next_change: str) -> None:
+        super().__init__(f"birthday changed recently; next change from {next_change}")
+        self.fields = {"date": next_change}
+
+
 class ExpiredButton(CareError):
     """A button whose data is malformed, out of range, stale or not the caller's to press."""
 

@@ -11,11 +11,12 @@ from care.inbox import Inbox
 from care.loyalty.linking import PhoneLinking
 from care.loyalty.service import LoyaltyService
 from care.outbox import Outbox
-from care.outreach import OutreachService
+from care.outreach.service import OutreachService
+from care.phones import region_for
 from care.ports import Messenger
 from care.settings import CareSettings
 from care.staff import StaffService
-from care.stages import StageService
+from care.stages.service import StageService
 from care.tickets.service import TicketService
 from storage.db import Database
 
@@ -45,8 +46,8 @@ class CareServices:
     ) -> CareServices:
         """Wire every service to the database, the clock, its settings and the messenger."""
         outbox = Outbox(db, clock, messenger)
-        stages = StageService(db, clock, settings.stages, settings.outreach)
-        staff = StaffService(db, clock, settings.staff)
+        staff = StaffService(db, clock, settings.staff, region_for(settings.locale))
+        stages = StageService(db, clock, settings.stages, settings.outreach, staff)
         loyalty = LoyaltyService(
             db, clock, settings.loyalty, settings.locale, staff=staff, stages=stages, outbox=outbox
         )
@@ -56,7 +57,7 @@ class CareServices:
             settings=settings,
             messenger=messenger,
             outbox=outbox,
-            customers=CustomerService(db, clock, settings.locale),
+            customers=CustomerService(db, clock, settings.locale, settings.business.name),
             staff=staff,
             inbox=Inbox(db, clock),
             faq=FaqService(
@@ -77,6 +78,12 @@ class CareServices:
             linking=PhoneLinking(db, clock, settings.locale, stages),
             stages=stages,
             outreach=OutreachService(
-                db, clock, settings.outreach, settings.locale, messenger, settings.business.name
+                db,
+                clock,
+                settings.outreach,
+                settings.locale,
+                messenger,
+                staff,
+                settings.business.name,
             ),
         )

@@ -7,7 +7,14 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest
 
 from care.errors import CareError, NotStaff
 from care.ports import Label
@@ -80,3 +87,19 @@ async def reply(message: Message | None, text: str, **kwargs: object) -> None:
     """Reply if there is a message to reply to."""
     if message is not None:
         await message.reply_text(text, **kwargs)  # type: ignore[arg-type]
+
+
+async def edit_quietly(
+    query: CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit the button's message; a second tap that would change nothing stays quiet."""
+    try:
+        await query.edit_message_text(text, reply_markup=reply_markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def answer_error(query: CallbackQuery, exc: CareError, lang: str) -> None:
+    """Answer a button with the domain error's text (e.g. "this button has expired")."""
+    await query.answer(error_text(exc, lang), show_alert=True)

@@ -8,42 +8,46 @@ from datetime import date
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from care.errors import InvalidArgument, InvalidBirthday, NotAnswerable
-from care.outreach_rules import Birthday
-from care.roles import Role
-from handlers.common import error_text, reply, staff_command
+from care import callbacks
+from care.callbacks import ID, Number
+from care.errors import CareError, InvalidArgument
+from care.outreach.rules import Birthday
+from care.outreach.service import Preview
+from handlers.common import answer_error, edit_quietly, reply
 from handlers.context import CareContext
 from handlers.texts import label, t
 
 PREVIEW_LINES = 20
+SCORE = Number(1, 5)
 
 
-def _shown(birthday: Birthday) -> str:
+def _shown(birthday: Birthday, lang: str) -> str:
+    """A birthday as the reader writes dates: 25-12[-1990], or 12月25日 / 1990年12月25日."""
+    if lang == "zh":
+        text = f"{birthday.month}月{birthday.day}日"
+        return f"{birthday.year}年{text}" if birthday.year else text
     text = f"{birthday.day:02d}-{birthday.month:02d}"
     return f"{text}-{birthday.year}" if birthday.year else text
 
 
 async def cmd_birthday(update: Update, context: CareContext) -> None:
-    """/birthday shows the stored birthday; /birthday DD-MM[-YYYY] or YYYY-MM-DD sets it."""
+    """/birthday shows the stored birthday; /birthday DD-MM[-YYYY], YYYY-MM-DD or 12月25日 sets
+    it; staff: /birthday <customer> <date> corrects a customer's."""
     user, lang = update.effective_user, context.lang
     if user is None:
         return
     args = context.args or []
-    try:
-        if not args:
-            current = await context.care.outreach.birthday_of(user.id)
-            text = (
-                t("birthday.current", lang, date=_shown(current))
-                if current
-                else t("birthday.none", lang)
-            )
-        else:
-            saved = await context.care.outreach.set_birthday(user.id, " ".join(args))
-            text = t("birthday.saved", lang, date=_shown(saved))
-    except InvalidBirthday as exc:
-        text = t(exc.key, lang, text=exc.text, day=exc.day, month=exc.month)
-    except InvalidArgument as exc:
-        text = error_text(exc, lang)
+    outreach = context.care.outreach
+    if len(args) >= 2:
+        saved = await outreach.set_birthday_for(user.id, args[0], " ".join(args[1:]))
+        text = t("birthday.staff_saved", lang, who=saved.who, date=_shown(saved.birthday, lang))
+    elif args:
+        own = await outreach.set_birthday(user.id, args[0])
+        text = t("birthday.saved", lang, date=_shown(own, lang))
+    elif current := await outreach.birthday_of(user.id):
+        text = t("birthday.current", lang, date=_shown(current, lang))
+    else:
+        text = t("birthday.none", lang)
     await reply(update.effective_message, text)
 
 
@@ -52,48 +56,55 @@ async def on_checkin_answer(update: Update, context: CareContext) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    _, _, outreach_id, score = (query.data or "").split(":")
     try:
+        outreach_id, score = callbacks.parse(query.data, "outreach", "rate", ID, SCORE)
         answer = await context.care.outreach.answer_checkin(user.id, int(outreach_id), int(score))
-    except NotAnswerable:
-        await query.answer(t("common.expired_button", context.lang), show_alert=True)
+    except CareError as exc:
+        await answer_error(query, exc, context.lang)
         return
     await query.answer()
-    key = "outreach.already_rated" if answer.already else "outreach.rated"
-    await query.edit_message_text(t(key, context.lang, score=answer.score))
+    if not answer.already:  # a repeated tap changes nothing, and says nothing
+        await edit_quietly(query, t("outreach.rated", context.lang, score=answer.score))
 
 
 async def on_mute(update: Update, context: CareContext) -> None:
-    """'No more messages like this': a per-kind opt-out."""
+    """'No more messages like this': a per-kind opt-out (a repeated tap changes nothing)."""
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
     try:
-        kind = await context.care.outreach.mute(user.id, int((query.data or "").split(":")[2]))
-    except NotAnswerable:
-        await query.answer(t("common.expired_button", context.lang), show_alert=True)
+        (outreach_id,) = callbacks.parse(query.data, "outreach", "mute", ID)
+        muted = await context.care.outreach.mute(user.id, int(outreach_id))
+    except CareError as exc:
+        await answer_error(query, exc, context.lang)
         return
     await query.answer()
-    await reply(update.effective_message, t(f"outreach.muted.{kind}", context.lang))
+    if muted.changed:
+        await reply(update.effective_message, t(f"outreach.muted.{muted.kind}", context.lang))
 
 
-@staff_command("outreach", needed=Role.STAFF)
-async def cmd_outreach(update: Update, context: CareContext, role: Role) -> str | None:
+async def cmd_outreach(update: Update, context: CareContext) -> None:
     """/outreach preview [YYYY-MM-DD] | /outreach stats."""
-    args, lang = context.args or [], context.lang
+    user, args, lang = update.effective_user, context.args or [], context.lang
+    if user is None:
+        return
     verb = args[0].lower() if args else ""
     if verb == "stats" and len(args) == 1:
-        stats = await context.care.outreach.stats(30)
+        stats = await context.care.outreach.stats_for(user.id, 30)
         await reply(update.effective_message, _stats_text(stats, lang))
-        return "stats"
+        return
     if verb != "preview" or len(args) > 2:
         raise InvalidArgument("outreach arguments", usage="usage.outreach")
     try:
-        day = date.fromisoformat(args[1]) if len(args) == 2 else context.care.clock.now().date()
+        day = date.fromisoformat(args[1]) if len(args) == 2 else None
     except ValueError:
         raise InvalidArgument(f"not a date: {args[1]}", usage="usage.outreach") from None
-    items = await context.care.outreach.preview(day)
-    due = sum(1 for item in items if item.status == "due")
+    preview = await context.care.outreach.preview_for(user.id, day)
+    await reply(update.effective_message, _preview_text(preview, lang))
+
+
+def _preview_text(preview: Preview, lang: str) -> str:
+    items, day, due = preview.items, preview.day, preview.due
     lines = [t("outreach.preview_header", lang, date=day, due=due, skipped=len(items) - due)]
     for item in items[:PREVIEW_LINES]:
         status = (
@@ -114,8 +125,7 @@ async def cmd_outreach(update: Update, context: CareContext, role: Role) -> str 
         )
     if len(items) > PREVIEW_LINES:
         lines.append(t("outreach.preview_more", lang, count=len(items) - PREVIEW_LINES, date=day))
-    await reply(update.effective_message, "\n".join(lines))
-    return f"preview {day} due={due} total={len(items)}"
+    return "\n".join(lines)
 
 
 def _kind(kind: str, lang: str) -> str:
@@ -165,6 +175,6 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
         CommandHandler("birthday", cmd_birthday),
         CommandHandler("outreach", cmd_outreach),
-        CallbackQueryHandler(on_checkin_answer, pattern=r"^outreach:rate:\d+:[1-5]$"),
-        CallbackQueryHandler(on_mute, pattern=r"^outreach:mute:\d+$"),
+        CallbackQueryHandler(on_checkin_answer, pattern=callbacks.pattern("outreach", "rate")),
+        CallbackQueryHandler(on_mute, pattern=callbacks.pattern("outreach", "mute")),
     ]

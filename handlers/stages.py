@@ -5,11 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from care.errors import InvalidArgument
-from care.roles import Role
-from care.settings import STAGES
-from care.stages import Reason
-from handlers.common import reply, staff_command
+from care.stages.reasons import Reason
+from care.stages.service import StageReport
+from handlers.common import reply
 from handlers.context import CareContext
 from handlers.texts import catalogue, label, t
 
@@ -46,28 +44,23 @@ def history_reason(reason: Reason, lang: str) -> str:
     return text
 
 
-@staff_command("stage", needed=Role.STAFF)
-async def cmd_stage(update: Update, context: CareContext, role: Role) -> str | None:
+async def cmd_stage(update: Update, context: CareContext) -> None:
     """/stage <customer> [<stage> [reason]]."""
-    args, lang = context.args or [], context.lang
-    if not args or (len(args) >= 2 and args[1].lower() not in STAGES):
-        raise InvalidArgument("stage arguments", usage="usage.stage")
-    customer = await context.care.customers.resolve(args[0])
-    who = customer.name or customer.member_code
-    if len(args) >= 2:
-        user = update.effective_user
-        assert user is not None
-        staff_name = f"@{user.username}" if user.username else str(user.id)
-        stage = args[1].lower()
-        result = await context.care.stages.set_stage(
-            customer.id, stage, staff_id=user.id, staff_name=staff_name, note=" ".join(args[2:])
-        )
-        key = "stage.set" if result.changed else "stage.unchanged"
-        await reply(
-            update.effective_message, t(key, lang, who=who, stage=stage_label(stage, lang))
-        )
-        return f"set {customer.id} {stage}" + ("" if result.changed else " (unchanged)")
-    report = await context.care.stages.report(customer.id)
+    user, lang = update.effective_user, context.lang
+    if user is None:
+        return
+    staff_name = f"@{user.username}" if user.username else str(user.id)
+    done = await context.care.stages.stage_for(user.id, staff_name, list(context.args or []))
+    if done.report is None:
+        key = "stage.set" if done.evaluation.changed else "stage.unchanged"
+        stage = stage_label(done.evaluation.stage, lang)
+        await reply(update.effective_message, t(key, lang, who=done.who, stage=stage))
+        return
+    await reply(update.effective_message, report_text(done.who, done.report, lang))
+
+
+def report_text(who: str, report: StageReport, lang: str) -> str:
+    """The /stage report: stage, status, the facts behind them and the recent history."""
     none = t("stage.none", lang)
     lines = [
         t(
@@ -103,8 +96,7 @@ async def cmd_stage(update: Update, context: CareContext, role: Role) -> str | N
             )
             for row in report.history
         ]
-    await reply(update.effective_message, "\n".join(lines))
-    return f"shown {customer.id}"
+    return "\n".join(lines)
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

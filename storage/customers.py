@@ -12,7 +12,8 @@ from storage.errors import DuplicateKey, NotFound
 
 _COLUMNS = (
     "id, telegram_id, username, phone, name, language, timezone, birthday, stage, stage_since,"
-    " stage_manual, opted_out, reachable, member_code, forgotten_at, created_at, last_seen_at"
+    " stage_manual, opted_out, reachable, member_code, forgotten_at, created_at, last_seen_at,"
+    " birthday_set_at, birthday_first_set_at"
 )
 
 
@@ -37,6 +38,8 @@ class CustomerRow:
     forgotten_at: str | None
     created_at: str
     last_seen_at: str | None
+    birthday_set_at: str | None = None
+    birthday_first_set_at: str | None = None
 
 
 def _row(row: Any) -> CustomerRow:
@@ -146,7 +149,9 @@ async def erase_personal_data(tx: aiosqlite.Connection, customer_id: int, at: st
     """Remove everything that identifies the person; the row stays so ledger and tickets hold."""
     await tx.execute(
         "UPDATE customers SET telegram_id = NULL, username = NULL, phone = NULL, name = NULL,"
-        " birthday = NULL, timezone = NULL, opted_out = 1, reachable = 0, forgotten_at = ?"
+        " birthday = NULL, timezone = NULL, opted_out = 1, reachable = 0, forgotten_at = ?,"
+        " birthday_set_at = NULL, birthday_first_set_at = NULL, forget_nonce = NULL,"
+        " forget_asked_at = NULL"
         " WHERE id = ?",
         (at, customer_id),
     )
@@ -160,9 +165,46 @@ async def count(tx: aiosqlite.Connection) -> int:
     return int(row[0])
 
 
-async def set_birthday(tx: aiosqlite.Connection, customer_id: int, birthday: str | None) -> None:
-    """Store the birthday as 'YYYY-MM-DD', or '--MM-DD' when the year is not given."""
-    await tx.execute("UPDATE customers SET birthday = ? WHERE id = ?", (birthday, customer_id))
+async def set_birthday(
+    tx: aiosqlite.Connection,
+    customer_id: int,
+    birthday: str | None,
+    *,
+    by_customer_at: str | None = None,
+) -> None:
+    """Store the birthday as 'YYYY-MM-DD', or '--MM-DD' when the year is not given.
+
+    `by_customer_at`: the customer changed it themselves at this moment (it counts towards the
+    one change a year, and the first such moment is kept); staff and imports pass None.
+    """
+    await tx.execute(
+        "UPDATE customers SET birthday = :birthday,"
+        " birthday_set_at = COALESCE(:at, birthday_set_at),"
+        " birthday_first_set_at = COALESCE(birthday_first_set_at, :at) WHERE id = :id",
+        {"birthday": birthday, "at": by_customer_at, "id": customer_id},
+    )
+
+
+async def ask_forget(tx: aiosqlite.Connection, customer_id: int, nonce: int, at: str) -> None:
+    """Remember the nonce of the newest /forget confirmation button and when it was asked."""
+    await tx.execute(
+        "UPDATE customers SET forget_nonce = ?, forget_asked_at = ? WHERE id = ?",
+        (nonce, at, customer_id),
+    )
+
+
+async def take_forget(tx: aiosqlite.Connection, customer_id: int, nonce: int) -> str | None:
+    """Use up the /forget confirmation with this nonce: when it was asked, or None if none."""
+    cursor = await tx.execute(
+        "SELECT forget_asked_at FROM customers WHERE id = ? AND forget_nonce = ?",
+        (customer_id, nonce),
+    )
+    row = await cursor.fetchone()
+    await tx.execute(
+        "UPDATE customers SET forget_nonce = NULL, forget_asked_at = NULL WHERE id = ?",
+        (customer_id,),
+    )
+    return None if row is None else str(row[0])
 
 
 async def set_timezone(tx: aiosqlite.Connection, customer_id: int, timezone: str | None) -> None:

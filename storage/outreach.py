@@ -11,6 +11,7 @@ import aiosqlite
 _CUSTOMER = (
     "c.id AS customer_id, c.telegram_id, c.name, c.language, c.timezone, c.birthday, c.stage,"
     " c.opted_out, c.reachable, c.last_purchase_at, c.next_checkin_at, c.winback_due_at,"
+    " c.birthday_first_set_at,"
     " EXISTS (SELECT 1 FROM outreach_optouts x WHERE x.customer_id = c.id AND x.kind = :kind)"
     " AS kind_opted_out,"
     " (SELECT COUNT(*) FROM tickets t WHERE t.customer_id = c.id AND t.kind = 'complaint'"
@@ -41,6 +42,7 @@ class Candidate:
     due: str | None  # next_checkin_at / winback_due_at for those kinds
     existing_status: str | None = None  # the outbox row already planned, if any
     existing_reason: str | None = None
+    birthday_first_set_at: str | None = None  # when the customer first gave a birthday
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,7 @@ def _candidate(row: Any, kind: str) -> Candidate:
         due=row[DUE_COLUMNS[kind]] if kind in DUE_COLUMNS else None,
         existing_status=row["o_status"] if "o_status" in keys else None,
         existing_reason=row["o_reason"] if "o_reason" in keys else None,
+        birthday_first_set_at=row["birthday_first_set_at"],
     )
 
 
@@ -338,13 +341,14 @@ async def record_won_back(tx: aiosqlite.Connection, since: str, at: str) -> int:
     return cursor.rowcount
 
 
-async def set_optout(tx: aiosqlite.Connection, customer_id: int, kind: str, at: str) -> None:
-    """Stop one kind of outreach for the customer."""
-    await tx.execute(
+async def set_optout(tx: aiosqlite.Connection, customer_id: int, kind: str, at: str) -> bool:
+    """Stop one kind of outreach for the customer; False if it was already stopped."""
+    cursor = await tx.execute(
         "INSERT INTO outreach_optouts (customer_id, kind, created_at) VALUES (?, ?, ?)"
         " ON CONFLICT DO NOTHING",
         (customer_id, kind, at),
     )
+    return cursor.rowcount > 0
 
 
 async def stats(tx: aiosqlite.Connection, since: str, until: str) -> list[tuple[str, str, int]]:

@@ -41,7 +41,7 @@ class FactsRow:
 
 @dataclass(frozen=True, slots=True)
 class HistoryRow:
-    """One stage change; `reason` as stored (see `care.stages.Reason`)."""
+    """One stage change; `reason` as stored (see `care.stages.reasons.Reason`)."""
 
     from_stage: str | None
     to_stage: str

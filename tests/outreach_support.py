@@ -8,12 +8,15 @@ from typing import Any
 
 from care.clock import iso
 from care.customers import CustomerService
-from care.outreach import OutreachService
+from care.outreach.service import OutreachService
 from care.ports import OutboundMessage, SendResult, SendStatus
-from care.settings import LocaleSettings, OutreachSettings, StageSettings
-from care.stages import StageService
+from care.settings import LocaleSettings, OutreachSettings, StaffSettings, StageSettings
+from care.staff import StaffService
+from care.stages.service import StageService
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger
+
+OWNER = 900_000_001  # the owner in StaffSettings of the services `build` wires
 
 
 class ScriptedMessenger(RecordingMessenger):
@@ -109,7 +112,13 @@ def build(
     settings = OutreachSettings(**outreach)
     stage_service = StageService(db, clock, stages or StageSettings(), settings)
     service = OutreachService(
-        db, clock, settings, locale or LocaleSettings(), recorder, "Bean There Café"
+        db,
+        clock,
+        settings,
+        locale or LocaleSettings(),
+        recorder,
+        StaffService(db, clock, StaffSettings(owners=[OWNER])),
+        "Bean There Café",
     )
 
     async def instant(_: float) -> None:

@@ -11,7 +11,7 @@ from care.customers import find_by_phone
 from care.errors import NotRegistered
 from care.phones import region_for, telegram_phone
 from care.settings import LocaleSettings
-from care.stages import StageService
+from care.stages.service import StageService
 from storage import customer_admin as admin_repo
 from storage import customers as customers_repo
 from storage import points as points_repo

@@ -60,7 +60,7 @@ from care.ports import Label, OutboundMessage
 from care.roles import Role
 from care.settings import LocaleSettings, LoyaltySettings
 from care.staff import StaffService
-from care.stages import StageService
+from care.stages.service import StageService
 from storage import customers as customers_repo
 from storage import points as points_repo
 from storage.customer_admin import open_ticket_count

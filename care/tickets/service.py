@@ -26,7 +26,7 @@ from care.outbox import Outbox
 from care.roles import Role
 from care.settings import LocaleSettings, StaffSettings, TicketSettings
 from care.staff import StaffService
-from care.stages import StageService
+from care.stages.service import StageService
 from care.tickets.posts import TicketPosts, TierLookup, customer_of
 from care.tickets.results import (
     Delivery,

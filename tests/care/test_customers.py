@@ -58,14 +58,37 @@ async def test_resolve_by_every_kind_of_reference(service: CustomerService, db: 
         await service.resolve("@nobody")
 
 
-async def test_forget_erases_and_unlinks(service: CustomerService) -> None:
+async def test_forget_erases_and_unlinks(
+    service: CustomerService, db: Database, clock: FakeClock
+) -> None:
     reg = await service.register(9, "eve", "Eve", "en")
-    forgotten = await service.forget(9)
-    assert forgotten.id == reg.customer.id
+    nonce = await service.ask_forget(9)
+    assert (await service.confirm_forget(9, nonce)).erased
+    async with db.read() as tx:
+        forgotten = await repo.get(tx, reg.customer.id)
     assert forgotten.telegram_id is None and forgotten.name is None and forgotten.opted_out
     assert await service.find(9) is None
+    assert (await service.confirm_forget(9, nonce)).gone  # a second tap: nothing to do
     with pytest.raises(UnknownCustomer):
         await service.resolve(reg.customer.member_code)
+
+
+async def test_a_forget_confirmation_is_single_use_newest_and_recent(
+    service: CustomerService, clock: FakeClock
+) -> None:
+    await service.register(9, "eve", "Eve", "en")
+    old = await service.ask_forget(9)
+    new = await service.ask_forget(9)
+    again = await service.confirm_forget(9, old)  # an older message's button
+    assert not again.erased and again.nonce not in (None, old, new)
+    assert not (await service.confirm_forget(9, new)).erased  # replaced by the ask above
+    assert again.nonce is not None
+    clock.advance(minutes=6)
+    late = await service.confirm_forget(9, again.nonce)
+    assert not late.erased and late.nonce is not None
+    assert await service.find(9) is not None
+    clock.advance(minutes=4)
+    assert (await service.confirm_forget(9, late.nonce)).erased
 
 
 async def test_preferences_need_a_registered_customer(service: CustomerService) -> None:
@@ -74,7 +97,9 @@ async def test_preferences_need_a_registered_customer(service: CustomerService) 
     await service.register(1, None, "X", "en")
     with pytest.raises(InvalidArgument):
         await service.set_language(1, "fr")
-    assert (await service.toggle_language(1)).language == "zh"
+    assert (await service.set_language(1)).language == "zh"
+    assert (await service.set_opted_out(1, True)).changed
+    assert not (await service.set_opted_out(1, True)).changed
 
 
 @pytest.mark.parametrize("bad", ["12", "phone", "+12345678901234567", ""])
@@ -86,7 +111,11 @@ def test_bad_phone_numbers_are_rejected(bad: str) -> None:
 @pytest.mark.parametrize(
     ("name", "zone"),
     [("Europe/Paris", "Europe/Paris"), ("shanghai", "Asia/Shanghai"), ("UTC", "UTC"),
-     ("new york", "America/New_York"), ("Mars", None), ("", None)],
+     ("new york", "America/New_York"), ("Mars", None), ("", None),
+     ("上海", "Asia/Shanghai"), ("北京", "Asia/Shanghai"), ("深圳市", "Asia/Shanghai"),
+     ("香港", "Asia/Hong_Kong"), ("台北", "Asia/Taipei"), ("新加坡", "Asia/Singapore"),
+     ("东京", "Asia/Tokyo"), ("伦敦", "Europe/London"), ("纽约", "America/New_York"),
+     ("悉尼", "Australia/Sydney"), ("火星", None)],
 )  # fmt: skip
 def test_time_zones_by_name_or_city(name: str, zone: str | None) -> None:
     assert find_zone(name) == zone

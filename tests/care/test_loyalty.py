@@ -38,7 +38,7 @@ from care.settings import (
     TierSettings,
 )
 from care.staff import StaffService
-from care.stages import StageService
+from care.stages.service import StageService
 from handlers.common import error_text
 from storage import audit as audit_repo
 from storage import customers as customers_repo
@@ -448,7 +448,7 @@ async def test_an_imported_stage_must_exist_and_holds_against_the_rules(
     db: Database, clock: FakeClock
 ) -> None:
     from care.settings import OutreachSettings, StageSettings
-    from care.stages import StageService
+    from care.stages.service import StageService
 
     report = await _import(
         db,

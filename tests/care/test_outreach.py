@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from care.errors import InvalidArgument, InvalidBirthday
-from care.outreach_rules import parse_birthday
-from care.outreach_send import Pacer
+from care.errors import BirthdayLocked, InvalidArgument, InvalidBirthday
+from care.outreach.rules import parse_birthday
+from care.outreach.send import Pacer
 from care.ports import OutboundMessage, SendResult, SendStatus
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger
@@ -97,14 +97,22 @@ async def test_opted_out_and_blocked_customers_are_skipped_with_reasons(
     await add_customer(db, clock, 21, "Opal", birthday="--11-22", opted_out=1)
     blocked = await add_customer(db, clock, 22, "Ben", birthday="--11-22")
     await add_customer(db, clock, 23, "Cat", birthday="1990-11-22")
+    gone = await add_customer(db, clock, 24, "Dan", birthday="--11-22")
     messenger = RecordingMessenger()
     messenger.statuses[22] = SendStatus.BLOCKED
+    messenger.statuses[24] = SendStatus.NOT_FOUND
     _, outreach, _ = build(db, clock, messenger)
     await outreach.run_once()
     found = {r["customer_id"]: (r["status"], r["reason"]) for r in await outbox(db)}
-    assert found == {1: ("skipped", "opted_out"), 2: ("failed", "blocked"), 3: ("sent", None)}
-    [ben] = await rows(db, "SELECT reachable FROM customers WHERE id = ?", blocked)
-    assert ben["reachable"] == 0
+    assert found == {
+        1: ("skipped", "opted_out"),
+        2: ("failed", "blocked"),
+        3: ("sent", None),
+        4: ("failed", "chat_not_found"),
+    }
+    for customer_id in (blocked, gone):  # the outbox sender's rule: both are unreachable now
+        [row] = await rows(db, "SELECT reachable FROM customers WHERE id = ?", customer_id)
+        assert row["reachable"] == 0
     # Ben stays skipped as unreachable (no more 403s) until he comes back with /start.
     await set_columns(db, blocked, next_checkin_at="2026-11-22T10:00:00+00:00")
     await add_purchase(db, blocked, clock.now() - timedelta(days=3))
@@ -475,11 +483,67 @@ def test_birthdays_are_read_strictly() -> None:
     assert parse_birthday("1990-12-24", today).stored() == "1990-12-24"
     assert parse_birthday("24/12/1990", today).stored() == "1990-12-24"
     assert parse_birthday("29-02", today).stored() == "--02-29"
-    for bad in ("31-02", "2023-02-29", "00-05", "12-13", "2030-01-01"):
+    for bad in ("31-02", "2023-02-29", "00-05", "13-13", "2030-01-01", "2月30日"):
         with pytest.raises(InvalidBirthday):
             parse_birthday(bad, today)
     with pytest.raises(InvalidArgument):
         parse_birthday("next tuesday", today)
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("12-25", "--12-25"),  # 25 is not a month: month first, as Chinese writes it
+        ("12/25/1990", "1990-12-25"),
+        ("12-13", "--12-13"),
+        ("13-12", "--12-13"),  # DD-MM, the documented form, wins when both could be right
+        ("05-06", "--06-05"),
+        ("12月25日", "--12-25"),
+        ("12月25号", "--12-25"),
+        ("1990年12月25日", "1990-12-25"),
+        ("１２月２５日", "--12-25"),  # full-width digits from a Chinese keyboard
+        ("1990年1月2日", "1990-01-02"),
+    ],
+)
+def test_birthdays_as_chinese_customers_write_them(text: str, stored: str) -> None:
+    assert parse_birthday(text, date(2026, 11, 22)).stored() == stored
+
+
+async def test_a_birthday_changes_at_most_once_a_year_unless_staff_change_it(
+    db: Database, clock: FakeClock
+) -> None:
+    await add_customer(db, clock, 61, "Zoe")
+    _, outreach, _ = build(db, clock)
+    assert (await outreach.set_birthday(61, "24-12")).stored() == "--12-24"
+    clock.advance(days=1)
+    assert (await outreach.set_birthday(61, "24-12")).stored() == "--12-24"  # the same: fine
+    with pytest.raises(BirthdayLocked) as refused:
+        await outreach.set_birthday(61, "23-11")
+    assert refused.value.fields == {"date": "2027-11-22"}
+    [row] = await rows(db, "SELECT birthday FROM customers")
+    assert row["birthday"] == "--12-24"
+    clock.advance(days=365)
+    assert (await outreach.set_birthday(61, "23-11")).stored() == "--11-23"
+
+
+async def test_no_birthday_bonus_within_30_days_of_the_first_birthday(
+    db: Database, clock: FakeClock
+) -> None:
+    # Joined today, says the birthday is tomorrow: greeted, but no bonus points.
+    cid = await add_customer(db, clock, 62, "Quick")
+    await add_purchase(db, cid, clock.now())
+    stages, outreach, sent = build(db, clock)
+    await stages.evaluate(cid)  # engaged: normally a 20-point bonus
+    await outreach.set_birthday(62, "23-11")
+    clock.set(at("2026-11-23T10:00+00:00"))
+    await outreach.run_once()
+    assert [m.key for m in sent.sent] == ["outreach.birthday.engaged"]
+    assert await rows(db, "SELECT delta FROM points_ledger") == []
+    # A year later the birthday is old enough: the bonus is granted.
+    clock.set(at("2027-11-23T10:00+00:00"))
+    await outreach.run_once()
+    assert [m.key for m in sent.sent][-1] == "outreach.birthday.engaged_bonus"
+    assert await rows(db, "SELECT delta FROM points_ledger") == [{"delta": 20}]
 
 
 async def test_the_pacer_keeps_the_rate_and_one_message_per_chat_per_second() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from care.settings import StageSettings
-from care.stages import Reason, rule_reason, staff_reason
+from care.stages.reasons import Reason, rule_reason, staff_reason
 from storage.db import Database
 from tests.fakes import FakeClock
 from tests.outreach_support import add_customer, add_purchase, add_ticket, build, rows

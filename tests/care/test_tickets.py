@@ -23,7 +23,7 @@ from care.outbox import FIRST_RETRY, Outbox
 from care.ports import Label, OutboundMessage, SendStatus
 from care.settings import LocaleSettings, StaffSettings, StageSettings, TicketSettings
 from care.staff import StaffService
-from care.stages import StageService
+from care.stages.service import StageService
 from care.tickets.complaints import looks_like_complaint
 from care.tickets.hours import counted_time
 from care.tickets.results import Outcome
@@ -333,7 +333,8 @@ async def test_a_customer_who_used_forget_cannot_get_the_reply_and_staff_hear_wh
     db: Database, clock: FakeClock, desk: Desk, alice: int
 ) -> None:
     number = (await desk.tickets.open_complaint(ALICE_TG, "service", "Rude")).ticket.number
-    await CustomerService(db, clock, LocaleSettings()).forget(ALICE_TG)
+    people = CustomerService(db, clock, LocaleSettings())
+    await people.confirm_forget(ALICE_TG, await people.ask_forget(ALICE_TG))
     delivery = await desk.tickets.reply(OWNER, number, "Sorry about that")
     assert delivery.outcome is Outcome.FORGOTTEN
     assert [m.chat_id for m in await desk.sent()] == [STAFF_CHAT]  # only the ticket's post

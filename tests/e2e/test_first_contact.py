@@ -95,7 +95,7 @@ async def test_settings_menu_switches_language_and_outreach(harness: Harness) ->
     await alice.press(settings, "settings:outreach:stop")
     edited = await alice.next_message()
     assert edited.edited and "Messages from us: off" in (edited.text or "")
-    await alice.press(edited, "settings:language:toggle")
+    await alice.press(edited, "settings:language:zh")
     in_chinese = await alice.next_message()
     assert "主动消息：关闭" in (in_chinese.text or "")
 
@@ -126,6 +126,80 @@ async def test_forget_erases_personal_data_after_confirmation(harness: Harness) 
     assert "Hello" in ((await alice.next_message()).text or "")
     fresh = await _row(harness, alice.id)
     assert fresh is not None and fresh.id != before.id
+
+
+async def test_a_stale_or_reused_forget_confirmation_asks_again(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    await alice.next_message()
+    await alice.send("/forget")
+    old = await alice.next_message()
+    await alice.send("/forget")
+    new = await alice.next_message()
+    # A button from before confirmations carried a nonce asks again too.
+    legacy = await alice.press_data(new, "forget:confirm:0")
+    assert (await alice.wait_callback_answer(legacy)).get("text") is None
+    assert "Are you sure?" in ((await alice.next_message()).text or "")
+    assert await _row(harness, alice.id) is not None
+    # The older message's "yes" is not the newest ask: it asks again, nothing is erased.
+    await alice.press(old, "forget:confirm")
+    asked = await alice.next_message()
+    assert asked.edited and "Are you sure?" in (asked.text or "")
+    assert await _row(harness, alice.id) is not None
+    # A fresh "yes" pressed after a long time asks again too.
+    harness.clock.advance(minutes=6)
+    await alice.press(asked, "forget:confirm")
+    asked_again = await alice.next_message()
+    assert "Are you sure?" in (asked_again.text or "")
+    assert await _row(harness, alice.id) is not None
+    # The newest ask, in time: erased. A second tap on it is a quiet no-op.
+    await alice.press(asked_again, "forget:confirm")
+    assert "erased" in ((await alice.next_message()).text or "")
+    assert await _row(harness, alice.id) is None
+    data = asked_again.buttons()[0][1]
+    assert data is not None and data.startswith("forget:confirm:")
+    query = await alice.press_data(asked_again, data)
+    assert (await alice.wait_callback_answer(query)).get("text") is None
+    await alice.expect_no_message(0.3)
+    assert new.message_id != asked_again.message_id
+
+
+async def test_forged_and_repeated_customer_buttons(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    menu = await alice.next_message()
+    for forged in ("forget:confirm:" + "9" * 40, "forget:confirm:abc", "settings:language:fr"):
+        query = await alice.press_data(menu, forged)
+        answer = await alice.wait_callback_answer(query)
+        assert answer.get("text") == "That button has expired.", forged
+    assert await _row(harness, alice.id) is not None
+    await alice.press(menu, "menu:open:settings")
+    settings = await alice.next_message()
+    await alice.press(settings, "settings:outreach:stop")
+    edited = await alice.next_message()
+    assert "Messages from us: off" in (edited.text or "")
+    query = await alice.press_data(edited, "settings:outreach:stop")
+    assert (await alice.wait_callback_answer(query)).get("text") is None  # a double tap: quiet
+    await alice.expect_no_message(0.3)
+    await alice.send("/forget")
+    confirm = await alice.next_message()
+    await alice.press(confirm, "forget:cancel")
+    assert "Nothing was erased" in ((await alice.next_message()).text or "")
+    query = await alice.press_data(confirm, "forget:cancel")
+    assert (await alice.wait_callback_answer(query)).get("text") is None
+    await alice.expect_no_message(0.3)
+
+
+async def test_chinese_time_zone_names(harness: Harness) -> None:
+    wei = harness.customer("Wei", language_code="zh")
+    await wei.send("/start")
+    await wei.next_message()
+    await wei.send("/timezone 上海")
+    assert "Asia/Shanghai" in ((await wei.next_message()).text or "")
+    await wei.send("/timezone 香港")
+    assert "Asia/Hong_Kong" in ((await wei.next_message()).text or "")
+    row = await _row(harness, wei.id)
+    assert row is not None and row.timezone == "Asia/Hong_Kong"
 
 
 async def test_unknown_command_and_oversized_text_get_clear_answers(harness: Harness) -> None:

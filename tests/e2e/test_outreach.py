@@ -49,6 +49,27 @@ async def test_a_bad_birthday_gets_a_clear_answer(harness: Harness) -> None:
     assert await harness.care.outreach.birthday_of(alice.id) is None
 
 
+async def test_chinese_birthdays_are_understood_and_changed_once_a_year(harness: Harness) -> None:
+    wei = harness.customer("Wei", language_code="zh")
+    await _join(harness, wei)
+    await wei.send("/birthday 12-25")
+    assert "已保存你的生日：12月25日" in ((await wei.next_message()).text or "")
+    await wei.send("/birthday 12月25日")  # the same birthday: no change, no refusal
+    assert "12月25日" in ((await wei.next_message()).text or "")
+    await wei.send("/birthday 1990年12月24日")
+    refused = (await wei.next_message()).text or ""
+    assert "每年只能修改一次" in refused and "2027-11-22" in refused
+    birthday = await harness.care.outreach.birthday_of(wei.id)
+    assert birthday is not None and birthday.stored() == "--12-25"
+    # Staff can correct it.
+    await harness.owner.send("/birthday @wei 1990年12月24日")
+    assert "24-12-1990" in ((await harness.owner.next_message()).text or "")
+    birthday = await harness.care.outreach.birthday_of(wei.id)
+    assert birthday is not None and birthday.stored() == "1990-12-24"
+    audit = await rows(harness.care.db, "SELECT action, result FROM audit_log")
+    assert audit[-1]["action"] == "birthday" and audit[-1]["result"].startswith("set")
+
+
 async def test_checkin_buttons_record_feedback(harness: Harness) -> None:
     wei = harness.customer("Wei", language_code="zh")
     cid = await _join(harness, wei)
@@ -63,6 +84,40 @@ async def test_checkin_buttons_record_feedback(harness: Harness) -> None:
     assert thanks.edited and "4/5" in (thanks.text or "")
     tickets = await rows(harness.care.db, "SELECT kind, category, rating FROM tickets")
     assert tickets == [{"kind": "feedback", "category": "checkin", "rating": 4}]
+
+
+async def test_checkin_buttons_survive_double_taps_forgery_and_other_customers(
+    harness: Harness,
+) -> None:
+    wei = harness.customer("Wei")
+    cid = await _join(harness, wei)
+    await add_purchase(harness.care.db, cid, harness.clock.now())
+    await harness.care.stages.evaluate(cid)
+    harness.clock.advance(days=3)
+    await harness.care.outreach.run_once()
+    checkin = await wei.next_message()
+    rate = next(data for _, data in checkin.buttons() if data and data.endswith(":4"))
+    mute = next(data for _, data in checkin.buttons() if data and ":mute:" in data)
+    # Someone else's button, and forged ones: expired, nothing recorded.
+    eve = harness.customer("Eve")
+    await _join(harness, eve)
+    sandbox = harness.sandbox
+    for user, data in ((eve, rate), (wei, "outreach:rate:" + "9" * 40 + ":4"), (wei, rate + "0")):
+        answer = await user.wait_callback_answer(await user.press_data(checkin, data))
+        assert answer.get("text") == "That button has expired.", data
+    assert await rows(harness.care.db, "SELECT id FROM tickets") == []
+    # The answer counts once; repeated taps are answered quietly and change nothing.
+    await wei.press(checkin, rate)
+    assert "4/5" in ((await wei.next_message()).text or "")
+    for _ in range(2):
+        answer = await wei.wait_callback_answer(await wei.press_data(checkin, rate))
+        assert answer.get("text") is None
+    assert len(await rows(harness.care.db, "SELECT id FROM tickets")) == 1
+    await wei.wait_callback_answer(await wei.press_data(checkin, mute))
+    assert "no more check-ins" in ((await wei.next_message()).text or "")
+    answer = await wei.wait_callback_answer(await wei.press_data(checkin, mute))
+    assert answer.get("text") is None
+    await wei.expect_no_message(0.3)
 
 
 async def test_a_blocked_customer_is_marked_unreachable(harness: Harness) -> None:
@@ -98,8 +153,9 @@ async def test_staff_see_and_set_stages_and_outreach(harness: Harness) -> None:
     assert "set by staff @olivia: regular at the counter" in report
     await owner.send("/stage @alice friend")
     assert "Usage: /stage" in ((await owner.next_message()).text or "")
-    await alice.send("/birthday 22-11")
-    await alice.next_message()
+    # Set by staff (a birthday the customer gave today would earn no bonus for 30 days).
+    await owner.send("/birthday @alice 22-11")
+    assert "Alice's birthday: 22-11" in ((await owner.next_message()).text or "")
     await owner.send("/outreach preview 2026-11-22")
     preview = (await owner.next_message()).text or ""
     assert "1 due" in preview and "Alice · birthday · trust" in preview

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from care.clock import iso, parse_iso
 from care.settings import STAGES, OutreachSettings, StageSettings
-from care.stage_reasons import Reason, rule_reason
+from care.stages.reasons import Reason, rule_reason
 from storage.stages import FactsRow
 
 RECENCY = ("active", "at_risk", "lapsed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +16,8 @@ from storage.outreach import Candidate
 
 _DAY_MONTH = re.compile(r"^(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{4}))?$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# 1990年12月25日, 12月25日, 12月25号: Chinese writes the year, then the month, then the day.
+_CHINESE = re.compile(r"^(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,17 +43,25 @@ class Birthday:
 
 
 def parse_birthday(text: str, today: date) -> Birthday:
-    """Read 'DD-MM', 'DD-MM-YYYY' or 'YYYY-MM-DD' ('/' and '.' work too)."""
-    cleaned = text.strip()
-    iso = _ISO.match(cleaned)
+    """Read 'DD-MM', 'DD-MM-YYYY', 'YYYY-MM-DD' ('/' and '.' work too) or '[YYYY年]MM月DD日'.
+
+    DD-MM is the documented form; 'MM-DD' is accepted when only it is a date (12-25: 25 is not
+    a month), as Chinese customers write month first.
+    """
+    cleaned = unicodedata.normalize("NFKC", text).strip()  # full-width digits are digits
     year: int | None
-    if iso:
+    if iso := _ISO.match(cleaned):
         year, month, day = (int(part) for part in iso.groups())
+    elif chinese := _CHINESE.match(cleaned):
+        year = int(chinese.group(1)) if chinese.group(1) else None
+        month, day = int(chinese.group(2)), int(chinese.group(3))
     else:
         match = _DAY_MONTH.match(cleaned)
         if not match:
             raise InvalidArgument(f"not a birthday: {text}", usage="usage.birthday")
         day, month = int(match.group(1)), int(match.group(2))
+        if month > 12 and 1 <= day <= 12:
+            day, month = month, day
         year = int(match.group(3)) if match.group(3) else None
     if not 1 <= month <= 12:
         raise InvalidBirthday(cleaned, day, month, year)

@@ -1,25 +1,27 @@
 """Relationship stages (aware → alliance) and recency (active, at risk, lapsed), from facts.
 
-`StageService` applies the rules (`care.stage_rules`, which documents them) to the stored facts,
-keeps staff overrides, records the history with its reasons (`care.stage_reasons`) and answers
-/stage. The rules' and reasons' names are re-exported here, where callers have always found them.
+`StageService` applies the rules (`care.stages.rules`, which documents them) to the stored facts,
+keeps staff overrides, records the history with its reasons (`care.stages.reasons`) and answers
+/stage.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiosqlite
 
 from care.clock import Clock, iso, parse_iso
+from care.customers import find_customer
 from care.errors import InvalidArgument
-from care.settings import STAGES, OutreachSettings, StageSettings
-from care.stage_reasons import STAFF_CODES, Reason, rule_reason, staff_reason
-from care.stage_rules import (
-    RECENCY,
-    Recency,
+from care.roles import Role
+from care.settings import STAGES, OutreachSettings, StaffSettings, StageSettings
+from care.staff import StaffService
+from care.stages.reasons import Reason, rule_reason, staff_reason
+from care.stages.rules import (
     count_since,
     has_new_fact,
     next_checkin,
@@ -32,26 +34,6 @@ from care.stage_rules import (
 from storage import stages as repo
 from storage.db import Database
 from storage.stages import FactsRow
-
-__all__ = [
-    "RECENCY",
-    "STAFF_CODES",
-    "Evaluation",
-    "Reason",
-    "Recency",
-    "StageChange",
-    "StageReport",
-    "StageService",
-    "has_new_fact",
-    "next_checkin",
-    "next_winback",
-    "rank",
-    "recency",
-    "rule_reason",
-    "rule_stage",
-    "staff_reason",
-    "winback_occasion",
-]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +60,16 @@ class StageChange:
     reason: Reason
     staff_id: int | None
     created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class StageCommand:
+    """What staff /stage did: whose stage (name or member code), the stage now, and the
+    report when it was only shown."""
+
+    who: str
+    evaluation: Evaluation
+    report: StageReport | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +100,10 @@ class StageService:
         clock: Clock,
         settings: StageSettings,
         outreach: OutreachSettings | None = None,
+        staff: StaffService | None = None,
     ) -> None:
         self._db, self._clock, self._s = db, clock, settings
+        self._staff = staff or StaffService(db, clock, StaffSettings())
         self._o = outreach or OutreachSettings()
 
     async def refresh(self, customer_id: int) -> None:
@@ -164,48 +158,78 @@ class StageService:
         Setting the stage the customer already has is not a change: no history row, the stage
         just holds from now on (`changed` is False).
         """
+        reason = staff_reason(staff_name, note)
+        async with self._db.transaction() as tx:
+            return await self._set_in(tx, customer_id, stage, staff_id, reason)
+
+    async def stage_for(self, actor_id: int, staff_name: str, args: Sequence[str]) -> StageCommand:
+        """Staff /stage <customer> [<stage> [note]]: show the stage report, or set the stage;
+        authorised, resolved, done and audited in one transaction."""
+        async with self._staff.act(actor_id, "stage", " ".join(args), Role.STAFF) as act:
+            if not args or (len(args) >= 2 and args[1].lower() not in STAGES):
+                raise InvalidArgument("stage arguments", usage="usage.stage")
+            customer = await find_customer(act.tx, args[0], act.region)
+            who = customer.name or customer.member_code
+            if len(args) >= 2:
+                stage = args[1].lower()
+                reason = staff_reason(staff_name, " ".join(args[2:]))
+                result = await self._set_in(act.tx, customer.id, stage, actor_id, reason)
+                same = "" if result.changed else " (unchanged)"
+                act.result = f"set {customer.id} {stage}{same}"
+                return StageCommand(who, result, None)
+            report = await self._report_in(act.tx, customer.id)
+            act.result = f"shown {customer.id}"
+            return StageCommand(who, report.evaluation, report)
+
+    async def _set_in(
+        self, tx: aiosqlite.Connection, customer_id: int, stage: str, staff_id: int, reason: Reason
+    ) -> Evaluation:
         if stage not in STAGES:
             raise InvalidArgument(f"unknown stage {stage}", usage="usage.stage")
         now = self._clock.now()
-        reason = staff_reason(staff_name, note)
-        async with self._db.transaction() as tx:
-            rows = await repo.load_facts(tx, customer_id, customer_id)
-            if not rows:
-                raise InvalidArgument(f"no customer {customer_id}", usage="usage.stage")
-            facts = rows[0]
-            changed = facts.stage != stage
-            if changed:
-                await repo.change_stage(
-                    tx,
-                    customer_id,
-                    from_stage=facts.stage,
-                    to_stage=stage,
-                    reason=reason.stored(),
-                    manual=True,
-                    staff_id=staff_id,
-                    at=iso(now),
-                )
-            else:
-                await repo.hold_stage(tx, customer_id, at=iso(now))
-            status = recency(facts, self._s).status(now)
+        rows = await repo.load_facts(tx, customer_id, customer_id)
+        if not rows:
+            raise InvalidArgument(f"no customer {customer_id}", usage="usage.stage")
+        facts = rows[0]
+        changed = facts.stage != stage
+        if changed:
+            await repo.change_stage(
+                tx,
+                customer_id,
+                from_stage=facts.stage,
+                to_stage=stage,
+                reason=reason.stored(),
+                manual=True,
+                staff_id=staff_id,
+                at=iso(now),
+            )
+        else:
+            await repo.hold_stage(tx, customer_id, at=iso(now))
+        status = recency(facts, self._s).status(now)
         return Evaluation(customer_id, stage, facts.stage, status, reason, changed, True)
 
     async def report(self, customer_id: int) -> StageReport:
         """Evaluate, then gather the facts and history /stage shows."""
-        evaluation = await self.evaluate(customer_id)
+        async with self._db.transaction() as tx:
+            return await self._report_in(tx, customer_id)
+
+    async def _report_in(self, tx: aiosqlite.Connection, customer_id: int) -> StageReport:
         now = self._clock.now()
-        async with self._db.read() as tx:
-            facts = (await repo.load_facts(tx, customer_id, customer_id))[0]
-            history = [
-                StageChange(
-                    row.from_stage,
-                    row.to_stage,
-                    Reason.parse(row.reason),
-                    row.staff_id,
-                    row.created_at,
-                )
-                for row in await repo.history(tx, customer_id, 10)
-            ]
+        rows = await repo.load_facts(tx, customer_id, customer_id)
+        if not rows:
+            raise InvalidArgument(f"no customer {customer_id}", usage="usage.stage")
+        evaluation = await self._apply(tx, rows[0], now)
+        facts = (await repo.load_facts(tx, customer_id, customer_id))[0]
+        history = [
+            StageChange(
+                row.from_stage,
+                row.to_stage,
+                Reason.parse(row.reason),
+                row.staff_id,
+                row.created_at,
+            )
+            for row in await repo.history(tx, customer_id, 10)
+        ]
         stage, reason = rule_stage(facts, self._s, now)
         moments = recency(facts, self._s)
         since = iso(now - timedelta(days=self._s.rating_window_days))

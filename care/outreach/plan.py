@@ -1,4 +1,4 @@
-"""Scheduled outreach: plan occasions into the outbox, then send them once, politely, paced.
+"""Planning outreach: which occasions have come, written into the outbox once each.
 
 Planning inserts one outbox row per (customer, kind, occasion): `birthday:<year>`,
 `checkin:<local date>`, `winback:<date of the purchase the lapse followed>`. The UNIQUE key makes
@@ -10,36 +10,29 @@ A win-back is owed once per lapse episode however long ago the lapse began: one 
 planned is due at max(`winback_due_at`, now), so it is never born 'missed' (outreach switched on
 for old customers, or a downtime longer than the grace). A row already planned that the sender
 could not send within its grace is still recorded as missed.
-
-Sending (`care/outreach_send.py`) re-checks every rule when a row is due and records each row
-at most once.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import aiosqlite
+
 from care.clock import Clock, iso, parse_iso
-from care.errors import InvalidArgument, NotAnswerable, NotRegistered
-from care.outreach_rules import (
-    Birthday,
+from care.outreach.rules import (
     after_quiet_hours,
     local_moment,
     month_days_on,
-    parse_birthday,
     refusal,
-    stored_birthday,
     zone_of,
 )
-from care.outreach_send import OutreachSender, Pacer
-from care.ports import Messenger
 from care.settings import LocaleSettings, OutreachSettings
-from storage import customers as customers_repo
 from storage import outreach as repo
 from storage.db import Database
 from storage.outreach import Candidate
@@ -77,15 +70,6 @@ class PlanItem:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class CheckinAnswer:
-    """A recorded check-in answer (or the earlier one, if already answered)."""
-
-    score: int
-    ticket_number: int | None
-    already: bool
-
-
 @dataclass
 class _Pending:
     customer: Candidate
@@ -96,8 +80,8 @@ class _Pending:
     late: bool = False
 
 
-class OutreachService:
-    """Plans and sends birthday greetings, check-ins and win-backs; answers staff questions."""
+class OutreachPlanner:
+    """Finds the occasions that have come and writes them into the outbox; previews a day."""
 
     def __init__(
         self,
@@ -105,18 +89,15 @@ class OutreachService:
         clock: Clock,
         settings: OutreachSettings,
         locale: LocaleSettings,
-        messenger: Messenger,
-        business_name: str = "",
+        promotional: str,
     ) -> None:
         self._db, self._clock, self._s = db, clock, settings
-        self._locale, self._messenger, self._business = locale, messenger, business_name
-        self._promotional = json.dumps(list(settings.promotional))
-        self._sender = OutreachSender(
-            db, clock, settings, locale, messenger, business_name, self._promotional
-        )
+        self._locale, self._promotional = locale, promotional
         self._birthdays_scanned: tuple[date, datetime] | None = None
 
-    # ------------------------------------------------------------------ planning
+    def rescan_birthdays(self) -> None:
+        """A birthday changed: scan birthdays at the next plan, even if it is the same day."""
+        self._birthdays_scanned = None
 
     async def plan(self) -> Counter[str]:
         """Insert every occasion that has come (or comes within two days, for birthdays)."""
@@ -147,15 +128,16 @@ class OutreachService:
         scanned = self._birthdays_scanned
         return scanned is None or scanned[0] != now.date() or now - scanned[1] >= BIRTHDAY_RESCAN
 
-    async def preview(self, day: date) -> list[PlanItem]:
-        """Dry run: everyone considered on `day`, per kind, due or skipped and why. No writes."""
-        pending = await self._birthdays(day, None, planning=False)
+    async def preview(self, day: date, tx: aiosqlite.Connection) -> list[PlanItem]:
+        """Dry run in the caller's transaction: everyone considered on `day`, per kind, due or
+        skipped and why. No writes."""
+        pending = await self._birthdays(day, None, planning=False, tx=tx)
         # The last moment that is still `day` somewhere on Earth (UTC-12) is day+1 12:00 UTC.
         bound = iso(datetime.combine(day + timedelta(days=1), time(12), tzinfo=UTC))
         now = self._clock.now()
         for kind in ("checkin", "winback"):
             after = ("", 0)
-            while batch := await self._due_batch(kind, bound, after):
+            while batch := await self._due_batch(kind, bound, after, tx):
                 for c in batch:
                     zone = zone_of(c.timezone, self._locale.zone)
                     if parse_iso(c.due or "").astimezone(zone).date() > day:
@@ -199,7 +181,12 @@ class OutreachService:
         return items
 
     async def _birthdays(
-        self, day: date, now: datetime | None, *, planning: bool
+        self,
+        day: date,
+        now: datetime | None,
+        *,
+        planning: bool,
+        tx: aiosqlite.Connection | None = None,
     ) -> list[_Pending]:
         """Birthdays on local dates around `day` (planning) or on `day` itself (preview)."""
         days = range(-PLAN_AHEAD_DAYS, PLAN_AHEAD_DAYS + 1) if planning else (0,)
@@ -210,9 +197,9 @@ class OutreachService:
             for month_day in month_days_on(local, self._s.feb29):
                 after = 0
                 while True:
-                    async with self._db.read() as tx:
+                    async with self._reading(tx) as read:
                         batch = await repo.birthday_candidates(
-                            tx,
+                            read,
                             month_day,
                             occasion,
                             promotional=self._promotional,
@@ -233,16 +220,33 @@ class OutreachService:
                     after = batch[-1].customer_id
         return found
 
-    async def _due_batch(self, kind: str, until: str, after: tuple[str, int]) -> list[Candidate]:
-        async with self._db.read() as tx:
+    async def _due_batch(
+        self,
+        kind: str,
+        until: str,
+        after: tuple[str, int],
+        tx: aiosqlite.Connection | None = None,
+    ) -> list[Candidate]:
+        async with self._reading(tx) as read:
             return await repo.due_candidates(
-                tx,
+                read,
                 kind,
                 until,
                 promotional=self._promotional,
                 after=after,
                 limit=self._s.batch_size,
             )
+
+    @asynccontextmanager
+    async def _reading(
+        self, tx: aiosqlite.Connection | None
+    ) -> AsyncIterator[aiosqlite.Connection]:
+        """The caller's transaction, or a read of its own."""
+        if tx is not None:
+            yield tx
+            return
+        async with self._db.read() as read:
+            yield read
 
     def _due_pending(self, c: Candidate, kind: str, floor: datetime) -> _Pending:
         """The occasion of a due check-in or win-back; an unplanned win-back is due no earlier
@@ -290,87 +294,3 @@ class OutreachService:
         if added < len(batch):
             counts["existing"] += len(batch) - added
         return counts
-
-    # ------------------------------------------------------------------ sending
-
-    @property
-    def pacer(self) -> Pacer:
-        """The sender's pacer (tests replace its sleep)."""
-        return self._sender.pacer
-
-    async def drain(self, limit: int | None = None) -> Counter[str]:
-        """Send what is due, one message at a time at the configured rate (never in parallel)."""
-        return await self._sender.drain(limit)
-
-    async def run_once(self) -> tuple[Counter[str], Counter[str]]:
-        """Plan, then send everything due now."""
-        return await self.plan(), await self.drain()
-
-    # ------------------------------------------------------------------ customers' answers
-
-    async def answer_checkin(
-        self, telegram_id: int, outreach_id: int, score: int
-    ) -> CheckinAnswer:
-        """Record a 1–5 check-in answer as feedback, once."""
-        if not 1 <= score <= 5:
-            raise NotAnswerable()
-        at = iso(self._clock.now())
-        async with self._db.transaction() as tx:
-            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
-            row = await repo.load(tx, outreach_id, self._promotional)
-            if (
-                customer is None
-                or row is None
-                or row.customer.customer_id != customer.id
-                or row.kind != "checkin"
-                or row.status != "sent"
-            ):
-                raise NotAnswerable()
-            if row.replied_at is not None:
-                return CheckinAnswer(score, None, already=True)
-            number = await repo.record_checkin_answer(tx, outreach_id, customer.id, score, at)
-        return CheckinAnswer(score, number, already=False)
-
-    async def mute(self, telegram_id: int, outreach_id: int) -> str:
-        """Stop the kind of message this outbox row was (per-kind opt-out); return the kind."""
-        async with self._db.transaction() as tx:
-            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
-            row = await repo.load(tx, outreach_id, self._promotional)
-            if customer is None or row is None or row.customer.customer_id != customer.id:
-                raise NotAnswerable()
-            await repo.set_optout(tx, customer.id, row.kind, iso(self._clock.now()))
-        return row.kind
-
-    async def set_birthday(self, telegram_id: int, text: str) -> Birthday:
-        """Store the customer's birthday (day and month; year optional)."""
-        async with self._db.transaction() as tx:
-            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
-            if customer is None:
-                raise NotRegistered(telegram_id)
-            zone = zone_of(customer.timezone, self._locale.zone)
-            birthday = parse_birthday(text, self._clock.now().astimezone(zone).date())
-            await customers_repo.set_birthday(tx, customer.id, birthday.stored())
-        self._birthdays_scanned = None  # plan it at the next run, even if it is today
-        return birthday
-
-    async def birthday_of(self, telegram_id: int) -> Birthday | None:
-        """The customer's stored birthday."""
-        async with self._db.read() as tx:
-            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
-        if customer is None:
-            raise NotRegistered(telegram_id)
-        return stored_birthday(customer.birthday)
-
-    # ------------------------------------------------------------------ staff
-
-    async def stats(self, days: int = 30) -> dict[str, Counter[str]]:
-        """Per kind: sent, skipped/failed/missed by reason, replies, won back; last `days`."""
-        if days < 1:
-            raise InvalidArgument("days", usage="usage.outreach")
-        now = self._clock.now()
-        async with self._db.read() as tx:
-            rows = await repo.stats(tx, iso(now - timedelta(days=days)), iso(now))
-        result: dict[str, Counter[str]] = {}
-        for kind, measure, count in rows:
-            result.setdefault(kind, Counter())[measure] += count
-        return result

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from care import callbacks
 from care.clock import Clock, iso, parse_iso
-from care.outreach_rules import (
+from care.outreach.rules import (
     after_quiet_hours,
     in_quiet_hours,
     refusal,
@@ -47,6 +48,13 @@ log = logging.getLogger(__name__)
 RETRY_DELAY = timedelta(minutes=15)
 # A FAILED send whose error starts with one of these may have reached the chat: never resent.
 TIMEOUT_ERRORS = ("timeout", "timedout")
+# A birthday given this recently earns no bonus: no "my birthday is tomorrow" right after joining.
+BIRTHDAY_BONUS_WAIT = timedelta(days=30)
+
+
+def _birthday_too_new(c: Candidate, now: datetime) -> bool:
+    first = c.birthday_first_set_at
+    return first is not None and now - parse_iso(first) < BIRTHDAY_BONUS_WAIT
 
 
 @dataclass
@@ -149,6 +157,8 @@ class OutreachSender:
                 reference = row.occasion  # birthday:<year>: one bonus per birthday
                 granted = await repo.bonus_granted(tx, c.customer_id, reference)
                 points = self._s.birthday_bonus.get(c.stage, 0) if granted is None else granted
+                if granted is None and _birthday_too_new(c, now):
+                    points = 0
             message = self._message(row.id, row.kind, c, now, zone, points)
             valid_until = None
             if row.kind == "winback":
@@ -174,7 +184,7 @@ class OutreachSender:
                 return "sent"
             if result.status is SendStatus.FAILED:
                 return await self._after_failure(tx, row.id, result.error or "", expires, finished)
-            if result.status in (SendStatus.BLOCKED, SendStatus.NOT_FOUND):
+            if result.status.unreachable:  # the outbox sender's rule, and the same update
                 await customers_repo.set_reachable(tx, c.customer_id, False)
             why = {SendStatus.BLOCKED: "blocked", SendStatus.NOT_FOUND: "chat_not_found"}
             reason = why.get(result.status) or f"error: {(result.error or '')[:120]}"
@@ -225,9 +235,10 @@ class OutreachSender:
         buttons: tuple[tuple[str, str], ...] = ()
         if kind == "checkin":
             buttons = tuple(
-                (f"outreach.rate_{n}", f"outreach:rate:{outreach_id}:{n}") for n in range(1, 6)
+                (f"outreach.rate_{n}", callbacks.build("outreach", "rate", outreach_id, n))
+                for n in range(1, 6)
             )
-        buttons += (("outreach.mute_button", f"outreach:mute:{outreach_id}"),)
+        buttons += (("outreach.mute_button", callbacks.build("outreach", "mute", outreach_id)),)
         key = f"outreach.{kind}.{stage}"
         if kind == "birthday" and fields["points"]:
             key += "_bonus"

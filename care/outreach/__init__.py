@@ -1,0 +1,1 @@
+"""Outreach: the use cases (service), planning, sending and the rules every send obeys."""

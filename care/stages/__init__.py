@@ -1,0 +1,1 @@
+"""Relationship stages: the use cases (service), the rules and the stage reasons."""
