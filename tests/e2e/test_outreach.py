@@ -101,7 +101,6 @@ async def test_checkin_buttons_survive_double_taps_forgery_and_other_customers(
     # Someone else's button, and forged ones: expired, nothing recorded.
     eve = harness.customer("Eve")
     await _join(harness, eve)
-    sandbox = harness.sandbox
     for user, data in ((eve, rate), (wei, "outreach:rate:" + "9" * 40 + ":4"), (wei, rate + "0")):
         answer = await user.wait_callback_answer(await user.press_data(checkin, data))
         assert answer.get("text") == "That button has expired.", data
