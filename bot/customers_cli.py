@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import csv
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -55,23 +56,39 @@ class ProgressBar:
         self._stream.flush()
 
 
-def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The header and (row number, cells) pairs; the header is row 1."""
+@dataclass(frozen=True, slots=True)
+class CsvRows:
+    """A customer CSV as read: the header, (row number, cells) pairs and where each row starts."""
+
+    header: list[str]
+    rows: list[tuple[int, dict[str, str]]]
+    lines: dict[int, int]  # row number -> its first line in the file (a quoted cell may span more)
+
+
+def read_rows(path: Path) -> CsvRows:
+    """Read the file; rows are numbered as a spreadsheet shows them (the header is row 1)."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = list(reader.fieldnames or [])
-        return header, [(number, row) for number, row in enumerate(reader, start=2)]
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        rows: list[tuple[int, dict[str, str]]] = []
+        lines: dict[int, int] = {}
+        start = reader.line_num + 1
+        for number, record in enumerate(reader, start=2):
+            lines[number], start = start, reader.line_num + 1
+            if record:  # a blank line is an empty row
+                rows.append((number, dict(zip(header, record, strict=False))))
+        return CsvRows(header, rows, lines)
 
 
 async def import_file(settings: Settings, path: Path, *, dry_run: bool) -> int:
     """Import a CSV file and print the report."""
     try:
-        header, rows = read_rows(path)
+        csv_rows = read_rows(path)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         print(f"{path}: cannot read: {exc}", file=sys.stderr)
         return 2
-    unknown = unknown_columns(header)
-    if unknown or not {"telegram_id", "phone"} & set(header):
+    unknown = unknown_columns(csv_rows.header)
+    if unknown or not {"telegram_id", "phone"} & set(csv_rows.header):
         print(
             f"{path}: the header must name telegram_id and/or phone, and only these columns:"
             f" {', '.join(COLUMNS)} (unknown: {', '.join(unknown) or 'none'})",
@@ -81,16 +98,17 @@ async def import_file(settings: Settings, path: Path, *, dry_run: bool) -> int:
     async with migrated_database(settings.storage.path) as db:
         transfer = CustomerTransfer(db, SystemClock(), settings.locale)
         report = await transfer.import_rows(
-            rows, dry_run=dry_run, progress=ProgressBar(sys.stderr)
+            csv_rows.rows, dry_run=dry_run, progress=ProgressBar(sys.stderr)
         )
-    print_report(path, report)
+    print_report(path, report, csv_rows.lines)
     return 1 if report.rejected else 0
 
 
-def print_report(path: Path, report: ImportReport) -> None:
-    """The summary on stdout, each rejected row on stderr."""
+def print_report(path: Path, report: ImportReport, lines: dict[int, int]) -> None:
+    """The summary on stdout, each rejected row on stderr as `FILE:LINE: row N: reason`."""
     for rejected in report.rejected:
-        print(f"{path}: row {rejected.row}: {rejected.reason}", file=sys.stderr)
+        line = lines.get(rejected.row, rejected.row)
+        print(f"{path}:{line}: row {rejected.row}: {rejected.reason}", file=sys.stderr)
     suffix = " (dry run: nothing was written)" if report.dry_run else ""
     print(
         f"{path}: created {report.created}, updated {report.updated},"
@@ -99,7 +117,11 @@ def print_report(path: Path, report: ImportReport) -> None:
 
 
 async def export_file(settings: Settings, path: Path) -> int:
-    """Write every customer to a CSV file that `customers import` reads back unchanged."""
+    """Write every customer to a CSV file that `customers import` reads back unchanged.
+
+    Cells that start like a formula carry a leading `'` (care/csv_cells.py), so a spreadsheet
+    opens them as text.
+    """
     async with migrated_database(settings.storage.path) as db:
         rows = await CustomerTransfer(db, SystemClock(), settings.locale).export_rows()
     with path.open("w", newline="", encoding="utf-8") as handle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,14 @@ from storage.errors import DuplicateKey
 
 # Columns an import may set; the names are fixed here, never taken from input.
 PROFILE_COLUMNS = ("telegram_id", "phone", "name", "birthday", "language", "timezone")
+_CHUNK = 500  # values per IN (...) list, well under SQLite's limit on parameters
+_TARGETS = (
+    "SELECT c.id, c.telegram_id, c.phone, c.name, c.birthday, c.language, c.timezone, c.stage,"
+    " c.member_code, c.forgotten_at,"
+    " COALESCE((SELECT SUM(delta) FROM points_ledger p WHERE p.customer_id = c.id), 0) AS points,"
+    " (SELECT MAX(created_at) FROM purchases u WHERE u.customer_id = c.id) AS last_purchase_at"
+    " FROM customers c"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,3 +205,164 @@ async def export_rows(tx: aiosqlite.Connection) -> list[ExportRow]:
         " FROM customers c WHERE c.forgotten_at IS NULL ORDER BY c.id"
     )
     return [ExportRow(**dict(row)) for row in await cursor.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportTarget:
+    """A customer an import may match or change, with their balance and last purchase."""
+
+    id: int
+    telegram_id: int | None
+    phone: str | None
+    name: str | None
+    birthday: str | None
+    language: str
+    timezone: str | None
+    stage: str
+    member_code: str
+    forgotten_at: str | None
+    points: int
+    last_purchase_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A customer's profile as an import writes it: a new row, or the whole of an existing one."""
+
+    id: int
+    telegram_id: int | None
+    phone: str | None
+    name: str | None
+    birthday: str | None
+    language: str
+    timezone: str | None
+    member_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class StageChange:
+    """A stage an import sets (a history row with its reason goes with it)."""
+
+    customer_id: int
+    from_stage: str
+    to_stage: str
+
+
+def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == _CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def find_import_targets(
+    tx: aiosqlite.Connection,
+    *,
+    telegram_ids: Iterable[int],
+    phones: Iterable[str],
+    member_codes: Iterable[str],
+) -> list[ImportTarget]:
+    """Every customer holding one of these Telegram ids, phones or member codes, once each."""
+    ids: set[int] = set()
+    for column, values in (
+        ("telegram_id", telegram_ids),
+        ("phone", phones),
+        ("member_code", member_codes),
+    ):
+        for chunk in _chunks(dict.fromkeys(values)):
+            marks = ", ".join("?" * len(chunk))
+            rows = await tx.execute_fetchall(
+                f"SELECT id FROM customers WHERE {column} IN ({marks})",  # noqa: S608 (fixed names, placeholders)
+                chunk,
+            )  # the unique indexes answer this alone
+            ids.update(row[0] for row in rows)
+    targets: list[ImportTarget] = []
+    for chunk in _chunks(sorted(ids)):  # in id order: the table is read front to back
+        marks = ", ".join("?" * len(chunk))
+        rows = await tx.execute_fetchall(f"{_TARGETS} WHERE c.id IN ({marks})", chunk)
+        targets.extend(ImportTarget(*row) for row in rows)
+    return targets
+
+
+async def taken_member_codes(tx: aiosqlite.Connection, codes: Iterable[str]) -> set[str]:
+    """Those of `codes` that a customer already holds."""
+    taken: set[str] = set()
+    for chunk in _chunks(codes):
+        marks = ", ".join("?" * len(chunk))
+        cursor = await tx.execute(
+            f"SELECT member_code FROM customers WHERE member_code IN ({marks})",  # noqa: S608 (placeholders)
+            chunk,
+        )
+        taken.update(row[0] for row in await cursor.fetchall())
+    return taken
+
+
+async def next_customer_id(tx: aiosqlite.Connection) -> int:
+    """The id the next customer row gets (rows are numbered as SQLite would number them)."""
+    cursor = await tx.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM customers")
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def add_customers(tx: aiosqlite.Connection, profiles: Sequence[Profile], at: str) -> None:
+    """Insert imported customers at stage 'aware'; DuplicateKey if a unique value is taken."""
+    try:
+        await tx.executemany(
+            "INSERT INTO customers (id, telegram_id, phone, name, birthday, language, timezone,"
+            " member_code, stage, stage_since, created_at, last_seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'aware', ?, ?, ?)",
+            [
+                (p.id, p.telegram_id, p.phone, p.name, p.birthday, p.language, p.timezone,
+                 p.member_code, at, at, at)
+                for p in profiles
+            ],
+        )  # fmt: skip
+    except sqlite3.IntegrityError as exc:
+        raise DuplicateKey("customers", str(exc)) from exc
+
+
+async def update_profiles(tx: aiosqlite.Connection, profiles: Sequence[Profile]) -> None:
+    """Write each profile over its customer, in order; DuplicateKey if a unique value is taken."""
+    try:
+        await tx.executemany(
+            "UPDATE customers SET telegram_id = ?, phone = ?, name = ?, birthday = ?,"
+            " language = ?, timezone = ?, member_code = ? WHERE id = ?",
+            [
+                (p.telegram_id, p.phone, p.name, p.birthday, p.language, p.timezone,
+                 p.member_code, p.id)
+                for p in profiles
+            ],
+        )  # fmt: skip
+    except sqlite3.IntegrityError as exc:
+        raise DuplicateKey("customers", str(exc)) from exc
+
+
+async def set_stages(
+    tx: aiosqlite.Connection, changes: Sequence[StageChange], reason: str, at: str
+) -> None:
+    """Set many stages that hold against the rules (like staff's), each with a history row."""
+    await tx.executemany(
+        "UPDATE customers SET stage = ?, stage_since = ?, stage_manual = 1 WHERE id = ?",
+        [(c.to_stage, at, c.customer_id) for c in changes],
+    )
+    await tx.executemany(
+        "INSERT INTO stage_history (customer_id, from_stage, to_stage, reason, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(c.customer_id, c.from_stage, c.to_stage, reason, at) for c in changes],
+    )
+
+
+async def add_purchase_marks(
+    tx: aiosqlite.Connection, marks: Sequence[tuple[int, str]], reference: str
+) -> None:
+    """Record (customer id, time) purchases of amount 0: when each customer last bought."""
+    await tx.executemany(
+        "INSERT INTO purchases (customer_id, amount_cents, reference, created_at)"
+        " VALUES (?, 0, ?, ?)",
+        [(customer_id, reference, at) for customer_id, at in marks],
+    )

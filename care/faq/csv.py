@@ -1,4 +1,8 @@
-"""FAQ import and export as CSV: `id,question,alternates,answer`, alternates separated by '|'."""
+"""FAQ import and export as CSV: `id,question,alternates,answer`, alternates separated by '|'.
+
+Texts follow care/csv_cells.py: export puts a `'` before a cell that starts like a formula, and
+import stores such a cell with its `'` unless it is exactly the export of the stored text.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ import io
 from dataclasses import dataclass, field
 
 from care.clock import Clock, iso
+from care.csv_cells import imported_text, neutralise, plain_length
 from care.faq.service import MAX_ANSWER_LENGTH, MAX_QUESTION_LENGTH, FaqService, split_alternates
 from care.settings import LANGUAGES
 from storage import faq as repo
 from storage.db import Database
 
 HEADER = ("id", "question", "alternates", "answer")
+_ALL = 1_000_000  # every entry of a language, in one page
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +41,7 @@ class ImportReport:
 class _Parsed:
     entry_id: int
     question: str
-    alternates: tuple[str, ...]
+    alternates: str  # the cell, split when stored
     answer: str
 
 
@@ -48,14 +54,22 @@ async def import_faq(
     rows, rejected = _parse(text)
     now = iso(clock.now())
     async with db.transaction() as tx:
+        stored = {r.entry_id: r for r in await repo.list_page(tx, 0, _ALL, language=lang)}
         for row in rows:
+            old = stored.get(row.entry_id)
+            old_alternates = None if old is None else "|".join(old.alternates)
+            alternates = imported_text(row.alternates, old_alternates)
             await repo.upsert(
                 tx,
                 entry_id=row.entry_id,
                 language=lang,
-                question=row.question,
-                alternates=row.alternates,
-                answer=row.answer,
+                question=imported_text(row.question, None if old is None else old.question),
+                alternates=(
+                    old.alternates
+                    if old is not None and alternates == old_alternates
+                    else split_alternates(alternates)
+                ),
+                answer=imported_text(row.answer, None if old is None else old.answer),
                 at=now,
             )
     if faq is not None:
@@ -64,14 +78,15 @@ async def import_faq(
 
 
 async def export_faq(db: Database, lang: str) -> str:
-    """Every entry in one language as CSV text (the import format)."""
+    """Every entry in one language as CSV text (the import format), safe to open."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     async with db.read() as tx:
-        rows = await repo.list_page(tx, 0, 1_000_000, language=lang)
+        rows = await repo.list_page(tx, 0, _ALL, language=lang)
     for row in rows:
-        writer.writerow([row.entry_id, row.question, "|".join(row.alternates), row.answer])
+        texts = (row.question, "|".join(row.alternates), row.answer)
+        writer.writerow([row.entry_id, *(neutralise(text) for text in texts)])
     return out.getvalue()
 
 
@@ -93,9 +108,7 @@ def _parse(text: str) -> tuple[list[_Parsed], list[RejectedRow]]:
             continue
         entry_id = int(record[0])
         seen.add(entry_id)
-        parsed.append(
-            _Parsed(entry_id, record[1].strip(), split_alternates(record[2]), record[3].strip())
-        )
+        parsed.append(_Parsed(entry_id, record[1].strip(), record[2].strip(), record[3].strip()))
     return parsed, rejected
 
 
@@ -111,8 +124,8 @@ def _problem(record: list[str], seen: set[int]) -> str | None:
         return "the question is empty"
     if not answer:
         return "the answer is empty"
-    if len(question) > MAX_QUESTION_LENGTH:
+    if plain_length(question) > MAX_QUESTION_LENGTH:
         return f"the question is longer than {MAX_QUESTION_LENGTH} characters"
-    if len(answer) > MAX_ANSWER_LENGTH:
+    if plain_length(answer) > MAX_ANSWER_LENGTH:
         return f"the answer is longer than {MAX_ANSWER_LENGTH} characters"
     return None
