@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -61,15 +62,16 @@ def build_application(
             await app.bot_data.care.db.close()
             app.bot_data.care = None
 
-    builder = (
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(settings.telegram.token)
         .context_types(ContextTypes(context=CareContext, bot_data=BotData))
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .concurrent_updates(False)
     )
+    if os.environ.get("CAREBOT_BENCH_NO_RATE_LIMITER") != "1":  # bench/throughput_bench.py only
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
     if settings.telegram.base_url:
         builder = builder.base_url(settings.telegram.base_url)
     if settings.telegram.base_file_url:
