@@ -1,17 +1,20 @@
 """End-to-end FAQ throughput of the real `carebot run` against a bare python-telegram-bot echo bot.
 
 Run: .venv/bin/python bench/throughput_bench.py [--users 20] [--duration 10] [--warmup 2]
+                                               [--rounds 1] [--traced 30] [--seed 1]
 
 Both bots run as subprocesses polling the embedded sandbox (bot/sandbox.py), which lives in this
 process on 127.0.0.1 with the fake users. Each of N users sends a question and waits for the
 answer before sending the next (closed loop), for `--warmup` then `--duration` seconds; replies/s
-counts the replies received in the measured window, latency is send → reply. carebot gets the
-demo café FAQ (bot/data/faq_*.csv, imported with `carebot faq import`) and each user presses
-/start first; its questions are the FAQ's own questions, so each should get an answer (the
-"expected replies" column checks that). The echo bot is bench/echo_bot.py. Each pair runs without
-a rate limiter and with `AIORateLimiter` (carebot's default; `CAREBOT_BENCH_NO_RATE_LIMITER=1`,
-read in bot/app.py, turns it off for the bench). CPU time per reply, of the bot process and of
-this one (sandbox and users), is printed too: on a shared machine it moves less than wall time.
+counts the replies received in the measured window, latency is send → reply. With `--rounds`
+every configuration runs again (alternating, against drift in the machine's load) and the rounds
+are pooled. carebot gets the demo café FAQ (bot/data/faq_*.csv, imported with `carebot faq
+import`) and each user presses /start first; its questions are the FAQ's own questions, so each
+should get an answer (the "expected replies" column checks that). The echo bot is
+bench/echo_bot.py. Each pair runs without a rate limiter and with `AIORateLimiter` (carebot's
+default; `CAREBOT_BENCH_NO_RATE_LIMITER=1`, read in bot/app.py, turns it off for the bench). CPU
+time per reply, of the bot process and of this one (sandbox and users), is printed too: on a
+shared machine it moves less than wall time.
 
 Then SQLite transactions per update: carebot runs once more under bench/sql_trace_run.py, which
 logs every statement through sqlite3's trace callback (no change to the bot). One customer asks
@@ -78,6 +81,20 @@ class Run:
     def rate(self) -> float:
         """Replies per second in the measured window."""
         return self.replies / self.seconds
+
+    def merge(self, other: Run) -> Run:
+        """The two runs' figures pooled, as one longer run."""
+        return Run(
+            self.bot,
+            self.limiter,
+            self.seconds + other.seconds,
+            self.replies + other.replies,
+            self.expected + other.expected,
+            self.timeouts + other.timeouts,
+            self.bot_cpu + other.bot_cpu,
+            self.bench_cpu + other.bench_cpu,
+            self.latencies + other.latencies,
+        )
 
     def cpu_ms(self, seconds: float) -> float:
         """CPU milliseconds per reply."""
@@ -264,7 +281,7 @@ async def count_transactions(seed_db: Path, count: int) -> dict[str, list[Window
 def print_table(runs: list[Run], args: argparse.Namespace) -> None:
     """The throughput table, with carebot's figures relative to the echo bot's."""
     print(
-        f"\n## End-to-end throughput: {args.users} users, closed loop, "
+        f"\n## End-to-end throughput: {args.users} users, closed loop, {args.rounds} x "
         f"{args.duration:g} s measured after {args.warmup:g} s warm-up, seed {args.seed}\n"
     )
     print(
@@ -320,17 +337,18 @@ def print_transactions(found: dict[str, list[Window]]) -> None:
 async def main_async(args: argparse.Namespace) -> None:
     """Every configuration in turn, then the transaction count."""
     with seeded_database() as seed_db:
-        runs = []
-        for limiter in (False, True):
-            for bot in ("echo", "carebot"):
-                run = await measure(bot, limiter, seed_db, args)
-                print(
-                    f"measured {bot:8} limiter={'on ' if limiter else 'off'}: "
-                    f"{run.rate:.1f} replies/s, p99 {run.p(99):.1f} ms",
-                    flush=True,
-                )
-                runs.append(run)
-        print_table(runs, args)
+        runs: dict[tuple[str, bool], Run] = {}
+        for round_ in range(1, args.rounds + 1):
+            for limiter in (False, True):
+                for bot in ("echo", "carebot"):
+                    run = await measure(bot, limiter, seed_db, args)
+                    print(
+                        f"round {round_}: {bot:8} limiter={'on ' if limiter else 'off'}: "
+                        f"{run.rate:.1f} replies/s, p99 {run.p(99):.1f} ms",
+                        flush=True,
+                    )
+                    runs[bot, limiter] = runs[bot, limiter].merge(run) if round_ > 1 else run
+        print_table(list(runs.values()), args)
         print_transactions(await count_transactions(seed_db, args.traced))
 
 
@@ -340,6 +358,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20, help="concurrent users (default 20)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat every configuration, pooling the figures"
+    )
     parser.add_argument("--traced", type=int, default=30, help="updates traced for SQL counts")
     parser.add_argument("--seed", type=int, default=1)
     asyncio.run(main_async(parser.parse_args()))
