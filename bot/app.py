@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from dataclasses import fields, replace
 from datetime import timedelta
@@ -75,18 +76,19 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
             await app.bot_data.care.db.close()
             app.bot_data.care = None
 
-    builder = (
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .application_class(CareApplication)
         .token(settings.telegram.token)
         .context_types(ContextTypes(context=CareContext, bot_data=BotData))
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .request(RetryingRequest())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .concurrent_updates(processor)
         .updater(None)  # the pipeline's feeder fetches updates into the inbox instead
     )
+    if os.environ.get("CAREBOT_BENCH_NO_RATE_LIMITER") != "1":  # bench/throughput_bench.py only
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
     if settings.telegram.base_url:
         builder = builder.base_url(settings.telegram.base_url)
     if settings.telegram.base_file_url:

@@ -282,6 +282,15 @@ class Sandbox:
         """Return the number of updates not yet acknowledged by the bot."""
         return len(self._state.updates)
 
+    def inject(self, kind: str, payload: JSONDict) -> None:
+        """Queue an update of any kind with this payload (kinds the driver has no method for)."""
+        self._state.enqueue(kind, payload)
+
+    def inject_raw(self, update: JSONDict) -> None:
+        """Queue an update exactly as given, even one a real client library cannot parse."""
+        self._state.updates.append(update)
+        self._state.notify()
+
     def expire_callback_queries(self) -> None:
         """Let every unanswered button press time out: answering one now gets 400."""
         state = self._state
