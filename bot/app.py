@@ -7,11 +7,20 @@ import contextlib
 import logging
 import os
 import signal
+from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from datetime import timedelta
 from typing import Any
 
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    ContextTypes,
+    TypeHandler,
+)
 
 from bot import jobs
 from bot.config import Settings, TelegramSettings
@@ -23,13 +32,55 @@ from bot.request import RetryingRequest
 from care.clock import Clock, SystemClock
 from care.services import CareServices
 from care.settings import CareSettings
-from handlers import build_handlers
+from handlers import (
+    customer,
+    fallback,
+    faq,
+    loyalty,
+    outreach,
+    pipeline,
+    staff,
+    stages,
+    tickets,
+)
 from handlers.commands_menu import register_commands
 from handlers.context import BotData, CareContext
 
 log = logging.getLogger(__name__)
 
 RATE_LIMIT_RETRIES = 3
+
+
+# Every handler, in registration order. Order matters: PTB runs at most one handler per group, in
+# group order, and within a group the first that matches. Group -2 runs on every update first;
+# -1 lets a ticket claim a message that answers it (and stops the update); 0 holds the features,
+# the catch-alls last. The redelivery guard and the "handled" mark wrap all of them
+# (bot/pipeline.py).
+BEFORE, THREADS, FEATURES = -2, -1, 0
+HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], ...] = (
+    # the caller's language; a customer's oversized text is refused here
+    (BEFORE, lambda: [TypeHandler(Update, pipeline.before_update)]),
+    # a customer's message or a staff reply in a ticket's thread joins that ticket
+    (THREADS, tickets.thread_handlers),
+    # /start /help /language /timezone /stop /resume /forget, the menu and settings buttons
+    (FEATURES, customer.handlers),
+    # /staff /audit
+    (FEATURES, staff.handlers),
+    # /feedback /complaint /mytickets, staff /tickets /ticket /reply /resolve /reopen, CSAT
+    (FEATURES, tickets.handlers),
+    # /points /history /card /phone, staff /earn /redeem /adjust /void /customer
+    (FEATURES, loyalty.handlers),
+    # staff /stage
+    (FEATURES, stages.handlers),
+    # /birthday, staff /outreach, check-in and mute buttons
+    (FEATURES, outreach.handlers),
+    # staff /faq /unanswered, the FAQ's own buttons
+    (FEATURES, faq.handlers),
+    # free text goes to the FAQ only after every conversation above had its chance
+    (FEATURES, faq.question_handlers),
+    # unknown commands and buttons nobody claimed
+    (FEATURES, fallback.handlers),
+)
 
 
 def care_settings(settings: Settings) -> CareSettings:
@@ -96,7 +147,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
     app = builder.build()
     assert isinstance(app, CareApplication)
     app.processor, app.settings, app.feeder = processor, settings, None
-    app.add_handlers(build_handlers())
+    for group, handlers_of in HANDLERS:
+        app.add_handlers(list(handlers_of()), group=group)
     app.add_error_handler(on_error)
     jobs.schedule(app, ticket_check=timedelta(minutes=settings.tickets.check_every_minutes))
     jobs.schedule_outreach(app, settings.outreach, settings.stages)

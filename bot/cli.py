@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from telegram.error import TelegramError
 
-from bot import customers_cli, faq_cli
+from bot import customers_cli, faq_cli, inbox_cli
 from bot.config import (
     ConfigError,
     Settings,
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", default="demo-data", help="where the demo database lives")
     faq_cli.add_parser(sub, CONFIG_HELP)
     customers_cli.configure(command("customers", "import or export customers as CSV"))
+    inbox_cli.configure(command("inbox", "list updates parked after failing; --retry ID"))
     outreach = command("outreach", "plan (dry run) or send scheduled outreach")
     steps = outreach.add_subparsers(dest="outreach_command", required=True)
     dry = steps.add_parser("plan", help="who would get what on a day; nothing is queued or sent")
@@ -132,6 +133,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return customers_cli.run(args, _load(config, require_token=False))
     if args.command == "outreach":
         return _outreach(args, config)
+    if args.command == "inbox":
+        return inbox_cli.run(args, _load(config, require_token=False))
     raise AssertionError(args.command)
 
 

@@ -31,8 +31,12 @@ async def on_error(update: object, context: CareContext) -> None:
         if isinstance(update, Update):
             await _answer(update, None)
         return
-    if isinstance(error, Forbidden):  # the user blocked the bot: there is no one to tell
-        log.info("reply refused update_id=%s error=Forbidden", update_id)
+    if isinstance(error, Forbidden | BadRequest):
+        # Telegram refused the reply (blocked, chat not found, a bad request): handling it
+        # again would be refused the same way, so the update is done, and logged.
+        log.warning("reply refused update_id=%s error=%s", update_id, error)
+        if isinstance(update, Update):
+            await _answer(update, None)
         return
     if change_committed():
         # The action happened; only telling the user failed. Never say "something went wrong"

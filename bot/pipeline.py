@@ -27,7 +27,7 @@ from telegram.ext import Application, BaseUpdateProcessor
 
 from bot.config import TelegramSettings
 from care.inbox import MAX_ATTEMPTS, Inbox, Received
-from storage.db import Database, riding
+from storage.db import Database, Rider, riding
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._inbox: Inbox | None = None
         self._db: Database | None = None
+        self._settler: _Settler
         self._bot_id = 0
 
     def bind(
@@ -84,6 +85,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     ) -> None:
         """Connect to the application and its inbox (in post_init, once the bot is known)."""
         self._app, self._inbox, self._db, self._bot_id = app, inbox, db, app.bot.id
+        self._settler = _Settler(db)
 
     def admit(self, update: Update, attempts: int = 0) -> None:
         """Take the update's place in its chat's and its sender's lines; call in arrival order."""
@@ -125,7 +127,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                 finally:
                     _current.reset(token)
                 if run.error is None:
-                    await self._db.settle(rider)
+                    await self._settler.settle(rider)
                     return
                 if rider.committed:
                     return  # the change and its done mark committed; the failure came after
@@ -142,6 +144,40 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to free: unfinished updates stay pending in the inbox."""
+
+
+class _Settler:
+    """Group commit for updates whose handlers wrote nothing: their "done" marks (and
+    last-seen refreshes) wait for the transaction already running, then commit together.
+
+    A reply was sent before its mark commits; the shorter that window, the less a crash can make
+    the bot answer twice. One transaction per burst instead of one per update keeps it short.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._waiting: list[tuple[Rider, asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def settle(self, rider: Rider) -> None:
+        """Commit this rider's writes with whatever else is waiting; returns once committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((rider, done))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await self._db.settle([rider for rider, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
 
 
 def order_keys(update: Update) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from care.arrival import Arrivals
 from care.clock import Clock
 from care.customers import CustomerService
 from care.faq.service import FaqService
@@ -30,6 +31,7 @@ class CareServices:
     settings: CareSettings
     messenger: Messenger
     outbox: Outbox
+    arrivals: Arrivals
     customers: CustomerService
     staff: StaffService
     inbox: Inbox
@@ -51,13 +53,15 @@ class CareServices:
         loyalty = LoyaltyService(
             db, clock, settings.loyalty, settings.locale, staff=staff, stages=stages, outbox=outbox
         )
+        customers = CustomerService(db, clock, settings.locale, settings.business.name)
         return cls(
             db=db,
             clock=clock,
             settings=settings,
             messenger=messenger,
             outbox=outbox,
-            customers=CustomerService(db, clock, settings.locale, settings.business.name),
+            arrivals=Arrivals(customers, staff, settings.locale, settings.business),
+            customers=customers,
             staff=staff,
             inbox=Inbox(db, clock),
             faq=FaqService(

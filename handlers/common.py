@@ -1,32 +1,23 @@
-"""Small pieces every handler module shares: replies, error texts and the staff gate."""
+"""Small pieces every handler module shares: replies, keyboards and error texts."""
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
-    Update,
 )
 from telegram.error import BadRequest
 
-from care.errors import CareError, NotStaff
+from care.errors import CareError
 from care.ports import Label
-from care.roles import Role
-from handlers.context import CareContext
 from handlers.texts import label, t
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Update, CareContext], Coroutine[Any, Any, None]]
-StaffAction = Callable[[Update, CareContext, Role], Awaitable[str | None]]
-NeededRole = Role | Callable[[Sequence[str]], Role]
 
 
 def error_text(exc: CareError, lang: str) -> str:
@@ -43,44 +34,6 @@ def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
     )
-
-
-def staff_command(
-    action: str, needed: NeededRole = Role.STAFF
-) -> Callable[[StaffAction], Handler]:
-    """Gate a staff command: check the stored role on every call and audit the outcome."""
-
-    def decorate(func: StaffAction) -> Handler:
-        @functools.wraps(func)
-        async def handler(update: Update, context: CareContext) -> None:
-            user, message = update.effective_user, update.effective_message
-            if user is None or message is None:
-                return
-            args = list(context.args or [])
-            arguments = " ".join(args)
-            role_needed = needed(args) if callable(needed) else needed
-            try:
-                role = await context.care.staff.authorize(user.id, action, arguments, role_needed)
-                result = await func(update, context, role)
-            except CareError as exc:
-                if not isinstance(exc, NotStaff):
-                    await context.care.staff.audit(
-                        user.id, action, arguments, f"error: {type(exc).__name__}"
-                    )
-                await message.reply_text(error_text(exc, context.lang))
-                return
-            except Exception as exc:
-                # E.g. the confirmation could not be sent after the action was committed: the
-                # attempt is still on record, and the error handler tells the user.
-                await context.care.staff.audit(
-                    user.id, action, arguments, f"interrupted: {type(exc).__name__}"
-                )
-                raise
-            await context.care.staff.audit(user.id, action, arguments, result or "ok")
-
-        return handler
-
-    return decorate
 
 
 async def reply(message: Message | None, text: str, **kwargs: object) -> None:

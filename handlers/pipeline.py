@@ -10,7 +10,6 @@ import logging
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from care.customers import language_from_code
 from handlers.context import CareContext
 from handlers.texts import t
 
@@ -19,19 +18,18 @@ log = logging.getLogger(__name__)
 
 async def before_update(update: Update, context: CareContext) -> None:
     """Load the caller's language and refuse oversized text."""
-    user = update.effective_user
-    if user is not None and not user.is_bot:
-        customer = await context.care.customers.seen(
-            user.id, username=user.username, name=user.full_name
-        )
-        if customer is not None:
-            context.remember_lang(customer.language)
-        else:
-            default = context.care.settings.locale.default_language
-            context.remember_lang(language_from_code(user.language_code, default))
-    message = update.effective_message
-    limit = context.care.settings.business.max_text_length
+    user, message = update.effective_user, update.effective_message
     text = message.text if message is not None else None
-    if message is not None and text is not None and len(text) > limit:
-        await message.reply_text(t("common.too_long", context.lang, length=len(text), limit=limit))
+    human = user is not None and not user.is_bot
+    arrival = await context.care.arrivals.arrive(
+        user.id if human and user is not None else None,
+        username=user.username if user is not None else None,
+        name=user.full_name if user is not None else None,
+        language_code=user.language_code if user is not None else None,
+        text_length=len(text or ""),
+    )
+    context.remember_lang(arrival.lang)
+    if message is not None and arrival.too_long is not None:
+        length, limit = len(text or ""), arrival.too_long
+        await message.reply_text(t("common.too_long", context.lang, length=length, limit=limit))
         raise ApplicationHandlerStop

@@ -114,16 +114,23 @@ class Database:
             if rider is not None:
                 rider.committed = True
 
-    async def settle(self, rider: Rider) -> None:
-        """Commit a rider's writes on their own if no write transaction carried them."""
-        if rider.committed or not rider.works:
+    async def settle(self, riders: list[Rider]) -> None:
+        """Commit, together, the writes of riders that no write transaction carried."""
+        waiting = [rider for rider in riders if not rider.committed and rider.works]
+        if not waiting:
             return
-        token = _rider.set(rider)
-        try:
-            async with self.transaction():
-                pass
-        finally:
-            _rider.reset(token)
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for rider in waiting:
+                    for work in rider.works:
+                        await work(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+        for rider in waiting:
+            rider.committed = True
 
     def read(self) -> Any:
         """A read-only transaction: a consistent snapshot, no write lock on the file."""

@@ -50,7 +50,7 @@ async def test_done_commits_with_the_handlers_change_or_not_at_all(
         assert rider.committed
     with riding() as rider:  # a handler that changed nothing: settled on its own
         inbox.mark_done_with_change(BOT, 2)
-        await db.settle(rider)
+        await db.settle([rider])
     assert await _statuses(db) == {"done": 2}
     assert await db.scalar("SELECT count(*) FROM audit_log") == 1
 

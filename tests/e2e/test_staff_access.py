@@ -98,3 +98,18 @@ async def test_unicode_digits_get_a_clear_answer_not_an_apology(harness: Harness
         assert "something went wrong" not in reply, (command, reply)
     await owner.send("/audit ５")  # full-width digits are digits
     assert "audit entries" in ((await owner.next_message()).text or "")
+
+
+async def test_staff_may_send_long_texts_customers_may_not(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await alice.send("/start")
+    await alice.next_message()
+    await alice.send("/complaint")
+    await alice.next_message()
+    owner = harness.owner
+    long_reply = "We are sorry. " * 200  # 2800 characters, over the customers' 2000
+    await owner.send(f"/reply 1001 {long_reply}")
+    answer = (await owner.next_message()).text or ""
+    assert "too long" not in answer
+    await alice.send("x" * 2500)
+    assert "too long" in ((await alice.next_message()).text or "")
