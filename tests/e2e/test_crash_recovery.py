@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from pathlib import Path
 
-from sandbox import Sandbox
+import httpx
+
+from bot.pipeline import SECRET_HEADER
+from sandbox import Sandbox, SandboxUser
 
 CUSTOMERS = 12
 
@@ -63,3 +67,62 @@ async def test_kill_and_restart_loses_and_repeats_nothing(tmp_path: Path) -> Non
     for user in users:
         welcomes = [m for m in user.inbox() if (m.text or "").startswith("Hello")]
         assert len(welcomes) <= 1, user  # a redelivered /start never greets as new twice
+
+
+async def test_a_webhook_update_acknowledged_with_200_survives_a_kill(tmp_path: Path) -> None:
+    secret = "webhook-secret-" + "x" * 20
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    async with Sandbox() as sandbox:
+        db_path = tmp_path / "hook.sqlite3"
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[telegram]\ntoken = "{sandbox.token}"\nbase_url = "{sandbox.base_url}"\n'
+            f'webhook_url = "https://bot.example.com/hook"\nwebhook_port = {port}\n'
+            f'webhook_secret = "{secret}"\n[storage]\npath = "{db_path}"\n',
+            "utf-8",
+        )
+        users = [sandbox.create_user(f"Hook{i}", started=True) for i in range(CUSTOMERS)]
+        bot = await _start_bot(config)
+        url, headers = f"http://127.0.0.1:{port}/hook", {SECRET_HEADER: secret}
+        try:
+            async with httpx.AsyncClient() as client:
+                for _ in range(100):  # until the bot listens
+                    try:
+                        await client.post(url, json={}, headers=headers)
+                        break
+                    except httpx.ConnectError:
+                        await asyncio.sleep(0.1)
+                for number, user in enumerate(users, start=1):
+                    update = _start_update(number, user)
+                    assert (
+                        await client.post(url, json=update, headers=headers)
+                    ).status_code == 200
+            bot.send_signal(signal.SIGKILL)  # right after the last 200: nothing handled yet
+            await bot.wait()
+            bot = await _start_bot(config)
+            for user in users:  # what Telegram was told it delivered is handled after the restart
+                if not user.inbox():
+                    await user.next_message(timeout=20)
+        finally:
+            if bot.returncode is None:
+                bot.send_signal(signal.SIGTERM)
+                await bot.wait()
+    for user in users:
+        welcomes = [m for m in user.inbox() if (m.text or "").startswith("Hello")]
+        assert len(welcomes) == 1, user
+
+
+def _start_update(update_id: int, user: SandboxUser) -> dict[str, object]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_795_000_000,
+            "chat": user.private_chat_json(),
+            "from": user.to_json(),
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
