@@ -31,7 +31,8 @@ from storage.db import Database, Rider, riding
 
 log = logging.getLogger(__name__)
 
-MAX_CONCURRENT_UPDATES = 512
+MAX_CONCURRENT_UPDATES = 512  # updates admitted at once; most wait for their chat's turn
+WORKERS = 16  # updates handled at once: more only interleaves CPU work, and every reply waits
 RETRY_DELAYS = (0.2, 1.0)  # seconds before the 2nd and 3rd attempt
 POLL_BACKOFF_MAX = 30.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
@@ -72,6 +73,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
         super().__init__(max_concurrent_updates)
+        self._working = asyncio.Semaphore(WORKERS)
         self._tails: dict[str, asyncio.Future[None]] = {}
         self._links: dict[int, _Link] = {}
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
@@ -106,9 +108,10 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             self.admit(update)
             link = self._links.pop(update.update_id)
         try:
-            for earlier in link.waits_for:
+            for earlier in link.waits_for:  # waiting for its turn takes no worker
                 await earlier
-            await self._handle(update, coroutine, link.attempts + 1)
+            async with self._working:
+                await self._handle(update, coroutine, link.attempts + 1)
         finally:
             link.done.set_result(None)
             for key in link.keys:
