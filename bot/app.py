@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
-from bot import jobs
+from bot import backup, jobs, metrics
 from bot.config import Settings, TelegramSettings
 from bot.database import open_database
 from bot.errors import on_error
@@ -53,8 +53,10 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
     clock = clock or SystemClock()
     background: list[asyncio.Task[None]] = []
     processor = ChatOrderedProcessor()
+    held = contextlib.ExitStack()  # the run lock and the metrics server, for post_shutdown
 
     async def post_init(app: Application[Any, CareContext, Any, Any, BotData, Any]) -> None:
+        held.enter_context(backup.run_lock(settings.storage.path, exclusive=False))
         db, applied = await open_database(settings.storage.path)
         messenger = TelegramMessenger(app.bot)
         app.bot_data.care = CareServices.build(db, clock, care_settings(settings), messenger)
@@ -65,6 +67,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
         if settings.staff.chat_id is not None:
             staff_chats.append(settings.staff.chat_id)
         await register_commands(app.bot, staff_chats)
+        if settings.metrics.port:
+            held.enter_context(metrics.serve(app, settings.metrics))
 
     async def post_shutdown(app: Application[Any, CareContext, Any, Any, BotData, Any]) -> None:
         for task in background:
@@ -75,6 +79,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
         if app.bot_data.care is not None:
             await app.bot_data.care.db.close()
             app.bot_data.care = None
+        held.close()
 
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
@@ -100,6 +105,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
     app.add_error_handler(on_error)
     jobs.schedule(app, ticket_check=timedelta(minutes=settings.tickets.check_every_minutes))
     jobs.schedule_outreach(app, settings.outreach, settings.stages)
+    jobs.schedule_ops(app, settings.backup)
     return app
 
 

@@ -1,4 +1,5 @@
-"""The `carebot` command: run, demo, shell, migrate, check-config, customers."""
+"""The `carebot` command: run, demo, shell, migrate, check-config, customers, backup, restore,
+status."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from telegram.error import TelegramError
 
-from bot import customers_cli, faq_cli
+from bot import backup, customers_cli, faq_cli, health
+from bot.app import care_settings
+from bot.backup import BackupError
 from bot.config import (
     ConfigError,
     Settings,
@@ -20,8 +24,13 @@ from bot.config import (
 )
 from bot.database import open_database
 from bot.logs import command_logging, protect
+from bot.messenger import OfflineMessenger
+from care.clock import SystemClock
+from care.ops import BackupOutcome
+from care.services import CareServices
+from storage.db import Database
 from storage.errors import StorageError
-from storage.migrate import current_version
+from storage.migrate import current_version, latest_version
 
 log = logging.getLogger(__name__)
 CONFIG_HELP = "config file (default: $CAREBOT_CONFIG or config.toml)"
@@ -62,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     once.add_argument("--now", default=None, help="ISO-8601 moment with offset (default: now)")
     for step in (dry, once):
         step.add_argument("--config", default=argparse.SUPPRESS, help="config file")
+    backup = command("backup", "take an online backup of the database (safe while the bot runs)")
+    backup.add_argument("--to", default=None, help="the backup file (default: in [backup] dir)")
+    restore = command("restore", "replace the database with a backup (the bot must be stopped)")
+    restore.add_argument("file", help="the backup file to restore")
+    status = command("status", "is the bot polling, running its jobs, backed up? (exit 1 if not)")
+    status.add_argument("--json", action="store_true", help="one JSON object")
     return parser
 
 
@@ -89,6 +104,9 @@ def _main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 4
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 5
     except KeyboardInterrupt:
         return 130
 
@@ -132,7 +150,60 @@ def _dispatch(args: argparse.Namespace) -> int:
         return customers_cli.run(args, _load(config, require_token=False))
     if args.command == "outreach":
         return _outreach(args, config)
+    if args.command == "backup":
+        return _backup(_load(config, require_token=False), args.to)
+    if args.command == "restore":
+        return _restore(_load(config, require_token=False), Path(args.file))
+    if args.command == "status":
+        return asyncio.run(_status(_load(config, require_token=False), as_json=args.json))
     raise AssertionError(args.command)
+
+
+def _backup(settings: Settings, to: str | None) -> int:
+    """`carebot backup`: the copy first (never migrating the database), then its record."""
+    path = settings.storage.path
+    if not Path(path).is_file():
+        raise BackupError(f"no database at {path}")
+    now = SystemClock().now()
+    target = Path(to) if to else backup.backup_dir(settings.backup, path) / backup.backup_name(now)
+    copy = backup.online_copy(path, target)
+    backup.log_copy(copy)
+    outcome = BackupOutcome(now, str(target), True, copy.size_bytes, copy.counts)
+    asyncio.run(_record_backup(settings, outcome))
+    total = sum(copy.counts.values())
+    print(f"{target}: ok ({copy.size_bytes} bytes, {total} rows, schema {copy.schema_version})")
+    return 0
+
+
+async def _record_backup(settings: Settings, outcome: BackupOutcome) -> None:
+    db = await Database.open(settings.storage.path)
+    try:
+        if await current_version(db) == latest_version():  # an older one has no backups table
+            messenger = OfflineMessenger()
+            care = CareServices.build(db, SystemClock(), care_settings(settings), messenger)
+            await care.ops.record_backup(outcome)
+    finally:
+        await db.close()
+
+
+def _restore(settings: Settings, source: Path) -> int:
+    """`carebot restore FILE`."""
+    done = backup.restore(source, settings.storage.path, SystemClock().now())
+    log.info("restored source=%s schema_version=%s", source, done.schema_version)
+    if done.aside is not None:
+        print(f"the replaced database is kept at {done.aside}")
+    print(
+        f"{settings.storage.path}: restored from {source} (schema {done.schema_version},"
+        f" {sum(done.counts.values())} rows); start the bot to migrate it forward if needed"
+    )
+    return 0
+
+
+async def _status(settings: Settings, *, as_json: bool) -> int:
+    """`carebot status`: 0 when healthy, 1 naming what is not."""
+    found = await health.checks(settings, SystemClock().now())
+    print(health.render(found, as_json=as_json))
+    return 0 if all(check.ok for check in found) else 1
 
 
 def _outreach(args: argparse.Namespace, config: str) -> int:
