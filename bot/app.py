@@ -21,11 +21,14 @@ from bot.messenger import TelegramMessenger
 from bot.pipeline import ChatOrderedProcessor, UpdateFeeder
 from bot.request import RetryingRequest
 from care.clock import Clock, SystemClock
+from care.ops import STAFF_CHAT_FACT
 from care.services import CareServices
 from care.settings import CareSettings
 from handlers import build_handlers
 from handlers.commands_menu import register_commands
 from handlers.context import BotData, CareContext
+from storage import ops as ops_repo
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,17 @@ RATE_LIMIT_RETRIES = 3
 def care_settings(settings: Settings) -> CareSettings:
     """The slices of the config that care needs (a copy: care never holds the token)."""
     return CareSettings(**{f.name: getattr(settings, f.name) for f in fields(CareSettings)})
+
+
+async def with_stored_staff_chat(db: Database, slices: CareSettings) -> CareSettings:
+    """The staff chat an owner chose with /setup staffchat, unless the config names one."""
+    if slices.staff.chat_id is not None:
+        return slices
+    async with db.read() as tx:
+        stored = await ops_repo.fact(tx, STAFF_CHAT_FACT)
+    if stored is None:
+        return slices
+    return replace(slices, staff=replace(slices.staff, chat_id=int(stored)))
 
 
 class CareApplication(Application[Any, CareContext, Any, Any, BotData, Any]):
@@ -59,13 +73,14 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
         held.enter_context(backup.run_lock(settings.storage.path, exclusive=False))
         db, applied = await open_database(settings.storage.path)
         messenger = TelegramMessenger(app.bot)
-        app.bot_data.care = CareServices.build(db, clock, care_settings(settings), messenger)
+        slices = await with_stored_staff_chat(db, care_settings(settings))
+        app.bot_data.care = CareServices.build(db, clock, slices, messenger)
         processor.bind(app, app.bot_data.care.inbox, db)
         background.append(asyncio.create_task(app.bot_data.care.outbox.run(), name="outbox"))
         log.info("started db=%s migrations_applied=%s", settings.storage.path, len(applied))
         staff_chats = [m.telegram_id for m in await app.bot_data.care.staff.members()]
-        if settings.staff.chat_id is not None:
-            staff_chats.append(settings.staff.chat_id)
+        if slices.staff.chat_id is not None:
+            staff_chats.append(slices.staff.chat_id)
         await register_commands(app.bot, staff_chats)
         if settings.metrics.port:
             held.enter_context(metrics.serve(app, settings.metrics))

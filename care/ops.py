@@ -43,6 +43,14 @@ class Health:
     last_good_backup: BackupRow | None
 
 
+@dataclass(frozen=True, slots=True)
+class StaffChatSet:
+    """The staff chat an owner chose; `config_chat_id` is set when the config overrides it."""
+
+    chat_id: int
+    config_chat_id: int | None
+
+
 class OpsService:
     """Heartbeats, backup records and the staff chat set with /setup."""
 
@@ -97,13 +105,18 @@ class OpsService:
             good = await repo.last_backup(tx, ok_only=True)
         return Health({name: parse_iso(at) for name, at in beats.items()}, last, good)
 
-    async def set_staff_chat(self, actor_id: int, chat_id: int) -> None:
-        """An owner makes this group the staff chat (the config's chat_id still wins if set)."""
+    async def set_staff_chat(self, actor_id: int, chat_id: int) -> StaffChatSet:
+        """An owner makes this group the staff chat (the config's chat_id still wins if set).
+
+        The bot reads it at start-up: it takes effect at the next start.
+        """
+        configured = self._staff_settings.chat_id
+        overridden = configured if configured not in (None, chat_id) else None
         async with self._staff.act(actor_id, "setup.staffchat", str(chat_id), Role.OWNER) as act:
-            await repo.set_fact(
-                act.tx, STAFF_CHAT_FACT, str(chat_id), actor_id, iso(self._clock.now())
-            )
-            act.result = "ok"
+            at = iso(self._clock.now())
+            await repo.set_fact(act.tx, STAFF_CHAT_FACT, str(chat_id), actor_id, at)
+            act.result = "ok" if overridden is None else "stored; the config's chat_id wins"
+        return StaffChatSet(chat_id, overridden)
 
     async def stored_staff_chat(self) -> int | None:
         """The staff chat set with /setup staffchat, if any."""

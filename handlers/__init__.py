@@ -15,6 +15,7 @@ from handlers import (
     loyalty,
     outreach,
     pipeline,
+    setup,
     staff,
     stages,
     tickets,
@@ -33,6 +34,7 @@ def build_handlers() -> dict[int, Sequence[BaseHandler[Any, Any, Any]]]:
         THREADS: tickets.thread_handlers(),
         FEATURES: [
             *customer.handlers(),
+            *setup.handlers(),
             *staff.handlers(),
             *tickets.handlers(),
             *loyalty.handlers(),
