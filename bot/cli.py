@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 
-from bot import backup, customers_cli, faq_cli, health
+from bot import backup, customers_cli, faq_cli, first_run, health
 from bot.app import care_settings
 from bot.backup import BackupError
 from bot.config import (
+    TOKEN_ENV,
     ConfigError,
     Settings,
     config_warnings,
@@ -71,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     once.add_argument("--now", default=None, help="ISO-8601 moment with offset (default: now)")
     for step in (dry, once):
         step.add_argument("--config", default=argparse.SUPPRESS, help="config file")
+    init = command("init", "first run: check the token, write the config, capture the owner's id")
+    init.add_argument("--force", action="store_true", help="overwrite an existing config file")
+    init.add_argument("--base-url", default=None, help="a Bot API server other than Telegram's")
+    init.add_argument("--wait", type=float, default=600.0, help="seconds to wait for the owner")
+    init.add_argument("--code", default=None, help="the one-time start code (default: random)")
     backup = command("backup", "take an online backup of the database (safe while the bot runs)")
     backup.add_argument("--to", default=None, help="the backup file (default: in [backup] dir)")
     restore = command("restore", "replace the database with a backup (the bot must be stopped)")
@@ -99,16 +108,30 @@ def _main(args: argparse.Namespace) -> int:
         print(f"storage error: {exc}", file=sys.stderr)
         return 3
     except TelegramError as exc:
-        print(
-            f"telegram error: {exc} (check [telegram] token and base_url, and the network)",
-            file=sys.stderr,
-        )
+        if args.verbose:
+            traceback.print_exc()
+        print(f"telegram error: {telegram_problem(exc)}", file=sys.stderr)
         return 4
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 5
     except KeyboardInterrupt:
         return 130
+
+
+def telegram_problem(exc: TelegramError) -> str:
+    """One line: what went wrong reaching Telegram at start-up, and the fix."""
+    if isinstance(exc, InvalidToken):
+        return (
+            "the bot token was refused: copy it again from @BotFather (/mybots, API Token) into"
+            f" [telegram] token or ${TOKEN_ENV}"
+        )
+    if isinstance(exc, NetworkError):
+        return (
+            f"cannot reach the Bot API ({exc}): check the network, a firewall or proxy, and"
+            " [telegram] base_url (-v shows the traceback)"
+        )
+    return f"{exc} (check [telegram] token and base_url, and the network)"
 
 
 def _load(path: str, *, require_token: bool = True) -> Settings:
@@ -150,6 +173,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return customers_cli.run(args, _load(config, require_token=False))
     if args.command == "outreach":
         return _outreach(args, config)
+    if args.command == "init":
+        return _init(Path(config), args)
     if args.command == "backup":
         return _backup(_load(config, require_token=False), args.to)
     if args.command == "restore":
@@ -157,6 +182,32 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "status":
         return asyncio.run(_status(_load(config, require_token=False), as_json=args.json))
     raise AssertionError(args.command)
+
+
+def _init(path: Path, args: argparse.Namespace) -> int:
+    """`carebot init`: the token from $CAREBOT_TOKEN or asked for, then the guided set-up."""
+    if path.exists() and not args.force:
+        print(
+            f"{path} exists: check it with `carebot check-config`, or use --force", file=sys.stderr
+        )
+        return 2
+    token = os.environ.get(TOKEN_ENV, "")
+    from_env = bool(token)
+    if not token:
+        prompt = "Bot token from @BotFather (send it /newbot to make one): "
+        token = (getpass.getpass(prompt) if sys.stdin.isatty() else input(prompt)).strip()
+    if not token:
+        print("no token given", file=sys.stderr)
+        return 2
+    protect(token)
+    answers = first_run.Answers(token, from_env, args.base_url)
+    try:
+        return asyncio.run(
+            first_run.init(path, answers, print, wait_seconds=args.wait, code=args.code)
+        )
+    except first_run.InitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 6
 
 
 def _backup(settings: Settings, to: str | None) -> int:
