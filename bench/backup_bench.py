@@ -114,6 +114,8 @@ async def main(customers: int, ledger: int, faq_text: str) -> None:
     care = CareServices.build(db, clock, CareSettings(), OfflineMessenger())
     await import_faq(db, clock, care.faq, faq_text, "en")
 
+    for question in QUESTIONS:  # the first answers build the FAQ index: not part of "idle"
+        await care.faq.answer(question, "en", asker=None)
     idle_done = asyncio.Event()
     asker = asyncio.create_task(ask_while(care, idle_done))
     await asyncio.sleep(3)

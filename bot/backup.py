@@ -236,10 +236,14 @@ def restore(source: Path, db_path: str, moment: datetime) -> Restored:
     with run_lock(db_path, exclusive=True):
         database = Path(db_path)
         aside = None
-        if database.exists():
-            aside = database.with_name(f"{database.name}.replaced-{moment.strftime(STAMP)}")
-            online_copy(db_path, aside)  # takes what the WAL holds too
-            for suffix in ("", "-wal", "-shm"):
+        try:
+            if database.exists():
+                aside = database.with_name(f"{database.name}.replaced-{moment.strftime(STAMP)}")
+                online_copy(db_path, aside)  # takes what the WAL holds too
+            staged = online_copy(str(source), database.with_name(f"{database.name}.restoring"))
+            for suffix in ("-wal", "-shm"):  # the old WAL must never meet the new file
                 Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        online_copy(str(source), database)
+            os.replace(staged.path, database)
+        except (OSError, sqlite3.Error) as exc:
+            raise BackupError(f"restore failed, {db_path} left as it was: {exc}") from exc
     return Restored(version, counts, aside)

@@ -8,6 +8,7 @@ import asyncio
 import getpass
 import logging
 import os
+import sqlite3
 import sys
 import traceback
 from collections.abc import Sequence
@@ -80,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--base-url", default=None, help="a Bot API server other than Telegram's")
     init.add_argument("--wait", type=float, default=600.0, help="seconds to wait for the owner")
     init.add_argument("--code", default=None, help="the one-time start code (default: random)")
-    backup = command("backup", "take an online backup of the database (safe while the bot runs)")
-    backup.add_argument("--to", default=None, help="the backup file (default: in [backup] dir)")
+    take = command("backup", "take an online backup of the database (safe while the bot runs)")
+    take.add_argument("--to", default=None, help="the backup file (default: in [backup] dir)")
     restore = command("restore", "replace the database with a backup (the bot must be stopped)")
     restore.add_argument("file", help="the backup file to restore")
     status = command("status", "is the bot polling, running its jobs, backed up? (exit 1 if not)")
@@ -217,7 +218,10 @@ def _backup(settings: Settings, to: str | None) -> int:
         raise BackupError(f"no database at {path}")
     now = SystemClock().now()
     target = Path(to) if to else backup.backup_dir(settings.backup, path) / backup.backup_name(now)
-    copy = backup.online_copy(path, target)
+    try:
+        copy = backup.online_copy(path, target)
+    except (OSError, sqlite3.Error) as exc:
+        raise BackupError(f"backup to {target} failed: {exc}") from exc
     backup.log_copy(copy)
     outcome = BackupOutcome(now, str(target), True, copy.size_bytes, copy.counts)
     asyncio.run(_record_backup(settings, outcome))

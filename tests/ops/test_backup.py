@@ -192,3 +192,19 @@ def test_backup_settings_are_checked() -> None:
         BackupSettings(keep_daily=0)
     assert replace(BackupSettings(), interval_hours=0).interval_hours == 0
     assert timedelta(hours=BackupSettings().interval_hours) == timedelta(days=1)
+
+
+async def test_a_restore_that_fails_while_copying_leaves_the_database_as_it_was(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    source = await _backup_file(db, clock, tmp_path)
+    live = tmp_path / "restored.sqlite3"
+    with sqlite3.connect(live) as old:
+        old.execute("CREATE TABLE marks (what TEXT)")
+        old.execute("INSERT INTO marks VALUES ('still here')")
+    (tmp_path / "restored.sqlite3.restoring.partial").mkdir()  # the copy cannot be written
+
+    with pytest.raises(backup.BackupError, match="left as it was"):
+        backup.restore(source, str(live), clock.now())
+    with sqlite3.connect(live) as conn:
+        assert conn.execute("SELECT what FROM marks").fetchall() == [("still here",)]

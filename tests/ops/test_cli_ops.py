@@ -79,3 +79,15 @@ def test_status_names_a_failed_last_backup(
     assert "FAIL backup: last backup failed at 2026-11-22T10:00:01+00:00: disk full" in (
         capsys.readouterr().out
     )
+
+
+def test_a_backup_that_cannot_be_written_is_one_line_and_exit_5(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path)
+    (tmp_path / "saved").write_text("a file, not a folder", "utf-8")
+    capsys.readouterr()
+
+    assert main(["backup", "--config", str(config)]) == 5
+    err = capsys.readouterr().err
+    assert err.startswith("error: backup to ") and "Traceback" not in err
