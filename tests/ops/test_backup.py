@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from dataclasses import replace
 from datetime import date, timedelta
@@ -56,8 +57,9 @@ async def _padded(db: Database) -> None:
 
 
 async def test_a_backup_taken_while_writes_happen_is_consistent_and_the_loop_keeps_running(
-    db: Database, clock: FakeClock, tmp_path: Path
+    db: Database, clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="bot.backup")
     care = _care(db, clock, tmp_path)
     await _padded(db)
     going, stop, batches = asyncio.Event(), asyncio.Event(), []
@@ -80,6 +82,8 @@ async def test_a_backup_taken_while_writes_happen_is_consistent_and_the_loop_kee
         assert copy.execute("SELECT count(*) FROM padding").fetchone() == (40_000,)
         assert copy.execute("PRAGMA journal_mode").fetchone() == ("delete",)
     assert outcome.counts["padding"] == 40_000
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("backup ok")]
+    assert "rows.padding=40000" in line and f"rows.pairs={outcome.counts['pairs']}" in line
     health = await care.ops.health()
     assert health.last_backup is not None and health.last_backup.ok
     assert health.last_backup.counts["padding"] == 40_000
