@@ -22,7 +22,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot import jobs
+from bot import backup, jobs, metrics
 from bot.config import Settings, TelegramSettings
 from bot.database import open_database
 from bot.errors import on_error
@@ -30,6 +30,7 @@ from bot.messenger import TelegramMessenger
 from bot.pipeline import ChatOrderedProcessor, UpdateFeeder
 from bot.request import RetryingRequest
 from care.clock import Clock, SystemClock
+from care.ops import STAFF_CHAT_FACT
 from care.services import CareServices
 from care.settings import CareSettings
 from handlers import (
@@ -39,12 +40,15 @@ from handlers import (
     loyalty,
     outreach,
     pipeline,
+    setup,
     staff,
     stages,
     tickets,
 )
 from handlers.commands_menu import register_commands
 from handlers.context import BotData, CareContext
+from storage import ops as ops_repo
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,8 @@ HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], 
     (THREADS, tickets.thread_handlers),
     # /start /help /language /timezone /stop /resume /forget, the menu and settings buttons
     (FEATURES, customer.handlers),
+    # /whoami for anyone, an owner's /setup staffchat in a group
+    (FEATURES, setup.handlers),
     # /staff /audit
     (FEATURES, staff.handlers),
     # /feedback /complaint /mytickets, staff /tickets /ticket /reply /resolve /reopen, CSAT
@@ -88,6 +94,17 @@ def care_settings(settings: Settings) -> CareSettings:
     return CareSettings(**{f.name: getattr(settings, f.name) for f in fields(CareSettings)})
 
 
+async def with_stored_staff_chat(db: Database, slices: CareSettings) -> CareSettings:
+    """The staff chat an owner chose with /setup staffchat, unless the config names one."""
+    if slices.staff.chat_id is not None:
+        return slices
+    async with db.read() as tx:
+        stored = await ops_repo.fact(tx, STAFF_CHAT_FACT)
+    if stored is None:
+        return slices
+    return replace(slices, staff=replace(slices.staff, chat_id=int(stored)))
+
+
 class CareApplication(Application[Any, CareContext, Any, Any, BotData, Any]):
     """PTB's Application with carebot's update pipeline: a durable inbox feeds it instead of
     PTB's Updater, and a per-chat ordered processor marks every update handled."""
@@ -104,18 +121,23 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
     clock = clock or SystemClock()
     background: list[asyncio.Task[None]] = []
     processor = ChatOrderedProcessor()
+    held = contextlib.ExitStack()  # the run lock and the metrics server, for post_shutdown
 
     async def post_init(app: Application[Any, CareContext, Any, Any, BotData, Any]) -> None:
+        held.enter_context(backup.run_lock(settings.storage.path, exclusive=False))
         db, applied = await open_database(settings.storage.path)
         messenger = TelegramMessenger(app.bot)
-        app.bot_data.care = CareServices.build(db, clock, care_settings(settings), messenger)
+        slices = await with_stored_staff_chat(db, care_settings(settings))
+        app.bot_data.care = CareServices.build(db, clock, slices, messenger)
         processor.bind(app, app.bot_data.care.inbox, db)
         background.append(asyncio.create_task(app.bot_data.care.outbox.run(), name="outbox"))
         log.info("started db=%s migrations_applied=%s", settings.storage.path, len(applied))
         staff_chats = [m.telegram_id for m in await app.bot_data.care.staff.members()]
-        if settings.staff.chat_id is not None:
-            staff_chats.append(settings.staff.chat_id)
+        if slices.staff.chat_id is not None:
+            staff_chats.append(slices.staff.chat_id)
         await register_commands(app.bot, staff_chats)
+        if settings.metrics.port:
+            held.enter_context(metrics.serve(app, settings.metrics))
 
     async def post_shutdown(app: Application[Any, CareContext, Any, Any, BotData, Any]) -> None:
         for task in background:
@@ -126,6 +148,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
         if app.bot_data.care is not None:
             await app.bot_data.care.db.close()
             app.bot_data.care = None
+        held.close()
 
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
@@ -152,6 +175,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
     app.add_error_handler(on_error)
     jobs.schedule(app, ticket_check=timedelta(minutes=settings.tickets.check_every_minutes))
     jobs.schedule_outreach(app, settings.outreach, settings.stages)
+    jobs.schedule_ops(app, settings.backup)
     return app
 
 

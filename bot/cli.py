@@ -1,17 +1,26 @@
-"""The `carebot` command: run, demo, shell, migrate, check-config, customers."""
+"""The `carebot` command: run, demo, shell, migrate, check-config, customers, backup, restore,
+status."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
+import os
+import sqlite3
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 
-from bot import customers_cli, faq_cli, inbox_cli
+from bot import backup, customers_cli, faq_cli, first_run, health, inbox_cli
+from bot.app import care_settings
+from bot.backup import BackupError
 from bot.config import (
+    TOKEN_ENV,
     ConfigError,
     Settings,
     config_warnings,
@@ -20,8 +29,13 @@ from bot.config import (
 )
 from bot.database import open_database
 from bot.logs import command_logging, protect
+from bot.messenger import OfflineMessenger
+from care.clock import SystemClock
+from care.ops import BackupOutcome
+from care.services import CareServices
+from storage.db import Database
 from storage.errors import StorageError
-from storage.migrate import current_version
+from storage.migrate import current_version, latest_version
 
 log = logging.getLogger(__name__)
 CONFIG_HELP = "config file (default: $CAREBOT_CONFIG or config.toml)"
@@ -63,6 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     once.add_argument("--now", default=None, help="ISO-8601 moment with offset (default: now)")
     for step in (dry, once):
         step.add_argument("--config", default=argparse.SUPPRESS, help="config file")
+    init = command("init", "first run: check the token, write the config, capture the owner's id")
+    init.add_argument("--force", action="store_true", help="overwrite an existing config file")
+    init.add_argument("--base-url", default=None, help="a Bot API server other than Telegram's")
+    init.add_argument("--wait", type=float, default=600.0, help="seconds to wait for the owner")
+    init.add_argument("--code", default=None, help="the one-time start code (default: random)")
+    take = command("backup", "take an online backup of the database (safe while the bot runs)")
+    take.add_argument("--to", default=None, help="the backup file (default: in [backup] dir)")
+    restore = command("restore", "replace the database with a backup (the bot must be stopped)")
+    restore.add_argument("file", help="the backup file to restore")
+    status = command("status", "is the bot polling, running its jobs, backed up? (exit 1 if not)")
+    status.add_argument("--json", action="store_true", help="one JSON object")
     return parser
 
 
@@ -85,13 +110,30 @@ def _main(args: argparse.Namespace) -> int:
         print(f"storage error: {exc}", file=sys.stderr)
         return 3
     except TelegramError as exc:
-        print(
-            f"telegram error: {exc} (check [telegram] token and base_url, and the network)",
-            file=sys.stderr,
-        )
+        if args.verbose:
+            traceback.print_exc()
+        print(f"telegram error: {telegram_problem(exc)}", file=sys.stderr)
         return 4
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 5
     except KeyboardInterrupt:
         return 130
+
+
+def telegram_problem(exc: TelegramError) -> str:
+    """One line: what went wrong reaching Telegram at start-up, and the fix."""
+    if isinstance(exc, InvalidToken):
+        return (
+            "the bot token was refused: copy it again from @BotFather (/mybots, API Token) into"
+            f" [telegram] token or ${TOKEN_ENV}"
+        )
+    if isinstance(exc, NetworkError):
+        return (
+            f"cannot reach the Bot API ({exc}): check the network, a firewall or proxy, and"
+            " [telegram] base_url (-v shows the traceback)"
+        )
+    return f"{exc} (check [telegram] token and base_url, and the network)"
 
 
 def _load(path: str, *, require_token: bool = True) -> Settings:
@@ -135,7 +177,91 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _outreach(args, config)
     if args.command == "inbox":
         return inbox_cli.run(args, _load(config, require_token=False))
+    if args.command == "init":
+        return _init(Path(config), args)
+    if args.command == "backup":
+        return _backup(_load(config, require_token=False), args.to)
+    if args.command == "restore":
+        return _restore(_load(config, require_token=False), Path(args.file))
+    if args.command == "status":
+        return asyncio.run(_status(_load(config, require_token=False), as_json=args.json))
     raise AssertionError(args.command)
+
+
+def _init(path: Path, args: argparse.Namespace) -> int:
+    """`carebot init`: the token from $CAREBOT_TOKEN or asked for, then the guided set-up."""
+    if path.exists() and not args.force:
+        print(
+            f"{path} exists: check it with `carebot check-config`, or use --force", file=sys.stderr
+        )
+        return 2
+    token = os.environ.get(TOKEN_ENV, "")
+    from_env = bool(token)
+    if not token:
+        prompt = "Bot token from @BotFather (send it /newbot to make one): "
+        token = (getpass.getpass(prompt) if sys.stdin.isatty() else input(prompt)).strip()
+    if not token:
+        print("no token given", file=sys.stderr)
+        return 2
+    protect(token)
+    answers = first_run.Answers(token, from_env, args.base_url)
+    try:
+        return asyncio.run(
+            first_run.init(path, answers, print, wait_seconds=args.wait, code=args.code)
+        )
+    except first_run.InitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 6
+
+
+def _backup(settings: Settings, to: str | None) -> int:
+    """`carebot backup`: the copy first (never migrating the database), then its record."""
+    path = settings.storage.path
+    if not Path(path).is_file():
+        raise BackupError(f"no database at {path}")
+    now = SystemClock().now()
+    target = Path(to) if to else backup.backup_dir(settings.backup, path) / backup.backup_name(now)
+    try:
+        copy = backup.online_copy(path, target)
+    except (OSError, sqlite3.Error) as exc:
+        raise BackupError(f"backup to {target} failed: {exc}") from exc
+    backup.log_copy(copy)
+    outcome = BackupOutcome(now, str(target), True, copy.size_bytes, copy.counts)
+    asyncio.run(_record_backup(settings, outcome))
+    total = sum(copy.counts.values())
+    print(f"{target}: ok ({copy.size_bytes} bytes, {total} rows, schema {copy.schema_version})")
+    return 0
+
+
+async def _record_backup(settings: Settings, outcome: BackupOutcome) -> None:
+    db = await Database.open(settings.storage.path)
+    try:
+        if await current_version(db) == latest_version():  # an older one has no backups table
+            messenger = OfflineMessenger()
+            care = CareServices.build(db, SystemClock(), care_settings(settings), messenger)
+            await care.ops.record_backup(outcome)
+    finally:
+        await db.close()
+
+
+def _restore(settings: Settings, source: Path) -> int:
+    """`carebot restore FILE`."""
+    done = backup.restore(source, settings.storage.path, SystemClock().now())
+    log.info("restored source=%s schema_version=%s", source, done.schema_version)
+    if done.aside is not None:
+        print(f"the replaced database is kept at {done.aside}")
+    print(
+        f"{settings.storage.path}: restored from {source} (schema {done.schema_version},"
+        f" {sum(done.counts.values())} rows); start the bot to migrate it forward if needed"
+    )
+    return 0
+
+
+async def _status(settings: Settings, *, as_json: bool) -> int:
+    """`carebot status`: 0 when healthy, 1 naming what is not."""
+    found = await health.checks(settings, SystemClock().now())
+    print(health.render(found, as_json=as_json))
+    return 0 if all(check.ok for check in found) else 1
 
 
 def _outreach(args: argparse.Namespace, config: str) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
 
-from care.settings import OutreachSettings, StageSettings
+from bot import backup
+from care.settings import BackupSettings, OutreachSettings, StageSettings
 from handlers.context import CareContext
 
 log = logging.getLogger(__name__)
@@ -14,6 +16,9 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=6)
 TICKET_CHECK_EVERY = timedelta(minutes=5)
 EXPIRE_POINTS_EVERY = timedelta(hours=1)
+HEARTBEAT_EVERY = timedelta(seconds=30)
+FIRST_BACKUP_AFTER = timedelta(minutes=10)
+POLLER_TASK = "getUpdates"  # the name bot/pipeline.py gives its polling task
 
 
 async def job_prune_inbox(context: CareContext) -> None:
@@ -76,3 +81,37 @@ def schedule(app: Any, *, ticket_check: timedelta = TICKET_CHECK_EVERY) -> None:
     app.job_queue.run_repeating(
         job_expire_points, interval=EXPIRE_POINTS_EVERY, first=timedelta(minutes=5)
     )
+
+
+def poller_alive(app: Any) -> bool:
+    """Whether updates still arrive: the polling task runs, or the webhook server is up."""
+    if app.feeder is None:
+        return False
+    if app.settings.telegram.webhook_url:
+        return True
+    return any(t.get_name() == POLLER_TASK and not t.done() for t in asyncio.all_tasks())
+
+
+async def job_heartbeat(context: CareContext) -> None:
+    """Record that the jobs run (and the poller, while it polls) for `carebot status`."""
+    parts = ["jobs"] + (["poller"] if poller_alive(context.application) else [])
+    await context.care.ops.beat(parts)
+
+
+async def job_backup(context: CareContext) -> None:
+    """Take the scheduled backup (in a thread), verify, record it and apply retention."""
+    await backup.scheduled(context.care)
+
+
+def schedule_ops(
+    app: Any, settings: BackupSettings, *, heartbeat: timedelta = HEARTBEAT_EVERY
+) -> None:
+    """Register the heartbeat and, unless turned off, the scheduled backup."""
+    if app.job_queue is None:
+        return
+    app.job_queue.run_repeating(job_heartbeat, interval=heartbeat, first=1, name="heartbeat")
+    if settings.interval_hours:
+        every = timedelta(hours=settings.interval_hours)
+        app.job_queue.run_repeating(
+            job_backup, interval=every, first=FIRST_BACKUP_AFTER, name="backup"
+        )

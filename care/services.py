@@ -11,6 +11,7 @@ from care.faq.service import FaqService
 from care.inbox import Inbox
 from care.loyalty.linking import PhoneLinking
 from care.loyalty.service import LoyaltyService
+from care.ops import OpsService
 from care.outbox import Outbox
 from care.outreach.service import OutreachService
 from care.phones import region_for
@@ -41,6 +42,7 @@ class CareServices:
     linking: PhoneLinking
     stages: StageService
     outreach: OutreachService
+    ops: OpsService
 
     @classmethod
     def build(
@@ -89,5 +91,8 @@ class CareServices:
                 messenger,
                 staff,
                 settings.business.name,
+            ),
+            ops=OpsService(
+                db, clock, settings.staff, staff, outbox, settings.locale.default_language
             ),
         )

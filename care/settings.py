@@ -360,6 +360,38 @@ class OutreachSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class BackupSettings:
+    """Scheduled online backups of the database (see config.example.toml)."""
+
+    dir: str = "backups"  # a relative path is beside the database file
+    interval_hours: int = 24  # 0: no scheduled backups (`carebot backup` still works)
+    keep_daily: int = 7
+    keep_weekly: int = 4
+
+    def __post_init__(self) -> None:
+        if not self.dir.strip():
+            raise ValueError("dir: must not be empty (set interval_hours = 0 to stop backups)")
+        if not 0 <= self.interval_hours <= 24 * 7:
+            raise ValueError("interval_hours: must be between 0 (off) and 168")
+        if self.keep_daily < 1:
+            raise ValueError("keep_daily: keep at least 1 backup")
+        if self.keep_weekly < 0:
+            raise ValueError("keep_weekly: must be zero or more")
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """The optional Prometheus endpoint."""
+
+    port: int = 0  # 0: off
+    listen: str = "127.0.0.1"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError("port: must be between 0 (off) and 65535")
+
+
+@dataclass(frozen=True, slots=True)
 class CareSettings:
     """Every config section care reads, one field per TOML table of the same name.
 
@@ -376,3 +408,5 @@ class CareSettings:
     loyalty: LoyaltySettings = field(default_factory=LoyaltySettings)
     stages: StageSettings = field(default_factory=StageSettings)
     outreach: OutreachSettings = field(default_factory=OutreachSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
