@@ -29,6 +29,7 @@ customers who were active and stayed active for four more weeks.
 from __future__ import annotations
 
 import argparse
+import bisect
 import math
 import random
 import sys
@@ -110,13 +111,10 @@ def moment(day: float) -> datetime:
     return START + timedelta(days=day)
 
 
-def carebot_status(c: Customer, day: int, s: StageSettings, stamps: list[str]) -> str:
+def carebot_status(seen: list[str], cid: int, day: int, s: StageSettings) -> str:
     """active | at_risk | lapsed by carebot's own recency code, on the purchases before `day`."""
-    seen = stamps[: sum(1 for p in c.purchases if p < day)]
-    if not seen:
-        return "active"
     facts = FactsRow(
-        c.cid, "engaged", seen[-1], False, seen[0], None, tuple(seen), 0, (), None, 0,
+        cid, "engaged", seen[-1], False, seen[0], None, tuple(seen), 0, (), None, 0,
         None, frozenset(), None, None,
     )  # fmt: skip
     now = moment(day)
@@ -125,7 +123,7 @@ def carebot_status(c: Customer, day: int, s: StageSettings, stamps: list[str]) -
 
 def quintile(values: list[float], value: float) -> int:
     """1..5: the quintile of `value` among `values` (sorted ascending)."""
-    below = sum(1 for v in values if v < value)
+    below = bisect.bisect_left(values, value)
     return min(5, 1 + 5 * below // max(1, len(values)))
 
 
@@ -137,17 +135,17 @@ def statuses(people: list[Customer], rule: str, s: StageSettings) -> dict[int, l
         if rule.startswith("rfm"):
             rec, freq = {}, {}
             for c in people:
-                seen = [p for p in c.purchases if p < day]
-                if seen:
-                    rec[c.cid] = day - seen[-1]
-                    freq[c.cid] = sum(1 for p in seen if p >= day - 365)
+                count = bisect.bisect_left(c.purchases, day)
+                if count:
+                    rec[c.cid] = day - c.purchases[count - 1]
+                    freq[c.cid] = count - bisect.bisect_left(c.purchases, day - 365)
             recs, freqs = sorted(-r for r in rec.values()), sorted(freq.values())
         for c in people:
-            seen_any = any(p < day for p in c.purchases)
-            if not seen_any:
+            count = bisect.bisect_left(c.purchases, day)
+            if not count:
                 out[c.cid].append("active")
                 continue
-            last = max(p for p in c.purchases if p < day)
+            last = c.purchases[count - 1]
             status = "active"
             if rule in ("30d", "60d"):
                 limit = 30 if rule == "30d" else 60
@@ -158,7 +156,7 @@ def statuses(people: list[Customer], rule: str, s: StageSettings) -> dict[int, l
                 flagged = r == 1 if rule == "rfm-r1" else (r <= 2 and f >= 3)
                 status = "at_risk" if flagged else "active"
             else:
-                status = carebot_status(c, day, s, stamps[c.cid])
+                status = carebot_status(stamps[c.cid][:count], c.cid, day, s)
             out[c.cid].append(status)
     return out
 
@@ -208,17 +206,16 @@ def measure(people: list[Customer], rule: str, s: StageSettings) -> dict[str, fl
 
 
 def tune(people: list[Customer], base: StageSettings) -> StageSettings:
-    """Cut-offs for the alive model on the tune seed: most leavers warned with precision ≥ 0.5
-    and at most 25% of win-backs to active customers."""
+    """Cut-offs for the alive model on the tune seed: the best recall with precision ≥ 0.5 and
+    at most 25% of win-backs to active customers; else the best F1 of precision and recall."""
     best: tuple[float, StageSettings] | None = None
-    for at_risk in (0.2, 0.3, 0.4, 0.5):
-        for lapsed in (0.02, 0.05, 0.1):
-            if lapsed >= at_risk:
-                continue
+    for at_risk in (0.3, 0.4, 0.5):
+        for lapsed in (0.02, 0.05):
             s = replace(base, at_risk_below=at_risk, lapsed_below=lapsed)
             m = measure(people, "alive", s)
             ok = m["precision"] >= 0.5 and m["winbacks_to_active"] <= 0.25
-            score = m["leavers_warned"] + (1.0 if ok else 0.0)
+            p, r = m["precision"], m["recall"]
+            score = r + 1.0 if ok else 2 * p * r / (p + r or 1.0) - m["winbacks_to_active"] / 10
             print(f"  tune at_risk_below={at_risk} lapsed_below={lapsed}: {fmt(m)}")
             if best is None or score > best[0]:
                 best = (score, s)

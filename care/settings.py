@@ -251,13 +251,13 @@ class StageSettings:
     reevaluate_every_hours: int = 24
     # Recency model: "alive" (care.stages.alive, P(still coming back)) or "gap" (the factor rule).
     recency_model: str = "alive"
-    at_risk_below: float = 0.3
-    lapsed_below: float = 0.05
-    alive_prior: float = 0.95
+    at_risk_below: float = 0.5
+    lapsed_below: float = 0.02
+    alive_prior: float = 0.98
     alive_prior_gap_days: float = 14.0
     alive_prior_spread: float = 0.8
     alive_prior_weight: float = 1.0
-    alive_half_life_gaps: float = 4.0
+    alive_half_life_gaps: float = 8.0
 
     def __post_init__(self) -> None:
         for name in (

@@ -240,10 +240,10 @@ async def test_the_preview_of_a_later_day_shows_an_old_lapse_due(
 
 async def test_an_old_lapse_still_obeys_the_rules(db: Database, clock: FakeClock) -> None:
     moody = await add_customer(db, clock, 45, "Ida")
-    await add_purchase(db, moody, clock.now() - timedelta(days=200))
-    await add_ticket(db, moody, clock.now() - timedelta(days=190))  # still open
+    await add_purchase(db, moody, clock.now() - timedelta(days=300))
+    await add_ticket(db, moody, clock.now() - timedelta(days=290))  # still open
     busy = await add_customer(db, clock, 46, "Jay")
-    await add_purchase(db, busy, clock.now() - timedelta(days=200))
+    await add_purchase(db, busy, clock.now() - timedelta(days=300))
     two_days_ago = "2026-11-20T10:00:00+00:00"
     async with db.transaction() as tx:  # a check-in went out two days ago
         await tx.execute(
@@ -576,7 +576,7 @@ async def test_a_winback_planned_before_a_purchase_is_not_sent_after_it(
     db: Database, clock: FakeClock
 ) -> None:
     cid = await add_customer(db, clock, 71, "Mo")
-    await add_purchase(db, cid, clock.now() - timedelta(days=200))
+    await add_purchase(db, cid, clock.now() - timedelta(days=300))
     stages, outreach, sent = build(db, clock)
     await stages.reevaluate_all()
     await outreach.plan()  # the win-back is queued...

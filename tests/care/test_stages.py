@@ -9,6 +9,7 @@ import pytest
 from care.settings import StageSettings
 from care.stages.alive import assess, gaps_in_days, rhythm
 from care.stages.reasons import Reason, rule_reason, staff_reason
+from handlers.stages import report_text
 from handlers.texts import t
 from storage.db import Database
 from tests.fakes import FakeClock
@@ -242,3 +243,17 @@ async def test_an_at_risk_customer_carries_the_models_reason(
 def test_the_cut_offs_must_be_ordered() -> None:
     with pytest.raises(ValueError, match="at_risk_below"):
         StageSettings(at_risk_below=0.01, lapsed_below=0.05)
+
+
+async def test_the_stage_report_says_why_a_customer_is_at_risk(
+    db: Database, clock: FakeClock
+) -> None:
+    stages, _, _ = build(db, clock)
+    cid = await add_customer(db, clock, 11, "Pia")
+    for _ in range(10):
+        await add_purchase(db, cid, clock.now())
+        clock.advance(days=6)
+    clock.advance(days=13)
+    report = await stages.report(cid)
+    text = report_text("Pia", report, "zh")
+    assert "有流失风险的原因" in text and "已 19 天未来" in text
