@@ -12,7 +12,8 @@ The rules, with thresholds from `[stages]` (defaults in `care.settings.StageSett
   first contact, `alliance_lifetime_points` earned in all, ratings averaging `alliance_min_rating`.
 
 Windows make stages fall as well as rise: a customer who stopped buying drops back as purchases
-leave the windows. An open complaint blocks promotion (the stage stays where it is) but never
+leave the windows (`StageService` lets an earned stage drop one step per evaluation). An
+open complaint blocks promotion (the stage stays where it is) but never
 demotes by itself.
 
 Recency (`recency_model = "alive"`, the default): the probability that the customer still comes

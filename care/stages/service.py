@@ -257,6 +257,10 @@ class StageService:
     async def _apply(self, tx: aiosqlite.Connection, facts: FactsRow, now: datetime) -> Evaluation:
         target, reason = rule_stage(facts, self._s, now)
         current, manual = facts.stage, facts.stage_manual
+        if not manual and rank(target) < rank(current) - 1:
+            # Hysteresis: an earned stage drops one step per evaluation (a staff-set one that a
+            # new fact releases goes straight to what the rules say).
+            target = STAGES[rank(current) - 1]
         changed = False
         if manual and has_new_fact(facts):
             await repo.release_manual(tx, facts.customer_id)

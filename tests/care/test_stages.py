@@ -35,14 +35,23 @@ async def test_a_stage_moves_up_and_down_with_reasons(db: Database, clock: FakeC
         clock.advance(days=10)
     assert (await stages.evaluate(alice)).stage == "trust"
     clock.advance(days=200)  # stopped buying: the purchases leave the windows
+    result = await stages.evaluate(alice)  # one step down per evaluation, never trust -> engaged
+    assert result.stage == "understanding" and result.changed and result.status == "lapsed"
     result = await stages.evaluate(alice)
-    assert result.stage == "engaged" and result.changed and result.status == "lapsed"
+    assert result.stage == "engaged" and result.changed
+    assert (await stages.evaluate(alice)).stage == "engaged"
     history = await _history(db, alice)
-    assert [stage for stage, _ in history] == ["engaged", "understanding", "trust", "engaged"]
+    assert [stage for stage, _ in history] == [
+        "engaged",
+        "understanding",
+        "trust",
+        "understanding",
+        "engaged",
+    ]
     assert history[1][1] == "rule:purchases_in_window:count=2,days=90"
     assert history[2][1] == "rule:purchases_in_window:count=4,days=180"
-    assert history[3][1] == "rule:purchases:count=4,last=2026-12-22"
-    assert Reason.parse(history[3][1]) == rule_reason("purchases", count=4, last="2026-12-22")
+    assert history[3][1] == history[4][1] == "rule:purchases:count=4,last=2026-12-22"
+    assert Reason.parse(history[4][1]) == rule_reason("purchases", count=4, last="2026-12-22")
 
 
 async def test_an_open_complaint_blocks_promotion_but_not_the_rules(
