@@ -249,6 +249,15 @@ class StageSettings:
     lapsed_factor: float = 2.0
     lapsed_min_days: int = 90
     reevaluate_every_hours: int = 24
+    # Recency model: "alive" (care.stages.alive, P(still coming back)) or "gap" (the factor rule).
+    recency_model: str = "alive"
+    at_risk_below: float = 0.4
+    lapsed_below: float = 0.02
+    alive_prior: float = 0.98
+    alive_prior_gap_days: float = 14.0
+    alive_prior_spread: float = 0.8
+    alive_prior_weight: float = 1.0
+    alive_half_life_gaps: float = 8.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -280,6 +289,20 @@ class StageSettings:
             raise ValueError("gap_min_purchases: at least 2 purchases make a gap")
         if self.alliance_tenure_days < 0 or self.alliance_lifetime_points < 0:
             raise ValueError("alliance_tenure_days: must not be negative")
+        if self.recency_model not in ("alive", "gap"):
+            raise ValueError(f"recency_model: 'alive' or 'gap', got {self.recency_model!r}")
+        if not 0.0 < self.lapsed_below < self.at_risk_below < self.alive_prior < 1.0:
+            raise ValueError(
+                "at_risk_below: need 0 < lapsed_below < at_risk_below < alive_prior < 1"
+            )
+        for name in (
+            "alive_prior_gap_days",
+            "alive_prior_spread",
+            "alive_prior_weight",
+            "alive_half_life_gaps",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: must be positive")
 
 
 def _clock_time(text: str, name: str) -> tuple[int, int]:

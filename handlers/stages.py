@@ -83,6 +83,10 @@ def report_text(who: str, report: StageReport, lang: str) -> str:
             lapsed=(report.lapsed_at or none)[:10],
         )
     ]
+    if report.recency_reason is not None:
+        status = status_label(report.evaluation.status, lang)
+        why = reason_text(report.recency_reason, lang)
+        lines.append(t("stage.recency_reason", lang, status=status, reason=why))
     if report.history:
         lines.append(t("stage.history_header", lang))
         lines += [

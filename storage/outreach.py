@@ -57,6 +57,7 @@ class OutboxRow:
     expires_at: str | None
     replied_at: str | None
     customer: Candidate
+    created_at: str = ""
 
 
 def _candidate(row: Any, kind: str) -> Candidate:
@@ -214,8 +215,8 @@ async def candidate(
 async def load(tx: aiosqlite.Connection, outreach_id: int, promotional: str) -> OutboxRow | None:
     """One outbox row with its customer's current facts."""
     cursor = await tx.execute(
-        "SELECT id, customer_id, kind, occasion, status, due_at, expires_at, replied_at"
-        " FROM outreach WHERE id = ?",
+        "SELECT id, customer_id, kind, occasion, status, due_at, expires_at, replied_at,"
+        " created_at FROM outreach WHERE id = ?",
         (outreach_id,),
     )
     row = await cursor.fetchone()
@@ -232,6 +233,7 @@ async def load(tx: aiosqlite.Connection, outreach_id: int, promotional: str) -> 
         expires_at=row["expires_at"],
         replied_at=row["replied_at"],
         customer=customer,
+        created_at=row["created_at"],
     )
 
 
@@ -269,6 +271,17 @@ async def hold(tx: aiosqlite.Connection, outreach_id: int, until: str, at: str) 
         "UPDATE outreach SET due_at = ?, reason = 'held: quiet_hours', updated_at = ?"
         " WHERE id = ? AND status = 'queued'",
         (until, at, outreach_id),
+    )
+
+
+async def defer(
+    tx: aiosqlite.Connection, outreach_id: int, due_at: str, expires_at: str, reason: str, at: str
+) -> None:
+    """Keep a queued row for a later window (a win-back held by the frequency cap)."""
+    await tx.execute(
+        "UPDATE outreach SET due_at = ?, expires_at = ?, reason = ?, updated_at = ?"
+        " WHERE id = ? AND status = 'queued'",
+        (due_at, expires_at, reason, at, outreach_id),
     )
 
 

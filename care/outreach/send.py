@@ -57,6 +57,15 @@ def _birthday_too_new(c: Candidate, now: datetime) -> bool:
     return first is not None and now - parse_iso(first) < BIRTHDAY_BONUS_WAIT
 
 
+def _bought_since(c: Candidate, row: repo.OutboxRow) -> bool:
+    """Whether the customer bought after the win-back was planned (or after the purchase the
+    lapse followed): the lapse is over, the message would greet a customer who just came."""
+    last = c.last_purchase_at
+    if last is None:
+        return False
+    return last > row.created_at or last[:10] != row.occasion.partition(":")[2]
+
+
 @dataclass
 class Pacer:
     """Spaces sends: `rate` per second overall and one per `per_chat` seconds per chat.
@@ -137,9 +146,19 @@ class OutreachSender:
             zone = zone_of(c.timezone, self._locale.zone)
             expires = parse_iso(row.expires_at or row.due_at)
             reason = refusal(c, row.kind, now, self._s)
+            if row.kind == "winback" and _bought_since(c, row):
+                await repo.mark(tx, row.id, "skipped", reason="purchased_since", at=at)
+                return "skipped"
             if now >= expires:
                 await repo.mark(tx, row.id, "missed", reason="downtime", at=at)
                 return "missed"
+            if row.kind == "winback" and reason == "frequency_cap" and c.last_promo_at:
+                # The lapse still deserves its win-back: wait for the cap instead of using it up.
+                free = parse_iso(c.last_promo_at) + timedelta(days=self._s.frequency_cap_days)
+                due = after_quiet_hours(free, zone, self._s)
+                later = due + timedelta(hours=self._s.grace("winback"))
+                await repo.defer(tx, row.id, iso(due), iso(later), "held: frequency_cap", at)
+                return "deferred"
             if row.kind == "birthday" and not self._still_birthday(c, row.occasion, expires, zone):
                 reason = "birthday_changed"
             if reason is not None:

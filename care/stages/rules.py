@@ -12,13 +12,19 @@ The rules, with thresholds from `[stages]` (defaults in `care.settings.StageSett
   first contact, `alliance_lifetime_points` earned in all, ratings averaging `alliance_min_rating`.
 
 Windows make stages fall as well as rise: a customer who stopped buying drops back as purchases
-leave the windows. An open complaint blocks promotion (the stage stays where it is) but never
+leave the windows (`StageService` lets an earned stage drop one step per evaluation). An
+open complaint blocks promotion (the stage stays where it is) but never
 demotes by itself.
 
-Recency: at risk when no purchase for longer than `at_risk_gap_factor` × the median gap between
-the customer's own purchases (never under `at_risk_min_days`; `at_risk_default_days` when they
+Recency (`recency_model = "alive"`, the default): the probability that the customer still comes
+back, from their own rhythm (`care.stages.alive`, which documents the model); at risk below
+`at_risk_below`, lapsed below `lapsed_below` (never sooner than `at_risk_min_days` /
+`lapsed_min_days` after the last purchase). With `recency_model = "gap"`, the older rule: at
+risk when no purchase for longer than `at_risk_gap_factor` × the median gap between the
+customer's own purchases (never under `at_risk_min_days`; `at_risk_default_days` when they
 have fewer than `gap_min_purchases` purchases); lapsed past `lapsed_factor` × that span (never
-under `lapsed_min_days`). The moments are stored so outreach can select due customers by index.
+under `lapsed_min_days`). Every at-risk or lapsed status carries its reason. The moments are
+stored so outreach can select due customers by index.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from datetime import datetime, timedelta
 
 from care.clock import iso, parse_iso
 from care.settings import STAGES, OutreachSettings, StageSettings
+from care.stages.alive import assess
 from care.stages.reasons import Reason, rule_reason
 from storage.stages import FactsRow
 
@@ -42,10 +49,21 @@ def rank(stage: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Recency:
-    """When a customer becomes at risk and lapsed (None without purchases)."""
+    """When a customer becomes at risk and lapsed (None without purchases), the probability
+    that they still come back (None under the gap rule) and the reason's fields."""
 
     at_risk_at: datetime | None
     lapsed_at: datetime | None
+    probability: float | None = None
+    fields: tuple[tuple[str, str], ...] = ()
+
+    def reason(self, now: datetime) -> Reason | None:
+        """Why the customer is at risk or lapsed at `now` (None when active)."""
+        status = self.status(now)
+        if status == "active":
+            return None
+        code = "alive" if self.probability is not None else "gap"
+        return Reason(f"{status}_{code}", self.fields)
 
     def status(self, now: datetime) -> str:
         """active, at_risk or lapsed at `now`."""
@@ -116,11 +134,16 @@ def rule_stage(facts: FactsRow, s: StageSettings, now: datetime) -> tuple[str, R
     return "aware", rule_reason("no_purchase")
 
 
-def recency(facts: FactsRow, s: StageSettings) -> Recency:
+def recency(facts: FactsRow, s: StageSettings, now: datetime) -> Recency:
     """When the customer becomes at risk and lapsed, from their own purchase rhythm."""
     if not facts.purchases:
         return Recency(None, None)
     moments = [parse_iso(stamp) for stamp in facts.purchases]
+    if s.recency_model == "alive":
+        seen = assess(moments, now, s)
+        assert seen is not None  # there are purchases
+        pairs = tuple((k, str(v)) for k, v in seen.fields().items())
+        return Recency(seen.at_risk_at, seen.lapsed_at, seen.probability, pairs)
     if len(moments) >= s.gap_min_purchases:
         gaps = [
             (b - a).total_seconds() / 86400 for a, b in zip(moments, moments[1:], strict=False)
@@ -132,7 +155,11 @@ def recency(facts: FactsRow, s: StageSettings) -> Recency:
         at_risk_days = float(s.at_risk_default_days)
     lapsed_days = max(float(s.lapsed_min_days), s.lapsed_factor * at_risk_days)
     last = moments[-1]
-    return Recency(last + timedelta(days=at_risk_days), last + timedelta(days=lapsed_days))
+    silent = max(0, (now - last).days)
+    fields = (("limit", str(round(at_risk_days))), ("days", str(silent)))
+    return Recency(
+        last + timedelta(days=at_risk_days), last + timedelta(days=lapsed_days), None, fields
+    )
 
 
 def next_checkin(facts: FactsRow, stage: str, o: OutreachSettings) -> datetime | None:
@@ -159,16 +186,17 @@ def next_checkin(facts: FactsRow, stage: str, o: OutreachSettings) -> datetime |
     return max(previous + timedelta(days=cadence), last + after)
 
 
-def next_winback(at_risk_at: datetime | None, now: datetime) -> datetime | None:
+def next_winback(lapsed_at: datetime | None, now: datetime) -> datetime | None:
     """When the win-back of a lapse episode that has no outbox row yet is due.
 
-    At the at-risk moment, or now if that moment has passed (the episode began long ago, e.g.
+    At the lapsed moment (one win-back per lapse episode, never at the at-risk warning), or now
+    if that moment has passed (the episode began long ago, e.g.
     when outreach is switched on for old customers or after a long downtime): a win-back that
     was never planned is still owed once, never born 'missed' because the lapse is old.
     """
-    if at_risk_at is None:
+    if lapsed_at is None:
         return None
-    return max(at_risk_at, now)
+    return max(lapsed_at, now)
 
 
 def winback_occasion(last_purchase_at: str) -> str:

@@ -89,6 +89,8 @@ class StageReport:
     at_risk_at: str | None
     lapsed_at: str | None
     history: list[StageChange]
+    probability: float | None = None
+    recency_reason: Reason | None = None
 
 
 class StageService:
@@ -205,7 +207,7 @@ class StageService:
             )
         else:
             await repo.hold_stage(tx, customer_id, at=iso(now))
-        status = recency(facts, self._s).status(now)
+        status = recency(facts, self._s, now).status(now)
         return Evaluation(customer_id, stage, facts.stage, status, reason, changed, True)
 
     async def report(self, customer_id: int) -> StageReport:
@@ -231,7 +233,7 @@ class StageService:
             for row in await repo.history(tx, customer_id, 10)
         ]
         stage, reason = rule_stage(facts, self._s, now)
-        moments = recency(facts, self._s)
+        moments = recency(facts, self._s, now)
         since = iso(now - timedelta(days=self._s.rating_window_days))
         values = [r.value for r in facts.ratings if r.at >= since]
         return StageReport(
@@ -248,11 +250,17 @@ class StageService:
             at_risk_at=iso(moments.at_risk_at) if moments.at_risk_at else None,
             lapsed_at=iso(moments.lapsed_at) if moments.lapsed_at else None,
             history=history,
+            probability=moments.probability,
+            recency_reason=moments.reason(now),
         )
 
     async def _apply(self, tx: aiosqlite.Connection, facts: FactsRow, now: datetime) -> Evaluation:
         target, reason = rule_stage(facts, self._s, now)
         current, manual = facts.stage, facts.stage_manual
+        if not manual and rank(target) < rank(current) - 1:
+            # Hysteresis: an earned stage drops one step per evaluation (a staff-set one that a
+            # new fact releases goes straight to what the rules say).
+            target = STAGES[rank(current) - 1]
         changed = False
         if manual and has_new_fact(facts):
             await repo.release_manual(tx, facts.customer_id)
@@ -272,12 +280,18 @@ class StageService:
                     at=iso(now),
                 )
                 current, changed = target, True
-        moments = recency(facts, self._s)
+        moments = recency(facts, self._s, now)
         checkin = next_checkin(facts, current, self._o)
+        if changed and facts.last_checkin_due and checkin is not None and checkin < now:
+            # A new stage's shorter cadence must not put the check-in in the past (it would be
+            # recorded as missed for a downtime that never happened): due now at the earliest.
+            stored = parse_iso(facts.next_checkin_at) if facts.next_checkin_at else None
+            if stored is None or stored > checkin:
+                checkin = now
         last = facts.purchases[-1] if facts.purchases else None
         winback = None
         if last is not None and winback_occasion(last) not in facts.winback_occasions:
-            winback = next_winback(moments.at_risk_at, now)
+            winback = next_winback(moments.lapsed_at, now)
         await repo.set_schedule(
             tx,
             facts.customer_id,

@@ -6,10 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from care.clock import iso
 from care.errors import BirthdayLocked, InvalidArgument, InvalidBirthday
 from care.outreach.rules import parse_birthday
 from care.outreach.send import Pacer
 from care.ports import OutboundMessage, SendResult, SendStatus
+from care.settings import StageSettings
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger
 from tests.outreach_support import (
@@ -21,6 +23,8 @@ from tests.outreach_support import (
     rows,
     set_columns,
 )
+
+GAP = StageSettings(recency_model="gap")
 
 
 def at(text: str) -> datetime:
@@ -155,18 +159,18 @@ async def test_a_lapsed_customer_gets_one_winback_and_is_won_back(
     db: Database, clock: FakeClock
 ) -> None:
     cid = await add_customer(db, clock, 41, "Eli")
-    stages, outreach, sent = build(db, clock)
+    stages, outreach, sent = build(db, clock, stages=GAP)
     for _ in range(3):
         await add_purchase(db, cid, clock.now())
         clock.advance(days=10)
-    await stages.evaluate(cid)  # at risk 20 days after the last purchase (2 x 10-day gaps)
+    await stages.evaluate(cid)  # at risk after 20 days (2 x 10-day gaps), lapsed after 90
     sent.statuses.clear()
-    for _ in range(60):  # two months of planner and sender runs, once a day at 10:00 UTC
+    for _ in range(100):  # three months of planner and sender runs, once a day at 10:00 UTC
         clock.advance(days=1)
         await stages.reevaluate_all()
         await outreach.run_once()
     winbacks = [m for m in sent.sent if m.key.startswith("outreach.winback")]
-    assert [m.key for m in winbacks] == ["outreach.winback.understanding"]
+    assert [m.key for m in winbacks] == ["outreach.winback.engaged"]  # fell back by then
     [row] = await rows(db, "SELECT * FROM outreach WHERE kind = 'winback'")
     assert row["occasion"] == "winback:2026-12-12" and row["status"] == "sent"
     await add_purchase(db, cid, clock.now())  # within the 14-day offer? no: sent weeks ago
@@ -178,13 +182,13 @@ async def test_a_purchase_within_the_offer_counts_as_won_back(
     db: Database, clock: FakeClock
 ) -> None:
     cid = await add_customer(db, clock, 42, "Fin")
-    stages, outreach, sent = build(db, clock)
+    stages, outreach, sent = build(db, clock, stages=GAP)
     await add_purchase(db, cid, clock.now())
     await stages.evaluate(cid)
-    clock.advance(days=46)  # past the 45-day floor for customers with few purchases
+    clock.advance(days=91)  # lapsed: past the 90-day floor
     await outreach.run_once()
     assert [m.key for m in sent.sent][-1] == "outreach.winback.engaged"
-    assert sent.sent[-1].fields["valid_until"] == "2027-01-21"
+    assert sent.sent[-1].fields["valid_until"] == "2027-03-07"
     clock.advance(days=5)
     await add_purchase(db, cid, clock.now())
     await stages.evaluate(cid)
@@ -236,10 +240,10 @@ async def test_the_preview_of_a_later_day_shows_an_old_lapse_due(
 
 async def test_an_old_lapse_still_obeys_the_rules(db: Database, clock: FakeClock) -> None:
     moody = await add_customer(db, clock, 45, "Ida")
-    await add_purchase(db, moody, clock.now() - timedelta(days=200))
-    await add_ticket(db, moody, clock.now() - timedelta(days=190))  # still open
+    await add_purchase(db, moody, clock.now() - timedelta(days=300))
+    await add_ticket(db, moody, clock.now() - timedelta(days=290))  # still open
     busy = await add_customer(db, clock, 46, "Jay")
-    await add_purchase(db, busy, clock.now() - timedelta(days=200))
+    await add_purchase(db, busy, clock.now() - timedelta(days=300))
     two_days_ago = "2026-11-20T10:00:00+00:00"
     async with db.transaction() as tx:  # a check-in went out two days ago
         await tx.execute(
@@ -259,8 +263,12 @@ async def test_an_old_lapse_still_obeys_the_rules(db: Database, clock: FakeClock
     await outreach.run_once()
     found = {(r["customer_id"], r["kind"]): (r["status"], r["reason"]) for r in await outbox(db)}
     assert found[(moody, "winback")] == ("skipped", "open_complaint")
-    assert found[(busy, "winback")] == ("skipped", "frequency_cap")
+    # The cap defers the win-back (the lapse keeps its occasion) until the cap has passed.
+    assert found[(busy, "winback")] == ("queued", "held: frequency_cap")
     assert [m for m in sent.sent if m.key.startswith("outreach.winback")] == []
+    clock.set(at("2026-11-27T10:00+00:00"))
+    await outreach.run_once()
+    assert [m.chat_id for m in sent.sent if m.key.startswith("outreach.winback")] == [46]
 
 
 async def test_a_winback_that_fell_due_during_a_long_downtime_is_sent_late(
@@ -268,12 +276,12 @@ async def test_a_winback_that_fell_due_during_a_long_downtime_is_sent_late(
 ) -> None:
     cid = await add_customer(db, clock, 48, "Lou")
     await add_purchase(db, cid, clock.now())
-    stages, outreach, sent = build(db, clock)
-    await stages.evaluate(cid)  # the win-back falls due in 45 days...
-    clock.advance(days=50)  # ...while the bot is down; the planner runs before the stages job
+    stages, outreach, sent = build(db, clock, stages=GAP)
+    await stages.evaluate(cid)  # the win-back falls due in 90 days (lapsed)...
+    clock.advance(days=95)  # ...while the bot is down; the planner runs before the stages job
     await outreach.run_once()
     [row] = await rows(db, "SELECT status, due_at FROM outreach WHERE kind = 'winback'")
-    assert (row["status"], row["due_at"]) == ("sent", "2027-01-11T10:00:00+00:00")
+    assert (row["status"], row["due_at"]) == ("sent", "2027-02-25T10:00:00+00:00")
     assert [m.key for m in sent.sent if m.key.startswith("outreach.winback")] == [
         "outreach.winback.engaged"
     ]
@@ -284,9 +292,9 @@ async def test_a_planned_winback_is_still_missed_after_a_long_downtime(
 ) -> None:
     cid = await add_customer(db, clock, 47, "Kai")
     await add_purchase(db, cid, clock.now())
-    stages, outreach, sent = build(db, clock)
+    stages, outreach, sent = build(db, clock, stages=GAP)
     await stages.evaluate(cid)
-    clock.advance(days=45, minutes=1)  # at risk: planned...
+    clock.advance(days=90, minutes=1)  # lapsed: planned...
     await outreach.plan()
     clock.advance(days=4)  # ...then the bot was down for longer than the 72-hour grace
     await stages.reevaluate_all()
@@ -562,3 +570,43 @@ async def test_the_pacer_keeps_the_rate_and_one_message_per_chat_per_second() ->
     assert now[0] == pytest.approx(1.0)
     await pacer.wait(1)  # the same chat again: a full second later
     assert now[0] == pytest.approx(2.0)
+
+
+async def test_a_winback_planned_before_a_purchase_is_not_sent_after_it(
+    db: Database, clock: FakeClock
+) -> None:
+    cid = await add_customer(db, clock, 71, "Mo")
+    await add_purchase(db, cid, clock.now() - timedelta(days=300))
+    stages, outreach, sent = build(db, clock)
+    await stages.reevaluate_all()
+    await outreach.plan()  # the win-back is queued...
+    clock.advance(minutes=1)
+    await add_purchase(db, cid, clock.now())  # ...the customer comes in before it goes
+    await stages.evaluate(cid)  # (an earn refreshes the stage in its transaction)
+    clock.advance(minutes=1)
+    await outreach.drain()
+    assert [m for m in sent.sent if m.key.startswith("outreach.winback")] == []
+    [row] = await rows(db, "SELECT status, reason FROM outreach WHERE kind = 'winback'")
+    assert (row["status"], row["reason"]) == ("skipped", "purchased_since")
+
+
+async def test_a_demotion_never_puts_a_checkin_in_the_past(db: Database, clock: FakeClock) -> None:
+    cid = await add_customer(db, clock, 72, "Nia")
+    now = clock.now()
+    for days in (179, 170, 45, 40):  # trust: 4 purchases in 180 days
+        await add_purchase(db, cid, now - timedelta(days=days))
+    checked = iso(now - timedelta(days=50))
+    async with db.transaction() as tx:  # a check-in went out 50 days ago, before two purchases
+        await tx.execute(
+            "INSERT INTO outreach (customer_id, kind, occasion, status, due_at, sent_at,"
+            " created_at, updated_at) VALUES (?, 'checkin', ?, 'sent', ?, ?, ?, ?)",
+            (cid, f"checkin:{checked[:10]}", checked, checked, checked, checked),
+        )
+    stages, outreach, sent = build(db, clock)
+    assert (await stages.evaluate(cid)).stage == "trust"  # next check-in in 10 days (60-day)
+    clock.advance(days=2)  # the oldest purchase leaves the window: understanding, 45-day cadence
+    assert (await stages.evaluate(cid)).stage == "understanding"
+    await outreach.run_once()
+    [row] = await rows(db, "SELECT status, reason FROM outreach WHERE status != 'sent' OR id > 1")
+    assert (row["status"], row["reason"]) == ("sent", None)  # not "missed (downtime)"
+    assert [m.key for m in sent.sent] == ["outreach.checkin.understanding"]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from care.settings import StageSettings
+from care.stages.alive import assess, gaps_in_days, rhythm
 from care.stages.reasons import Reason, rule_reason, staff_reason
+from handlers.stages import report_text
+from handlers.texts import t
 from storage.db import Database
 from tests.fakes import FakeClock
 from tests.outreach_support import add_customer, add_purchase, add_ticket, build, rows
@@ -30,14 +35,23 @@ async def test_a_stage_moves_up_and_down_with_reasons(db: Database, clock: FakeC
         clock.advance(days=10)
     assert (await stages.evaluate(alice)).stage == "trust"
     clock.advance(days=200)  # stopped buying: the purchases leave the windows
+    result = await stages.evaluate(alice)  # one step down per evaluation, never trust -> engaged
+    assert result.stage == "understanding" and result.changed and result.status == "lapsed"
     result = await stages.evaluate(alice)
-    assert result.stage == "engaged" and result.changed and result.status == "lapsed"
+    assert result.stage == "engaged" and result.changed
+    assert (await stages.evaluate(alice)).stage == "engaged"
     history = await _history(db, alice)
-    assert [stage for stage, _ in history] == ["engaged", "understanding", "trust", "engaged"]
+    assert [stage for stage, _ in history] == [
+        "engaged",
+        "understanding",
+        "trust",
+        "understanding",
+        "engaged",
+    ]
     assert history[1][1] == "rule:purchases_in_window:count=2,days=90"
     assert history[2][1] == "rule:purchases_in_window:count=4,days=180"
-    assert history[3][1] == "rule:purchases:count=4,last=2026-12-22"
-    assert Reason.parse(history[3][1]) == rule_reason("purchases", count=4, last="2026-12-22")
+    assert history[3][1] == history[4][1] == "rule:purchases:count=4,last=2026-12-22"
+    assert Reason.parse(history[4][1]) == rule_reason("purchases", count=4, last="2026-12-22")
 
 
 async def test_an_open_complaint_blocks_promotion_but_not_the_rules(
@@ -92,8 +106,13 @@ async def test_a_manual_stage_holds_until_a_new_fact(db: Database, clock: FakeCl
     assert Reason.parse(history[1][1]).values() == {"staff": "@anna", "note": "our landlord"}
 
 
-async def test_recency_follows_the_customers_own_rhythm(db: Database, clock: FakeClock) -> None:
-    stages, _, _ = build(db, clock)
+GAP = StageSettings(recency_model="gap")
+
+
+async def test_the_gap_rule_follows_the_customers_own_rhythm(
+    db: Database, clock: FakeClock
+) -> None:
+    stages, _, _ = build(db, clock, stages=GAP)
     weekly = await add_customer(db, clock, 5, "Eve")
     for _ in range(5):
         await add_purchase(db, weekly, clock.now())
@@ -120,10 +139,10 @@ async def test_the_rules_read_their_thresholds_from_config(db: Database, clock: 
     assert (await stages.evaluate(cid)).stage == "engaged"
 
 
-async def test_a_winback_is_due_at_risk_or_now_if_that_is_long_past(
+async def test_a_winback_is_due_at_lapsed_or_now_if_that_is_long_past(
     db: Database, clock: FakeClock
 ) -> None:
-    stages, _, _ = build(db, clock)
+    stages, _, _ = build(db, clock, stages=GAP)
     recent = await add_customer(db, clock, 8, "Hal")
     await add_purchase(db, recent, clock.now())
     old = await add_customer(db, clock, 9, "Ike")
@@ -131,7 +150,8 @@ async def test_a_winback_is_due_at_risk_or_now_if_that_is_long_past(
     await stages.reevaluate_all()
     found = await rows(db, "SELECT id, at_risk_at, winback_due_at FROM customers ORDER BY id")
     assert [(r["at_risk_at"], r["winback_due_at"]) for r in found] == [
-        ("2027-01-06T10:00:00+00:00", "2027-01-06T10:00:00+00:00"),  # 45 days after the purchase
+        # at risk 45 days after the purchase; the win-back at lapsed, 90 days after it
+        ("2027-01-06T10:00:00+00:00", "2027-02-20T10:00:00+00:00"),
         ("2026-04-21T10:00:00+00:00", "2026-11-22T10:00:00+00:00"),  # lapsed long ago: now
     ]
 
@@ -173,3 +193,76 @@ def test_stored_reasons_read_back_and_free_text_stays_as_it_is() -> None:
     for text in ("demo data", "import", "set by staff @anna: x", "rule: 3 purchases in 90 days"):
         old = Reason.parse(text)
         assert (old.key, old.stored(), old.by_rule) == (None, text, False)
+
+
+def _days(*gaps: float) -> list[datetime]:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    moments = [start]
+    for gap in gaps:
+        moments.append(moments[-1] + timedelta(days=gap))
+    return moments
+
+
+def test_the_alive_model_judges_a_silence_by_the_customers_own_rhythm() -> None:
+    s = StageSettings()
+    regular = _days(*[6] * 12)  # every 6 days, like clockwork
+    irregular = _days(3, 25, 8, 40, 12, 30, 5, 20, 35, 9, 28, 15)
+    now = regular[-1] + timedelta(days=19)
+    seen = assess(regular, now, s)
+    assert seen is not None and seen.probability < s.at_risk_below
+    assert seen.fields()["typical"] in (6, 7) and seen.fields()["days"] == 19  # prior pulls a bit
+    later = assess(irregular, irregular[-1] + timedelta(days=19), s)
+    assert later is not None and later.probability > s.at_risk_below  # 19 days is usual for them
+    assert seen.at_risk_at < now < seen.lapsed_at
+
+
+def test_the_alive_model_weighs_the_recent_rhythm_and_has_a_prior() -> None:
+    s = StageSettings()
+    changed = _days(*([30] * 6 + [5] * 6))  # came monthly, now every five days
+    # judged nearer the new rhythm than the lifetime median gap (17.5 days)
+    assert rhythm(gaps_in_days(changed), s).typical_days < 12
+    once = _days()  # one purchase: the prior rhythm, never at risk within the floor
+    seen = assess(once, once[0] + timedelta(days=s.at_risk_min_days - 1), s)
+    assert seen is not None and round(seen.rhythm.typical_days) == round(s.alive_prior_gap_days)
+    assert seen.at_risk_at >= once[0] + timedelta(days=s.at_risk_min_days)
+    for days in (1, 10, 30, 100):  # P(alive) only falls with the silence
+        a = assess(once, once[0] + timedelta(days=days), s)
+        b = assess(once, once[0] + timedelta(days=days + 1), s)
+        assert a is not None and b is not None and b.probability <= a.probability
+
+
+async def test_an_at_risk_customer_carries_the_models_reason(
+    db: Database, clock: FakeClock
+) -> None:
+    stages, _, _ = build(db, clock)
+    cid = await add_customer(db, clock, 10, "Ora")
+    for _ in range(10):
+        await add_purchase(db, cid, clock.now())
+        clock.advance(days=6)
+    clock.advance(days=13)  # 19 days since the last purchase
+    report = await stages.report(cid)
+    assert report.evaluation.status == "at_risk"
+    assert report.recency_reason is not None and report.recency_reason.code == "at_risk_alive"
+    fields = report.recency_reason.values()
+    assert fields["typical"] in ("6", "7") and fields["days"] == "19"
+    for lang in ("en", "zh"):
+        assert "19" in t("stage.reason.at_risk_alive", lang, **fields)
+
+
+def test_the_cut_offs_must_be_ordered() -> None:
+    with pytest.raises(ValueError, match="at_risk_below"):
+        StageSettings(at_risk_below=0.01, lapsed_below=0.05)
+
+
+async def test_the_stage_report_says_why_a_customer_is_at_risk(
+    db: Database, clock: FakeClock
+) -> None:
+    stages, _, _ = build(db, clock)
+    cid = await add_customer(db, clock, 11, "Pia")
+    for _ in range(10):
+        await add_purchase(db, cid, clock.now())
+        clock.advance(days=6)
+    clock.advance(days=13)
+    report = await stages.report(cid)
+    text = report_text("Pia", report, "zh")
+    assert "有流失风险的原因" in text and "已 19 天未来" in text
