@@ -106,20 +106,24 @@ WORDS = [
     "2026-11-23", "2026-13-45", "@nobody", "+44 7700 900123", "07700 900222", "goodwill",
 ]  # fmt: skip
 HUGE_NUMBERS = [HUGE, "-" + HUGE, "18446744073709551616", "9223372036854775808", "1" + "0" * 30]
-# Callback data patterns, as the handlers build them (handlers/*.py, care/*.py), with slots.
+# Callback data patterns, as the handlers build them through care/callbacks.py (handlers/*.py,
+# care/outreach/send.py, care/tickets/*.py), with slots; plus a few older shapes.
 CALLBACKS = [
-    "menu:open:{feature}", "loyalty:page:{n}", "loyalty:history:{n}", "loyalty:card:{n}",
-    "faq:show:{n}:{lang}", "faq:none:{n}", "faq:vote:{n}:{lang}:{vote}", "faq:staff:{n}",
-    "forget:{forget}:{n}", "settings:language:{word}", "settings:outreach:{setting}",
-    "tickets:draft:complaint", "tickets:rating:{r}", "tickets:skip:{skip}",
+    "menu:open:{feature}", "loyalty:page:{n}", "loyalty:history", "loyalty:card",
+    "loyalty:confirm:{n}", "loyalty:cancel:{n}", "faq:show:{n}:{lang}", "faq:none",
+    "faq:vote:{n}:{lang}:{vote}", "faq:staff:{n}", "forget:ask", "forget:confirm:{n}",
+    "forget:cancel", "settings:language:{word}", "settings:outreach:{setting}",
+    "tickets:draft:{draft}", "tickets:rating:{r}", "tickets:skip:{skip}",
     "tickets:category:{category}", "tickets:csat:{n}:{r}", "tickets:take:{n}",
     "tickets:resolve:{n}", "outreach:rate:{n}:{r}", "outreach:mute:{n}",
+    "loyalty:history:{n}", "faq:none:{n}", "forget:{forget}:{n}", "{feature}:{forget}",
 ]  # fmt: skip
 SLOTS: dict[str, list[str]] = {
-    "feature": ["points", "ask", "feedback", "complaint", "settings", "admin", ""],
+    "feature": ["points", "ask", "feedback", "complaint", "settings", "admin", "loyalty", ""],
     "lang": ["en", "zh", "fr", ""],
     "vote": ["up", "down", "sideways"],
-    "forget": ["ask", "confirm", "cancel", "now"],
+    "forget": ["ask", "confirm", "cancel", "now", ""],
+    "draft": ["complaint", "feedback", "x"],
     "word": ["toggle", "en", "zh", "x"],
     "setting": ["stop", "resume", "toggle", "x"],
     "r": ["1", "3", "5", "0", "6", "-1", HUGE],
@@ -166,6 +170,11 @@ class Cast:
     staff_chat: SandboxChat
     fans: SandboxChat
     channel: SandboxChat
+    groups: dict[int, list[SandboxUser]]  # chat id -> members (the sandbox keeps only ids)
+
+    def members(self, chat: SandboxChat) -> list[SandboxUser]:
+        """The users in a group."""
+        return self.groups[chat.id]
 
     @property
     def everyone(self) -> list[SandboxUser]:
@@ -296,8 +305,8 @@ class Fuzzer:
         if roll < 0.8:
             return rng.choice([cast.owner, *cast.staff]), None
         if roll < 0.92:
-            return rng.choice(cast.staff_chat.members), cast.staff_chat
-        return rng.choice(cast.fans.members), cast.fans
+            return rng.choice(cast.members(cast.staff_chat)), cast.staff_chat
+        return rng.choice(cast.members(cast.fans)), cast.fans
 
     def bot_messages(self, chat_id: int, *, buttons: bool = False) -> list[SentMessage]:
         """The bot's messages in a chat (with inline buttons only, if asked)."""
@@ -343,7 +352,7 @@ class Fuzzer:
         """Text in the customers' group or the staff chat (often replying to the bot there)."""
         rng = self.rng
         chat = rng.choice([self.cast.fans, self.cast.staff_chat])
-        user = rng.choice(chat.members)
+        user = rng.choice(self.cast.members(chat))
         posts = self.bot_messages(chat.id)
         reply_to = rng.choice(posts) if posts and rng.random() < 0.5 else None
         message_id = await user.send(self.random_text(), chat=chat, reply_to=reply_to)
@@ -422,7 +431,7 @@ class Fuzzer:
         rng = self.rng
         user = rng.choice(self.cast.everyone)
         chats = [user.id] + [
-            c.id for c in (self.cast.staff_chat, self.cast.fans) if user in c.members
+            c.id for c in (self.cast.staff_chat, self.cast.fans) if user in self.cast.members(c)
         ]
         chat_id = rng.choice(chats) if rng.random() < 0.3 else user.id
         with_buttons = self.bot_messages(chat_id, buttons=True)
@@ -520,10 +529,13 @@ def build_cast(sandbox: Sandbox) -> Cast:
         for i, (name, lang) in enumerate(names)
     ]
     probe = sandbox.create_user("Probe", username="probe")
-    staff_chat = sandbox.create_group("Staff room", members=[owner, *staff, customers[16]])
-    fans = sandbox.create_group("Bean fans", members=[*customers[:8], staff[0]])
+    in_staff_chat = [owner, *staff, customers[16]]
+    in_fans = [*customers[:8], staff[0]]
+    staff_chat = sandbox.create_group("Staff room", members=in_staff_chat)
+    fans = sandbox.create_group("Bean fans", members=in_fans)
     channel = make_channel(sandbox, "Bean news")
-    return Cast(owner, staff, customers, probe, staff_chat, fans, channel)
+    groups = {staff_chat.id: in_staff_chat, fans.id: in_fans}
+    return Cast(owner, staff, customers, probe, staff_chat, fans, channel, groups)
 
 
 @dataclass
