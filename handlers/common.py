@@ -16,7 +16,7 @@ from telegram import (
 )
 from telegram.error import BadRequest
 
-from care.errors import CareError, NotStaff
+from care.errors import CareError, ExpiredButton, NotStaff
 from care.ports import Label
 from care.roles import Role
 from handlers.context import CareContext
@@ -98,6 +98,13 @@ async def edit_quietly(
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise
+
+
+def require_text_message(query: CallbackQuery) -> None:
+    """ExpiredButton unless the button's message is a text the handler can replace: these
+    buttons live only on texts, so one pressed on a photo or a sticker was forged."""
+    if isinstance(query.message, Message) and query.message.text is None:
+        raise ExpiredButton()
 
 
 async def answer_error(query: CallbackQuery, exc: CareError, lang: str) -> None:
