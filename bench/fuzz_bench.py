@@ -1,7 +1,7 @@
 """A seeded random run of every kind of update through the sandbox to a real `carebot run`.
 
 Run: .venv/bin/python bench/fuzz_bench.py [--updates 10000] [--seed 1] [--sync 50]
-                                         [--rate-limiter] [--keep-log FILE]
+                                         [--rate-limiter] [--keep-log FILE] [--malformed-chat]
 
 The bot (`python -m bot run`, a subprocess) polls the embedded sandbox (bot/sandbox.py, in this
 process on 127.0.0.1). Customers (en, zh, other languages; some never press /start), the owner,
@@ -10,7 +10,9 @@ channel send: texts (FAQ questions, small talk, complaints, random unicode, emoj
 mixed zh/en, markup look-alikes), every command of README.md with random arguments (huge and
 negative numbers, real and unknown member codes, dates, zones, unicode), edits of earlier
 messages, group and channel posts, replies to the bot's messages, media (photos, contacts,
-locations, stickers, documents, voice), `my_chat_member` (block/unblock) and callback queries:
+locations, stickers, documents, voice), `my_chat_member` (block/unblock), poison updates
+python-telegram-bot cannot parse (they must be parked; `--malformed-chat` adds ones whose chat or
+sender is not an object) and callback queries:
 real buttons, double taps, stale buttons, other users' button data, and forged data built from
 the real patterns with numbers like 40 nines. Every `--sync` updates a probe user sends /help and
 waits for the reply, so at most that many updates are in flight (carebot handles updates one at
@@ -195,8 +197,11 @@ class Tally:
 class Fuzzer:
     """Builds and sends one random update at a time."""
 
-    def __init__(self, sandbox: Sandbox, cast: Cast, codes: list[str], seed: int) -> None:
+    def __init__(
+        self, sandbox: Sandbox, cast: Cast, codes: list[str], seed: int, malformed_chat: bool
+    ) -> None:
         self.sandbox = sandbox
+        self.malformed_chat = malformed_chat
         self.cast = cast
         self.codes = codes
         self.rng = random.Random(seed)
@@ -211,6 +216,7 @@ class Fuzzer:
             (self.media, 8),
             (self.callback, 15),
             (self.member, 2),
+            (self.poison, 1),
         ]
 
     # ------------------------------------------------------------------ building blocks
@@ -501,11 +507,40 @@ class Fuzzer:
         my_chat_member(self.sandbox, user, self.rng.choice(["kicked", "member"]))
         self.tally.kinds["my_chat_member"] += 1
 
+    def poison(self) -> None:
+        """An update python-telegram-bot cannot parse, in a user's chat (or malformed)."""
+        rng = self.rng
+        user = rng.choice(self.cast.everyone)
+        message = {
+            "message_id": rng.randint(1, 10**6),
+            "date": 0,
+            "chat": user.private_chat_json(),
+            "from": user.to_json(),
+            "text": "/help",
+        }
+        kinds = ["entity", "no date", "from"] + (["chat", "query"] if self.malformed_chat else [])
+        kind = rng.choice(kinds)
+        if kind == "entity":
+            self.sandbox.inject("message", message | {"entities": [{"type": "bot_command"}]})
+        elif kind == "no date":
+            self.sandbox.inject(
+                "edited_message", {k: v for k, v in message.items() if k != "date"}
+            )
+        elif kind == "from":
+            self.sandbox.inject("callback_query", {"id": "1", "from": [user.id], "data": "x"})
+        elif kind == "chat":
+            self.sandbox.inject("message", {"message_id": "x", "chat": user.id})
+        else:
+            self.sandbox.inject("callback_query", {"id": "1", "from": user.id, "message": "?"})
+        self.tally.kinds[f"poison: {kind}"] += 1
+
     async def one(self) -> None:
         """Send one random update (a double tap sends two)."""
         makers, weights = zip(*self.kinds, strict=True)
         maker = self.rng.choices(makers, weights)[0]
-        await maker()  # type: ignore[misc]
+        made = maker()
+        if asyncio.iscoroutine(made):
+            await made
 
 
 def build_cast(sandbox: Sandbox) -> Cast:
@@ -571,7 +606,7 @@ async def run(args: argparse.Namespace) -> None:
             try:
                 await set_up(sandbox, cast, bot)
                 codes = [code for (code,) in ledger_rows(db, "SELECT member_code FROM customers")]
-                fuzzer = Fuzzer(sandbox, cast, codes, args.seed)
+                fuzzer = Fuzzer(sandbox, cast, codes, args.seed, args.malformed_chat)
                 rss.mark(bot, "after set-up")
                 sent = 0
                 quarter = max(1, args.updates // 4)
@@ -594,12 +629,13 @@ async def run(args: argparse.Namespace) -> None:
                 quiet = await wait_quiet(sandbox, quiet=3.0, timeout=120, busy=bot)
                 rss.mark(bot, "at the end")
                 alive = bot.alive
+                parked = dict(ledger_rows(db, PARKED))
             finally:
                 await bot.stop()
                 if args.keep_log:
                     save_log(bot, Path(args.keep_log))
             elapsed = time.perf_counter() - started
-            report(sandbox, fuzzer.tally, bot, rss, args, elapsed, probes, probe_timeouts)
+            report(sandbox, fuzzer.tally, bot, rss, args, elapsed, probes, probe_timeouts, parked)
             print(f"bot alive at the end: {alive}; quiet at the end: {quiet}")
 
 
@@ -629,7 +665,11 @@ async def probe(user: SandboxUser) -> bool:
     return True
 
 
-_FAILED = re.compile(r"handler failed update_id=(\S+) error=(\w+)")
+_FAILED = re.compile(r"handler failed update_id=(\S+)(?: attempt=\S+)? error=(\w+)")
+PARKED = """
+    SELECT CASE WHEN error LIKE 'unparsable%' THEN 'unparsable' ELSE 'failed' END, COUNT(*)
+    FROM inbox WHERE status = 'parked' GROUP BY 1
+"""
 _HANDLER_FRAME = re.compile(r'File ".*/(handlers/\w+\.py)", line \d+, in (\w+)')
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
@@ -686,6 +726,7 @@ def report(
     elapsed: float,
     probes: int,
     probe_timeouts: int,
+    parked: dict[str, int],
 ) -> None:
     """Print every count."""
     total = sum(tally.kinds.values())
@@ -709,7 +750,11 @@ def report(
     )
     generic = sum(m.content in GENERIC_ERRORS for m in sandbox.sent() if not m.edited)
     print("\n| count | result |\n|---|---|")
-    print(f"| handler failures (`handler failed` in the bot's log) | {failures} |")
+    failed_updates = len({found.group(1) for found in _FAILED.finditer(log)})
+    print(
+        f"| handler failures (`handler failed` lines in the bot's log, one per attempt) "
+        f"| {failures} (of {failed_updates} updates) |"
+    )
     print(f"| 'Sorry, something went wrong' replies | {generic} |")
     print(f"| tracebacks in the bot's log | {log.count('Traceback (most recent call last)')} |")
     print(f"| ERROR lines in the bot's log | {log.count(' ERROR ')} |")
@@ -717,6 +762,9 @@ def report(
         f"| callback queries never answered | {sum(unanswered.values())} of {len(tally.presses)} |"
     )
     print(f"| probes unanswered within 60 s | {probe_timeouts} of {probes} |")
+    poisons = sum(n for kind, n in tally.kinds.items() if kind.startswith("poison"))
+    print(f"| poison updates parked as unparsable | {parked.get('unparsable', 0)} of {poisons} |")
+    print(f"| updates parked after failing every attempt | {parked.get('failed', 0)} |")
     first, last = rss.marks[0][1], rss.marks[-1][1]
     print(
         f"| bot RSS growth, after set-up → end | {(last - first) / 1024:+.1f} MiB "
@@ -761,6 +809,11 @@ def main() -> None:
     parser.add_argument("--sync", type=int, default=50, help="updates between probes")
     parser.add_argument("--rate-limiter", action="store_true", help="keep AIORateLimiter")
     parser.add_argument("--keep-log", metavar="FILE", help="save the bot's log to FILE")
+    parser.add_argument(
+        "--malformed-chat",
+        action="store_true",
+        help="also poison updates whose chat or sender is not an object",
+    )
     asyncio.run(run(parser.parse_args()))
 
 
