@@ -30,7 +30,7 @@ from care.callbacks import Choice, Number
 from care.errors import CareError
 from care.tickets.results import TicketCreated
 from care.tickets.service import CATEGORIES
-from handlers.common import error_text, keyboard, reply
+from handlers.common import error_text, keyboard, reply, require_text_message
 from handlers.context import CareContext
 from handlers.texts import t
 
@@ -107,6 +107,7 @@ async def on_rating(update: Update, context: CareContext) -> int | None:
     assert query is not None and context.user_data is not None
     try:
         (rating,) = callbacks.parse(query.data, "tickets", "rating", Number(1, 5))
+        require_text_message(query)
     except CareError as exc:
         await refuse_button(query, exc, context.lang)
         return STAY
@@ -184,6 +185,7 @@ async def on_category(update: Update, context: CareContext) -> int | None:
     assert query is not None and context.user_data is not None
     try:
         (category,) = callbacks.parse(query.data, "tickets", "category", Choice(*CATEGORIES))
+        require_text_message(query)
     except CareError as exc:
         await refuse_button(query, exc, context.lang)
         return STAY

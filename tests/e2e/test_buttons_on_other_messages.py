@@ -52,3 +52,23 @@ async def test_a_button_pressed_on_a_photo_is_answered_and_nothing_fails(
     assert answer.get("text") in (None, EXPIRED)  # expired, or a quiet late tap
     # No failure, and no change made before a failed edit ("reply failed after commit").
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+@pytest.mark.parametrize(
+    ("command", "data"),
+    [("/feedback", "tickets:rating:3"), ("/complaint", "tickets:category:service")],
+)
+async def test_a_flow_button_pressed_on_a_photo_mid_flow_has_expired(
+    harness: Harness, command: str, data: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice, card = await _card(harness)
+    await alice.send(command)  # the flow now waits for this very button
+    asked = await alice.next_message()
+    caplog.set_level(logging.INFO)
+
+    answer = await alice.wait_callback_answer(await alice.press_data(card, data))
+
+    assert answer.get("text") == EXPIRED
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    query = await alice.press_data(asked, data)  # the real button still works
+    assert (await alice.wait_callback_answer(query)).get("text") is None
