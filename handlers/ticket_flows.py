@@ -30,7 +30,13 @@ from care.callbacks import Choice, Number
 from care.errors import CareError
 from care.tickets.results import TicketCreated
 from care.tickets.service import CATEGORIES
-from handlers.common import error_text, keyboard, reply, require_text_message
+from handlers.common import (
+    error_text,
+    keyboard,
+    remove_buttons,
+    reply,
+    require_text_message,
+)
 from handlers.context import CareContext
 from handlers.texts import t
 
@@ -253,7 +259,7 @@ async def _skipped(update: Update, context: CareContext, step: str) -> bool:
         await refuse_button(query, exc, context.lang)
         return False
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    await remove_buttons(query)
     return True
 
 
