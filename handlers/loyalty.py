@@ -333,14 +333,18 @@ async def on_points_button(update: Update, context: CareContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    await query.answer()
     verb = callbacks.verb_of(query.data)
-    if verb == "history":
-        await cmd_history(update, context)
-    elif verb == "card":
-        await cmd_card(update, context)
-    else:
-        await cmd_points(update, context)
+    try:
+        if verb == "history":
+            await cmd_history(update, context)
+        elif verb == "card":
+            await cmd_card(update, context)
+        else:
+            await cmd_points(update, context)
+    except CareError as exc:  # e.g. not registered: said on the button, which is then answered
+        await answer_error(query, exc, context.lang)
+        return
+    await query.answer()
 
 
 async def cmd_phone(update: Update, context: CareContext) -> None:

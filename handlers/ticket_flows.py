@@ -72,11 +72,12 @@ async def refuse_button(query: CallbackQuery, exc: CareError, lang: str) -> None
 
 
 async def _registered(update: Update, context: CareContext) -> None:
-    """Answer a pressed button; NotRegistered (told by the error handler) before /start."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    """Answer a pressed button; NotRegistered before /start (the error handler tells it, on
+    the button itself, so the button is answered only after the check)."""
     assert update.effective_user is not None
     await context.care.customers.require(update.effective_user.id)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
 
 
 def _start_flow(context: CareContext) -> None:

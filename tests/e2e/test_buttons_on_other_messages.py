@@ -6,6 +6,8 @@ import logging
 
 import pytest
 
+from care.errors import NotRegistered
+from handlers.common import error_text
 from handlers.texts import t
 from sandbox import SandboxUser
 from tests.conftest import Harness
@@ -72,3 +74,26 @@ async def test_a_flow_button_pressed_on_a_photo_mid_flow_has_expired(
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     query = await alice.press_data(asked, data)  # the real button still works
     assert (await alice.wait_callback_answer(query)).get("text") is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "loyalty:history",
+        "loyalty:card",
+        "menu:open:points",
+        "menu:open:settings",
+        "menu:open:feedback",
+        "menu:open:complaint",
+    ],
+)
+async def test_a_button_pressed_before_start_says_why_nothing_happens(
+    harness: Harness, data: str
+) -> None:
+    bob = harness.customer("Bob")  # never sent /start
+    await bob.send("/help")
+    help_text = await bob.next_message()
+
+    answer = await bob.wait_callback_answer(await bob.press_data(help_text, data))
+
+    assert answer.get("text") == error_text(NotRegistered(bob.id), "en")
