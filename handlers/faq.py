@@ -47,6 +47,9 @@ def _button(func: ButtonHandler) -> Callable[[Update, CareContext], Coroutine[An
         try:
             if not isinstance(query.message, Message):  # too old for Telegram to include
                 raise ExpiredButton()
+            if query.message.reply_markup is None:  # its buttons went with a first tap (or
+                await query.answer()  # it never had any: forged): nothing to do
+                return
             await func(update, context, query, query.message)
         except CareError as exc:
             await query.answer(error_text(exc, context.lang), show_alert=True)
