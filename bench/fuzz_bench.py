@@ -1,7 +1,7 @@
 """A seeded random run of every kind of update through the sandbox to a real `carebot run`.
 
 Run: .venv/bin/python bench/fuzz_bench.py [--updates 10000] [--seed 1] [--sync 50]
-                                         [--rate-limiter] [--keep-log FILE]
+                                         [--rate-limiter] [--keep-log FILE] [--malformed-chat]
 
 The bot (`python -m bot run`, a subprocess) polls the embedded sandbox (bot/sandbox.py, in this
 process on 127.0.0.1). Customers (en, zh, other languages; some never press /start), the owner,
@@ -10,7 +10,9 @@ channel send: texts (FAQ questions, small talk, complaints, random unicode, emoj
 mixed zh/en, markup look-alikes), every command of README.md with random arguments (huge and
 negative numbers, real and unknown member codes, dates, zones, unicode), edits of earlier
 messages, group and channel posts, replies to the bot's messages, media (photos, contacts,
-locations, stickers, documents, voice), `my_chat_member` (block/unblock) and callback queries:
+locations, stickers, documents, voice), `my_chat_member` (block/unblock), poison updates
+python-telegram-bot cannot parse (they must be parked; `--malformed-chat` adds ones whose chat or
+sender is not an object) and callback queries:
 real buttons, double taps, stale buttons, other users' button data, and forged data built from
 the real patterns with numbers like 40 nines. Every `--sync` updates a probe user sends /help and
 waits for the reply, so at most that many updates are in flight (carebot handles updates one at
@@ -106,20 +108,24 @@ WORDS = [
     "2026-11-23", "2026-13-45", "@nobody", "+44 7700 900123", "07700 900222", "goodwill",
 ]  # fmt: skip
 HUGE_NUMBERS = [HUGE, "-" + HUGE, "18446744073709551616", "9223372036854775808", "1" + "0" * 30]
-# Callback data patterns, as the handlers build them (handlers/*.py, care/*.py), with slots.
+# Callback data patterns, as the handlers build them through care/callbacks.py (handlers/*.py,
+# care/outreach/send.py, care/tickets/*.py), with slots; plus a few older shapes.
 CALLBACKS = [
-    "menu:open:{feature}", "loyalty:page:{n}", "loyalty:history:{n}", "loyalty:card:{n}",
-    "faq:show:{n}:{lang}", "faq:none:{n}", "faq:vote:{n}:{lang}:{vote}", "faq:staff:{n}",
-    "forget:{forget}:{n}", "settings:language:{word}", "settings:outreach:{setting}",
-    "tickets:draft:complaint", "tickets:rating:{r}", "tickets:skip:{skip}",
+    "menu:open:{feature}", "loyalty:page:{n}", "loyalty:history", "loyalty:card",
+    "loyalty:confirm:{n}", "loyalty:cancel:{n}", "faq:show:{n}:{lang}", "faq:none",
+    "faq:vote:{n}:{lang}:{vote}", "faq:staff:{n}", "forget:ask", "forget:confirm:{n}",
+    "forget:cancel", "settings:language:{word}", "settings:outreach:{setting}",
+    "tickets:draft:{draft}", "tickets:rating:{r}", "tickets:skip:{skip}",
     "tickets:category:{category}", "tickets:csat:{n}:{r}", "tickets:take:{n}",
     "tickets:resolve:{n}", "outreach:rate:{n}:{r}", "outreach:mute:{n}",
+    "loyalty:history:{n}", "faq:none:{n}", "forget:{forget}:{n}", "{feature}:{forget}",
 ]  # fmt: skip
 SLOTS: dict[str, list[str]] = {
-    "feature": ["points", "ask", "feedback", "complaint", "settings", "admin", ""],
+    "feature": ["points", "ask", "feedback", "complaint", "settings", "admin", "loyalty", ""],
     "lang": ["en", "zh", "fr", ""],
     "vote": ["up", "down", "sideways"],
-    "forget": ["ask", "confirm", "cancel", "now"],
+    "forget": ["ask", "confirm", "cancel", "now", ""],
+    "draft": ["complaint", "feedback", "x"],
     "word": ["toggle", "en", "zh", "x"],
     "setting": ["stop", "resume", "toggle", "x"],
     "r": ["1", "3", "5", "0", "6", "-1", HUGE],
@@ -166,6 +172,11 @@ class Cast:
     staff_chat: SandboxChat
     fans: SandboxChat
     channel: SandboxChat
+    groups: dict[int, list[SandboxUser]]  # chat id -> members (the sandbox keeps only ids)
+
+    def members(self, chat: SandboxChat) -> list[SandboxUser]:
+        """The users in a group."""
+        return self.groups[chat.id]
 
     @property
     def everyone(self) -> list[SandboxUser]:
@@ -186,8 +197,11 @@ class Tally:
 class Fuzzer:
     """Builds and sends one random update at a time."""
 
-    def __init__(self, sandbox: Sandbox, cast: Cast, codes: list[str], seed: int) -> None:
+    def __init__(
+        self, sandbox: Sandbox, cast: Cast, codes: list[str], seed: int, malformed_chat: bool
+    ) -> None:
         self.sandbox = sandbox
+        self.malformed_chat = malformed_chat
         self.cast = cast
         self.codes = codes
         self.rng = random.Random(seed)
@@ -202,6 +216,7 @@ class Fuzzer:
             (self.media, 8),
             (self.callback, 15),
             (self.member, 2),
+            (self.poison, 1),
         ]
 
     # ------------------------------------------------------------------ building blocks
@@ -296,8 +311,8 @@ class Fuzzer:
         if roll < 0.8:
             return rng.choice([cast.owner, *cast.staff]), None
         if roll < 0.92:
-            return rng.choice(cast.staff_chat.members), cast.staff_chat
-        return rng.choice(cast.fans.members), cast.fans
+            return rng.choice(cast.members(cast.staff_chat)), cast.staff_chat
+        return rng.choice(cast.members(cast.fans)), cast.fans
 
     def bot_messages(self, chat_id: int, *, buttons: bool = False) -> list[SentMessage]:
         """The bot's messages in a chat (with inline buttons only, if asked)."""
@@ -343,7 +358,7 @@ class Fuzzer:
         """Text in the customers' group or the staff chat (often replying to the bot there)."""
         rng = self.rng
         chat = rng.choice([self.cast.fans, self.cast.staff_chat])
-        user = rng.choice(chat.members)
+        user = rng.choice(self.cast.members(chat))
         posts = self.bot_messages(chat.id)
         reply_to = rng.choice(posts) if posts and rng.random() < 0.5 else None
         message_id = await user.send(self.random_text(), chat=chat, reply_to=reply_to)
@@ -422,7 +437,7 @@ class Fuzzer:
         rng = self.rng
         user = rng.choice(self.cast.everyone)
         chats = [user.id] + [
-            c.id for c in (self.cast.staff_chat, self.cast.fans) if user in c.members
+            c.id for c in (self.cast.staff_chat, self.cast.fans) if user in self.cast.members(c)
         ]
         chat_id = rng.choice(chats) if rng.random() < 0.3 else user.id
         with_buttons = self.bot_messages(chat_id, buttons=True)
@@ -492,11 +507,40 @@ class Fuzzer:
         my_chat_member(self.sandbox, user, self.rng.choice(["kicked", "member"]))
         self.tally.kinds["my_chat_member"] += 1
 
+    def poison(self) -> None:
+        """An update python-telegram-bot cannot parse, in a user's chat (or malformed)."""
+        rng = self.rng
+        user = rng.choice(self.cast.everyone)
+        message = {
+            "message_id": rng.randint(1, 10**6),
+            "date": 0,
+            "chat": user.private_chat_json(),
+            "from": user.to_json(),
+            "text": "/help",
+        }
+        kinds = ["entity", "no date", "from"] + (["chat", "query"] if self.malformed_chat else [])
+        kind = rng.choice(kinds)
+        if kind == "entity":
+            self.sandbox.inject("message", message | {"entities": [{"type": "bot_command"}]})
+        elif kind == "no date":
+            self.sandbox.inject(
+                "edited_message", {k: v for k, v in message.items() if k != "date"}
+            )
+        elif kind == "from":
+            self.sandbox.inject("callback_query", {"id": "1", "from": [user.id], "data": "x"})
+        elif kind == "chat":
+            self.sandbox.inject("message", {"message_id": "x", "chat": user.id})
+        else:
+            self.sandbox.inject("callback_query", {"id": "1", "from": user.id, "message": "?"})
+        self.tally.kinds[f"poison: {kind}"] += 1
+
     async def one(self) -> None:
         """Send one random update (a double tap sends two)."""
         makers, weights = zip(*self.kinds, strict=True)
         maker = self.rng.choices(makers, weights)[0]
-        await maker()  # type: ignore[misc]
+        made = maker()
+        if asyncio.iscoroutine(made):
+            await made
 
 
 def build_cast(sandbox: Sandbox) -> Cast:
@@ -520,10 +564,13 @@ def build_cast(sandbox: Sandbox) -> Cast:
         for i, (name, lang) in enumerate(names)
     ]
     probe = sandbox.create_user("Probe", username="probe")
-    staff_chat = sandbox.create_group("Staff room", members=[owner, *staff, customers[16]])
-    fans = sandbox.create_group("Bean fans", members=[*customers[:8], staff[0]])
+    in_staff_chat = [owner, *staff, customers[16]]
+    in_fans = [*customers[:8], staff[0]]
+    staff_chat = sandbox.create_group("Staff room", members=in_staff_chat)
+    fans = sandbox.create_group("Bean fans", members=in_fans)
     channel = make_channel(sandbox, "Bean news")
-    return Cast(owner, staff, customers, probe, staff_chat, fans, channel)
+    groups = {staff_chat.id: in_staff_chat, fans.id: in_fans}
+    return Cast(owner, staff, customers, probe, staff_chat, fans, channel, groups)
 
 
 @dataclass
@@ -559,7 +606,7 @@ async def run(args: argparse.Namespace) -> None:
             try:
                 await set_up(sandbox, cast, bot)
                 codes = [code for (code,) in ledger_rows(db, "SELECT member_code FROM customers")]
-                fuzzer = Fuzzer(sandbox, cast, codes, args.seed)
+                fuzzer = Fuzzer(sandbox, cast, codes, args.seed, args.malformed_chat)
                 rss.mark(bot, "after set-up")
                 sent = 0
                 quarter = max(1, args.updates // 4)
@@ -582,12 +629,13 @@ async def run(args: argparse.Namespace) -> None:
                 quiet = await wait_quiet(sandbox, quiet=3.0, timeout=120, busy=bot)
                 rss.mark(bot, "at the end")
                 alive = bot.alive
+                parked = dict(ledger_rows(db, PARKED))
             finally:
                 await bot.stop()
                 if args.keep_log:
                     save_log(bot, Path(args.keep_log))
             elapsed = time.perf_counter() - started
-            report(sandbox, fuzzer.tally, bot, rss, args, elapsed, probes, probe_timeouts)
+            report(sandbox, fuzzer.tally, bot, rss, args, elapsed, probes, probe_timeouts, parked)
             print(f"bot alive at the end: {alive}; quiet at the end: {quiet}")
 
 
@@ -617,7 +665,11 @@ async def probe(user: SandboxUser) -> bool:
     return True
 
 
-_FAILED = re.compile(r"handler failed update_id=(\S+) error=(\w+)")
+_FAILED = re.compile(r"handler failed update_id=(\S+)(?: attempt=\S+)? error=(\w+)")
+PARKED = """
+    SELECT CASE WHEN error LIKE 'unparsable%' THEN 'unparsable' ELSE 'failed' END, COUNT(*)
+    FROM inbox WHERE status = 'parked' GROUP BY 1
+"""
 _HANDLER_FRAME = re.compile(r'File ".*/(handlers/\w+\.py)", line \d+, in (\w+)')
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
@@ -674,6 +726,7 @@ def report(
     elapsed: float,
     probes: int,
     probe_timeouts: int,
+    parked: dict[str, int],
 ) -> None:
     """Print every count."""
     total = sum(tally.kinds.values())
@@ -697,7 +750,11 @@ def report(
     )
     generic = sum(m.content in GENERIC_ERRORS for m in sandbox.sent() if not m.edited)
     print("\n| count | result |\n|---|---|")
-    print(f"| handler failures (`handler failed` in the bot's log) | {failures} |")
+    failed_updates = len({found.group(1) for found in _FAILED.finditer(log)})
+    print(
+        f"| handler failures (`handler failed` lines in the bot's log, one per attempt) "
+        f"| {failures} (of {failed_updates} updates) |"
+    )
     print(f"| 'Sorry, something went wrong' replies | {generic} |")
     print(f"| tracebacks in the bot's log | {log.count('Traceback (most recent call last)')} |")
     print(f"| ERROR lines in the bot's log | {log.count(' ERROR ')} |")
@@ -705,6 +762,9 @@ def report(
         f"| callback queries never answered | {sum(unanswered.values())} of {len(tally.presses)} |"
     )
     print(f"| probes unanswered within 60 s | {probe_timeouts} of {probes} |")
+    poisons = sum(n for kind, n in tally.kinds.items() if kind.startswith("poison"))
+    print(f"| poison updates parked as unparsable | {parked.get('unparsable', 0)} of {poisons} |")
+    print(f"| updates parked after failing every attempt | {parked.get('failed', 0)} |")
     first, last = rss.marks[0][1], rss.marks[-1][1]
     print(
         f"| bot RSS growth, after set-up → end | {(last - first) / 1024:+.1f} MiB "
@@ -749,6 +809,11 @@ def main() -> None:
     parser.add_argument("--sync", type=int, default=50, help="updates between probes")
     parser.add_argument("--rate-limiter", action="store_true", help="keep AIORateLimiter")
     parser.add_argument("--keep-log", metavar="FILE", help="save the bot's log to FILE")
+    parser.add_argument(
+        "--malformed-chat",
+        action="store_true",
+        help="also poison updates whose chat or sender is not an object",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

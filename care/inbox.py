@@ -58,24 +58,32 @@ class ParkedUpdate:
 def chat_key(raw: dict[str, Any]) -> str:
     """What orders this update: its chat, else its sender, else nothing in particular."""
     for kind in _CARRIERS:
-        if isinstance(raw.get(kind), dict):
-            chat = raw[kind].get("chat") or {}
-            if "id" in chat:
-                return f"c{chat['id']}"
+        chat_id = _id_of(_field(raw.get(kind), "chat"))
+        if chat_id is not None:
+            return f"c{chat_id}"
     query = raw.get("callback_query")
     if isinstance(query, dict):
-        chat = (query.get("message") or {}).get("chat") or {}
-        if "id" in chat:
-            return f"c{chat['id']}"
-        sender = query.get("from") or {}
-        if "id" in sender:
-            return f"u{sender['id']}"
+        chat_id = _id_of(_field(query.get("message"), "chat"))
+        if chat_id is not None:
+            return f"c{chat_id}"
+        sender_id = _id_of(query.get("from"))
+        if sender_id is not None:
+            return f"u{sender_id}"
     for value in raw.values():
-        if isinstance(value, dict):
-            sender = value.get("from") or value.get("user") or {}
-            if isinstance(sender, dict) and "id" in sender:
-                return f"u{sender['id']}"
+        sender_id = _id_of(_field(value, "from")) or _id_of(_field(value, "user"))
+        if sender_id is not None:
+            return f"u{sender_id}"
     return "-"
+
+
+def _field(value: object, name: str) -> object:
+    """`value[name]` when value is a JSON object, else None (an update may be malformed)."""
+    return value.get(name) if isinstance(value, dict) else None
+
+
+def _id_of(value: object) -> object | None:
+    """The `id` of a JSON object, or None when it is not an object with an id."""
+    return value.get("id") if isinstance(value, dict) else None
 
 
 class Inbox:

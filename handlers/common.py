@@ -13,7 +13,7 @@ from telegram import (
 )
 from telegram.error import BadRequest
 
-from care.errors import CareError
+from care.errors import CareError, ExpiredButton
 from care.ports import Label
 from handlers.texts import label, t
 
@@ -51,6 +51,25 @@ async def edit_quietly(
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise
+
+
+async def remove_buttons(query: CallbackQuery) -> None:
+    """Take the buttons off the button's message; when it has none (a second tap, or a press
+    forged on another message) there is nothing to edit and nothing to say."""
+    if isinstance(query.message, Message) and query.message.reply_markup is None:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+def require_text_message(query: CallbackQuery) -> None:
+    """ExpiredButton unless the button's message is a text the handler can replace: these
+    buttons live only on texts, so one pressed on a photo or a sticker was forged."""
+    if isinstance(query.message, Message) and query.message.text is None:
+        raise ExpiredButton()
 
 
 async def answer_error(query: CallbackQuery, exc: CareError, lang: str) -> None:

@@ -11,7 +11,13 @@ from care.customers import Preferences
 from care.errors import CareError
 from care.roles import Role
 from care.settings import LANGUAGES
-from handlers.common import answer_error, edit_quietly, keyboard, reply
+from handlers.common import (
+    answer_error,
+    edit_quietly,
+    keyboard,
+    reply,
+    require_text_message,
+)
 from handlers.context import CareContext
 from handlers.texts import t
 
@@ -161,6 +167,7 @@ async def on_forget_confirm(update: Update, context: CareContext) -> None:
     lang = context.lang
     try:
         (nonce,) = callbacks.parse(query.data, "forget", "confirm", NONCE)
+        require_text_message(query)
         outcome = await context.care.customers.confirm_forget(user.id, int(nonce))
     except CareError as exc:
         await answer_error(query, exc, lang)
@@ -181,6 +188,7 @@ async def on_forget_cancel(update: Update, context: CareContext) -> None:
         return
     try:
         callbacks.parse(query.data, "forget", "cancel")
+        require_text_message(query)
     except CareError as exc:
         await answer_error(query, exc, context.lang)
         return
@@ -226,6 +234,7 @@ async def on_settings_button(update: Update, context: CareContext) -> None:
         return
     customers = context.care.customers
     try:
+        require_text_message(query)
         if callbacks.verb_of(query.data) == "language":
             (lang,) = callbacks.parse(query.data, "settings", "language", Choice(*LANGUAGES))
             preferences = await customers.set_language(user.id, str(lang))

@@ -18,7 +18,7 @@ from care.errors import CareError, ExpiredButton
 from care.faq.results import FaqReply, Outcome, TeamAsked
 from care.settings import LANGUAGES
 from handlers import faq_add, faq_staff, tickets
-from handlers.common import error_text, keyboard, reply
+from handlers.common import error_text, keyboard, remove_buttons, reply
 from handlers.context import CareContext
 from handlers.texts import t
 from handlers.ticket_flows import confirm_ticket
@@ -47,6 +47,9 @@ def _button(func: ButtonHandler) -> Callable[[Update, CareContext], Coroutine[An
         try:
             if not isinstance(query.message, Message):  # too old for Telegram to include
                 raise ExpiredButton()
+            if query.message.reply_markup is None:  # its buttons went with a first tap (or
+                await query.answer()  # it never had any: forged): nothing to do
+                return
             await func(update, context, query, query.message)
         except CareError as exc:
             await query.answer(error_text(exc, context.lang), show_alert=True)
@@ -159,7 +162,7 @@ async def on_none_of_these(
     await query.answer()
     if done.repeat:  # a double tap: the first press did everything
         return
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     if asked is None:  # forgotten (a restart): ask again rather than offer an empty question
         await message.reply_text(t("faq.ask_again", context.lang))
         return
@@ -185,7 +188,7 @@ async def on_vote(
         await query.answer(t("faq.vote_repeat", context.lang))
         return
     await query.answer(t("faq.vote_thanks", context.lang))
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     if helpful:
         return
     if voted.unanswered_id is None:  # the question is forgotten (a restart): ask to rephrase
@@ -216,7 +219,7 @@ async def on_ask_staff(
     await query.answer()
     if asked.outcome is TeamAsked.REPEAT:  # a double tap: the first press did everything
         return
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     if asked.outcome is TeamAsked.TICKET and asked.customer_id is not None:
         created = await context.care.tickets.open_question(asked.customer_id, asked.question)
         await confirm_ticket(update, context, "faq.staff_ticket", created)

@@ -43,7 +43,7 @@ from care.loyalty.service import (
     VoidResult,
 )
 from care.loyalty.units import format_money
-from handlers.common import error_text, keyboard, reply
+from handlers.common import error_text, keyboard, reply, require_text_message
 from handlers.context import CareContext
 from handlers.stages import stage_label
 from handlers.texts import LANGUAGES, t, tier_label
@@ -304,6 +304,7 @@ async def on_history_page(update: Update, context: CareContext) -> None:
         return
     try:
         (page_number,) = callbacks.parse(query.data, FEATURE, "page", Number(0, MAX_PAGE))
+        require_text_message(query)
         page = await context.care.loyalty.history_for(user.id, int(page_number))
     except CareError as exc:
         await answer_error(query, exc, context.lang)
@@ -332,14 +333,18 @@ async def on_points_button(update: Update, context: CareContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    await query.answer()
     verb = callbacks.verb_of(query.data)
-    if verb == "history":
-        await cmd_history(update, context)
-    elif verb == "card":
-        await cmd_card(update, context)
-    else:
-        await cmd_points(update, context)
+    try:
+        if verb == "history":
+            await cmd_history(update, context)
+        elif verb == "card":
+            await cmd_card(update, context)
+        else:
+            await cmd_points(update, context)
+    except CareError as exc:  # e.g. not registered: said on the button, which is then answered
+        await answer_error(query, exc, context.lang)
+        return
+    await query.answer()
 
 
 async def cmd_phone(update: Update, context: CareContext) -> None:

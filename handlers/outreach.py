@@ -13,7 +13,7 @@ from care.callbacks import ID, Number
 from care.errors import CareError, InvalidArgument
 from care.outreach.rules import Birthday
 from care.outreach.service import Preview
-from handlers.common import answer_error, edit_quietly, reply
+from handlers.common import answer_error, edit_quietly, reply, require_text_message
 from handlers.context import CareContext
 from handlers.texts import label, t
 
@@ -58,6 +58,7 @@ async def on_checkin_answer(update: Update, context: CareContext) -> None:
         return
     try:
         outreach_id, score = callbacks.parse(query.data, "outreach", "rate", ID, SCORE)
+        require_text_message(query)
         answer = await context.care.outreach.answer_checkin(user.id, int(outreach_id), int(score))
     except CareError as exc:
         await answer_error(query, exc, context.lang)

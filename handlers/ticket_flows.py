@@ -30,7 +30,13 @@ from care.callbacks import Choice, Number
 from care.errors import CareError
 from care.tickets.results import TicketCreated
 from care.tickets.service import CATEGORIES
-from handlers.common import error_text, keyboard, reply
+from handlers.common import (
+    error_text,
+    keyboard,
+    remove_buttons,
+    reply,
+    require_text_message,
+)
 from handlers.context import CareContext
 from handlers.texts import t
 
@@ -66,11 +72,12 @@ async def refuse_button(query: CallbackQuery, exc: CareError, lang: str) -> None
 
 
 async def _registered(update: Update, context: CareContext) -> None:
-    """Answer a pressed button; NotRegistered (told by the error handler) before /start."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    """Answer a pressed button; NotRegistered before /start (the error handler tells it, on
+    the button itself, so the button is answered only after the check)."""
     assert update.effective_user is not None
     await context.care.customers.require(update.effective_user.id)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
 
 
 def _start_flow(context: CareContext) -> None:
@@ -107,6 +114,7 @@ async def on_rating(update: Update, context: CareContext) -> int | None:
     assert query is not None and context.user_data is not None
     try:
         (rating,) = callbacks.parse(query.data, "tickets", "rating", Number(1, 5))
+        require_text_message(query)
     except CareError as exc:
         await refuse_button(query, exc, context.lang)
         return STAY
@@ -184,6 +192,7 @@ async def on_category(update: Update, context: CareContext) -> int | None:
     assert query is not None and context.user_data is not None
     try:
         (category,) = callbacks.parse(query.data, "tickets", "category", Choice(*CATEGORIES))
+        require_text_message(query)
     except CareError as exc:
         await refuse_button(query, exc, context.lang)
         return STAY
@@ -251,7 +260,7 @@ async def _skipped(update: Update, context: CareContext, step: str) -> bool:
         await refuse_button(query, exc, context.lang)
         return False
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    await remove_buttons(query)
     return True
 
 

@@ -21,7 +21,7 @@ from care.errors import CareError, ExpiredButton
 from care.tickets.complaints import looks_like_complaint
 from care.tickets.service import CATEGORIES
 from handlers import ticket_staff, ticket_threads
-from handlers.common import keyboard, reply
+from handlers.common import keyboard, reply, require_text_message
 from handlers.context import CareContext
 from handlers.texts import t
 from handlers.ticket_flows import (
@@ -82,6 +82,7 @@ async def on_csat(update: Update, context: CareContext) -> None:
         return
     try:
         number, score = callbacks.parse(query.data, "tickets", "csat", ID, Number(1, 5))
+        require_text_message(query)
         rating = await context.care.tickets.rate(user.id, int(number), int(score))
     except CareError as exc:
         await refuse_button(query, exc, context.lang)

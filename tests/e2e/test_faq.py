@@ -458,3 +458,16 @@ async def test_a_forged_button_has_expired(harness: Harness, data: str) -> None:
     await alice.expect_no_message(0.3)
     en, zh = await harness.care.faq.show(OWNER_ID, 2)
     assert (en.helpful, en.unhelpful) == (0, 0)
+
+
+async def test_a_vote_pressed_on_a_message_without_buttons_does_nothing(harness: Harness) -> None:
+    alice = await _customer(harness)
+    await alice.send("/help")
+    plain = await alice.next_message()  # no buttons to take off
+    query = await alice.press_data(plain, "faq:vote:2:en:up")
+    await alice.wait_callback_answer(query)
+    await alice.expect_no_message(0.3)
+    # Answered once, and no edit that could only fail with "message is not modified".
+    assert harness.sandbox.errors == []
+    en, _ = await harness.care.faq.show(OWNER_ID, 2)
+    assert (en.helpful, en.unhelpful) == (0, 0)  # a vote on a message that had no buttons
