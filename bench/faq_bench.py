@@ -1,6 +1,7 @@
 """Benchmark the FAQ matcher (care/faq/match.py) on public intent datasets.
 
 Usage: python bench/faq_bench.py [--data /work/shared/data/faq] [--quick] [--tune]
+       python bench/faq_bench.py --cafe   (the hand-written café set in bench/data/ only)
 
 For each set the FAQ has one entry per intent built from the FIRST K phrasings of that intent in
 train.csv file order (deterministic; `oos` excluded).  Top-1 accuracy is measured on the in-scope
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from care.faq.index import FaqDoc
 from care.faq.match import Decision, FaqIndex, MatchThresholds
+from care.faq.text import is_function, normalise, words
 
 SETS: dict[str, str] = {"banking77": "en", "clinc150": "en", "xsid_zh": "zh"}
 Rows = list[tuple[str, str]]
@@ -367,6 +369,137 @@ def latency(data: Path, sizes: Sequence[int], n_queries: int) -> None:
     print()
 
 
+# ------------------------------------------------------------------------------------------------
+# The hand-written café set (bench/data/cafe_faq.csv, bench/data/cafe_questions.tsv)
+# ------------------------------------------------------------------------------------------------
+
+CAFE = Path(__file__).resolve().parent / "data"
+
+
+def cafe_docs(path: Path = CAFE / "cafe_faq.csv") -> list[FaqDoc]:
+    """The café FAQ as matcher documents (one per entry and language, question first)."""
+    with path.open(newline="", encoding="utf-8") as f:
+        return [
+            FaqDoc(
+                int(r["id"]),
+                r["lang"],
+                (r["question"], *(a for a in r["alternates"].split("|") if a.strip())),
+            )
+            for r in csv.DictReader(f)
+        ]
+
+
+def cafe_questions(path: Path = CAFE / "cafe_questions.tsv") -> list[tuple[str, int | None]]:
+    """(question, expected entry id or None for out of scope)."""
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = csv.DictReader(f, delimiter="\t")
+        return [
+            (r["question"], None if r["expected"] == "none" else int(r["expected"])) for r in rows
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class CafeRates:
+    """Decision rates (%) on the café set."""
+
+    n_in: int
+    n_oos: int
+    answered_right: float  # in-scope answered outright with the right entry
+    helped: float  # in-scope answered right or the right entry among the suggestions
+    answered_wrong: float  # in-scope answered with another entry
+    oos_not_answered: float  # out-of-scope questions not answered
+    oos_fallback: float  # out-of-scope questions given the plain fallback
+    top1: float  # in-scope questions whose best-ranked entry is the right one
+
+
+def cafe_rates(
+    idx: FaqIndex, questions: Sequence[tuple[str, int | None]], th: MatchThresholds
+) -> tuple[CafeRates, list[str]]:
+    """Run every café question through FaqIndex.match; the rates and the misses (for reading)."""
+    n_in = ok = helped = wrong = top1 = n_oos = oos_na = oos_fb = 0
+    misses: list[str] = []
+    for q, gold in questions:
+        m = idx.match(q, "zh" if any("\u4e00" <= c <= "\u9fff" for c in q) else "en", th)
+        if gold is None:
+            n_oos += 1
+            oos_na += m.decision is not Decision.ANSWER
+            oos_fb += m.decision is Decision.FALLBACK
+            if m.decision is Decision.ANSWER:
+                misses.append(f"oos answered #{m.entry_id}: {q!r} — {m.why}")
+            continue
+        n_in += 1
+        top1 += bool(m.candidates) and m.candidates[0].entry_id == gold
+        if m.decision is Decision.ANSWER:
+            ok += m.entry_id == gold
+            wrong += m.entry_id != gold
+            helped += m.entry_id == gold
+            if m.entry_id != gold:
+                misses.append(f"wrong #{m.entry_id} for #{gold}: {q!r} — {m.why}")
+        else:
+            helped += gold in m.suggestions
+            if gold not in m.suggestions:
+                misses.append(f"{m.decision.value} (#{gold}): {q!r} — {m.why}")
+    ni, no = max(n_in, 1), max(n_oos, 1)
+    r = CafeRates(
+        n_in,
+        n_oos,
+        100 * ok / ni,
+        100 * helped / ni,
+        100 * wrong / ni,
+        100 * oos_na / no,
+        100 * oos_fb / no,
+        100 * top1 / ni,
+    )
+    return r, misses
+
+
+def function_words(min_spread: int = 5) -> None:
+    """Print the words / CJK characters of the café set used for five or more entries.
+
+    The spread of a token is the number of different entries (out of scope counted as one)
+    whose phrasings or questions contain it: a token spread over many topics carries none.
+    care/faq/text.py's FUNCTION_WORDS and FUNCTION_CHARS were chosen from this list.
+    """
+    spread: dict[str, set[object]] = {}
+    for d in cafe_docs():
+        for ph in d.phrasings:
+            for w in set(words(normalise(ph))):
+                spread.setdefault(w, set()).add(d.entry_id)
+    for q, gold in cafe_questions():
+        for w in set(words(normalise(q))):
+            spread.setdefault(w, set()).add(gold if gold is not None else "none")
+    ranked = sorted(((len(v), w) for w, v in spread.items() if len(v) >= min_spread), reverse=True)
+    print(f"## Café-set tokens used for >= {min_spread} entries (function: * = in the lists)\n")
+    for n, w in ranked:
+        print(f"{w}\t{n}\t{'*' if is_function(w) else ''}")
+
+
+def cafe(th: MatchThresholds, verbose: bool) -> None:
+    """Print the café table (and with --verbose every miss with its `why`)."""
+    docs = cafe_docs()
+    questions = cafe_questions()
+    idx = FaqIndex.build(docs)
+    r, misses = cafe_rates(idx, questions, th)
+    n_entries = len({d.entry_id for d in docs})
+    print(
+        f"## Café set: {n_entries} entries (en + zh), {r.n_in} in-scope + {r.n_oos} "
+        f"out-of-scope questions; thresholds answer={th.answer:g} suggest={th.suggest:g} "
+        f"margin={th.margin:g}\n"
+    )
+    print(
+        "| matcher | answered outright & right | answered right or right entry suggested "
+        "| answered wrong | out-of-scope not answered | out-of-scope plain fallback | top-1 |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| lexical | {r.answered_right:.1f} | {r.helped:.1f} | {r.answered_wrong:.1f} "
+        f"| {r.oos_not_answered:.1f} | {r.oos_fallback:.1f} | {r.top1:.1f} |"
+    )
+    print()
+    if verbose:
+        print("\n".join(misses))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark and print Markdown tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -374,7 +507,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--data", type=Path, default=default.resolve())
     ap.add_argument("--quick", action="store_true", help="K=10 only, fewer latency queries")
     ap.add_argument("--tune", action="store_true", help="also print the validation grid")
+    ap.add_argument("--cafe", action="store_true", help="only the hand-written café set")
+    ap.add_argument("--verbose", action="store_true", help="with --cafe: list every miss")
+    ap.add_argument("--function-words", action="store_true", help="café tokens by topic spread")
     args = ap.parse_args(argv)
+    if args.function_words:
+        function_words()
+        return
+    if args.cafe:
+        cafe(MatchThresholds(), args.verbose)
+        return
     data: Path = args.data
     if not (data / "clinc150" / "train.csv").is_file():
         ap.error(f"no data at {data} (use --data)")

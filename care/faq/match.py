@@ -34,12 +34,13 @@ from enum import StrEnum
 
 from care.faq.index import FaqDoc, LangIndex, Scored, build_lang, score_entries, weigh
 from care.faq.text import (
-    STOPWORDS,
     Features,
     ScoringParams,
     detect_language,
     features,
+    is_function,
     normalise,
+    shared_content,
 )
 
 __all__ = ["Candidate", "Decision", "FaqIndex", "Match", "MatchThresholds"]
@@ -191,8 +192,36 @@ class FaqIndex:
         if not scored:
             why = f"fallback: {via}no term of the query occurs in the FAQ"
             return Match(Decision.FALLBACK, qlang, None, 0.0, (), (), why)
-        best = scored[0]
-        second = scored[1].score if len(scored) > 1 else 0.0
+        # Only an entry that shares a content word (or character) with the question may be
+        # answered or suggested: function words alone ("do you have ...") carry nothing.
+        carried = [shared_content(norm, li.content[s.slot]) for s in scored]
+        eligible = [i for i, c in enumerate(carried) if c]
+        if not eligible:
+            function_only = scored[0]
+            return Match(
+                Decision.FALLBACK,
+                qlang,
+                None,
+                round(function_only.score, 2),
+                (),
+                cands,
+                lambda: _explain(
+                    li,
+                    raw,
+                    qvec,
+                    function_only,
+                    cands,
+                    (),
+                    Decision.FALLBACK,
+                    qlang,
+                    via,
+                    thresholds,
+                    p,
+                ),
+            )
+        b = eligible[0]
+        best = scored[b]
+        second = max((s.score for i, s in enumerate(scored) if i != b), default=0.0)
         gap = best.score - second
         if best.score >= thresholds.answer and gap >= thresholds.margin:
             decision = Decision.ANSWER
@@ -202,17 +231,28 @@ class FaqIndex:
             decision = Decision.FALLBACK
         sugg: tuple[int, ...] = ()
         if decision is Decision.SUGGEST:
-            ok = [c.entry_id for c in cands if c.score >= thresholds.suggest]
+            ok = [cands[i].entry_id for i in eligible if cands[i].score >= thresholds.suggest]
             sugg = tuple(ok[: thresholds.max_suggestions])
         return Match(
             decision,
             qlang,
-            cands[0].entry_id if decision is Decision.ANSWER else None,
+            cands[b].entry_id if decision is Decision.ANSWER else None,
             round(best.score, 2),
             sugg,
             cands,
             lambda: _explain(
-                li, raw, qvec, best, second, cands, decision, qlang, via, thresholds, p
+                li,
+                raw,
+                qvec,
+                best,
+                cands,
+                tuple(carried[b]),
+                decision,
+                qlang,
+                via,
+                thresholds,
+                p,
+                second,
             ),
         )
 
@@ -222,21 +262,32 @@ def _explain(
     raw: Features,
     qvec: dict[int, float],
     best: Scored,
-    second: float,
     cands: tuple[Candidate, ...],
+    carried: tuple[str, ...],
     decision: Decision,
     qlang: str,
     via: str,
     thresholds: MatchThresholds,
     p: ScoringParams,
+    second: float | None = None,
 ) -> str:
     """The `why` of a match (built only when someone reads it)."""
+    entry_id = int(li.entry_ids[best.slot])
+    if not carried:
+        return (
+            f"fallback: {via}no content word of the query ({qlang}) matches any entry, only "
+            f"function words; best was entry {entry_id} via phrasing "
+            f"{li.phrasings[best.row]!r} (score {best.score:.1f}); top: "
+            + ", ".join(f"#{c.entry_id}={c.score:.1f}" for c in cands)
+        )
     terms = _carrying_terms(li, raw, qvec, best.row, p)
+    runner_up = second or 0.0
     return (
-        f"{decision.value}: {via}query ({qlang}) best matches entry {cands[0].entry_id} "
+        f"{decision.value}: {via}query ({qlang}) best matches entry {entry_id} "
         f"({li.lang}) via phrasing {li.phrasings[best.row]!r}; "
+        f"carried by: {', '.join(carried)}; "
         f"score {best.score:.1f} (lexical {best.lexical:.1f}, fuzzy {best.fuzzy:.1f}); "
-        f"runner-up {second:.1f}, margin {best.score - second:.1f}; "
+        f"runner-up {runner_up:.1f}, margin {best.score - runner_up:.1f}; "
         f"terms: {', '.join(terms) or '-'}; "
         f"thresholds answer {thresholds.answer:g} / suggest {thresholds.suggest:g} / "
         f"margin {thresholds.margin:g}; top: "
@@ -256,7 +307,7 @@ def _carrying_terms(
             fid = li.vocabs[b].get(term)
             if fid is None:
                 continue
-            if li.lang != "zh" and all(w in STOPWORDS for w in term.split(" ")):
+            if all(is_function(w) for w in term.replace("\x1f", " ").split(" ")):
                 continue  # function words (and pairs of them) explain nothing
             contrib.append((qv.get(fid, 0.0) * pv.get(fid, 0.0), term.replace("\x1f", "")))
     contrib.sort(key=lambda t: (-t[0], t[1]))

@@ -389,3 +389,19 @@ async def test_staff_changes_are_audited_with_them_and_customers_refused(
     ]
     with pytest.raises(UnknownFaqEntry):
         await faq.show(OWNER, 2)
+
+
+async def test_function_words_alone_fall_back_and_are_recorded(faq: FaqService) -> None:
+    await faq.add(OWNER, "en", "Do you have a toilet?", (), "Yes, at the back.")
+    for question in ("do you have sushi", "do you have a kids menu", "do you sell beer"):
+        result = await faq.answer(question, "en", asker=ALICE)
+        assert result.outcome is Outcome.FALLBACK, question
+        assert result.match is not None and "only function words" in result.match.why
+    assert {row.example for row in await faq.unanswered(OWNER)} == {
+        "do you have sushi",
+        "do you have a kids menu",
+        "do you sell beer",
+    }
+    toilet = await faq.answer("do you have a toilet", "en", asker=ALICE)
+    assert toilet.outcome is Outcome.ANSWER and toilet.match is not None
+    assert "carried by: toilet" in toilet.match.why

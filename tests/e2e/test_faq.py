@@ -458,3 +458,17 @@ async def test_a_forged_button_has_expired(harness: Harness, data: str) -> None:
     await alice.expect_no_message(0.3)
     en, zh = await harness.care.faq.show(OWNER_ID, 2)
     assert (en.helpful, en.unhelpful) == (0, 0)
+
+
+async def test_do_you_have_sushi_falls_back_rather_than_answering_the_toilet(
+    harness: Harness,
+) -> None:
+    alice = await _customer(harness)
+    await harness.care.faq.add(OWNER_ID, "en", "Do you have a toilet?", (), "Yes, at the back.")
+    await alice.send("do you have sushi")
+    reply = await alice.next_message()
+    assert "don't know" in (reply.text or "") and "at the back" not in (reply.text or "")
+    [gap] = await harness.care.faq.unanswered(OWNER_ID)
+    assert gap.example == "do you have sushi"
+    await alice.send("do you have a toilet?")
+    assert "at the back" in ((await alice.next_message()).text or "")
