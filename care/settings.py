@@ -68,6 +68,10 @@ class FaqSettings:
     suggest_threshold: float = 34.0
     margin: float = 10.0
     max_suggestions: int = 3
+    # True: answer/suggest/margin calibrated on the FAQ itself whenever it changes (the three
+    # values above are kept for an FAQ too small to calibrate); False (default, see the README:
+    # on the café set calibration answered fewer questions right): always the three above.
+    calibrate: bool = False
 
     def __post_init__(self) -> None:
         for name in ("answer_threshold", "suggest_threshold"):

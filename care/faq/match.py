@@ -177,6 +177,23 @@ class FaqIndex:
         )
         return self.decide(norm, qlang, thresholds)
 
+    def evidence(self, query: str, lang: str) -> tuple[int, float, float] | None:
+        """(entry, score, runner-up score) of the best content-carried entry, or None.
+
+        The inputs of `decide`'s rule, for calibrating its thresholds (care.faq.calibrate).
+        """
+        norm = normalise(query)
+        qlang = detect_language(norm, default=lang if lang in ("en", "zh") else "en")
+        li = self._pick_lang(qlang)
+        if li is None or not norm:
+            return None
+        scored, _, _ = score_entries(li, norm, 5, self._params)
+        _, eligible = _eligible(li, norm, scored)
+        if not eligible:
+            return None
+        b = eligible[0]
+        return int(li.entry_ids[scored[b].slot]), scored[b].score, _runner_up(scored, b)
+
     def decide(self, norm: str, qlang: str, thresholds: MatchThresholds) -> Match:
         """`match` for a query already normalised (`normalise`) and its detected language."""
         li, p = self._pick_lang(qlang), self._params
@@ -192,10 +209,7 @@ class FaqIndex:
         if not scored:
             why = f"fallback: {via}no term of the query occurs in the FAQ"
             return Match(Decision.FALLBACK, qlang, None, 0.0, (), (), why)
-        # Only an entry that shares a content word (or character) with the question may be
-        # answered or suggested: function words alone ("do you have ...") carry nothing.
-        carried = [shared_content(norm, li.content[s.slot]) for s in scored]
-        eligible = [i for i, c in enumerate(carried) if c]
+        carried, eligible = _eligible(li, norm, scored)
         if not eligible:
             function_only = scored[0]
             return Match(
@@ -221,7 +235,7 @@ class FaqIndex:
             )
         b = eligible[0]
         best = scored[b]
-        second = max((s.score for i, s in enumerate(scored) if i != b), default=0.0)
+        second = _runner_up(scored, b)
         gap = best.score - second
         if best.score >= thresholds.answer and gap >= thresholds.margin:
             decision = Decision.ANSWER
@@ -255,6 +269,21 @@ class FaqIndex:
                 second,
             ),
         )
+
+
+def _eligible(li: LangIndex, norm: str, scored: list[Scored]) -> tuple[list[list[str]], list[int]]:
+    """What carried each scored entry, and the positions of those a content word carried.
+
+    Only an entry that shares a content word (or character) with the question may be answered
+    or suggested: function words alone ("do you have ...") carry nothing.
+    """
+    carried = [shared_content(norm, li.content[s.slot]) for s in scored]
+    return carried, [i for i, c in enumerate(carried) if c]
+
+
+def _runner_up(scored: list[Scored], b: int) -> float:
+    """The best score of any other entry than scored[b] (content-carried or not)."""
+    return max((s.score for i, s in enumerate(scored) if i != b), default=0.0)
 
 
 def _explain(

@@ -15,6 +15,7 @@ from care.errors import (
     UnknownUnanswered,
 )
 from care.faq import smalltalk
+from care.faq.calibrate import Calibration
 from care.faq.live import LiveIndex
 from care.faq.match import Decision, MatchThresholds
 from care.faq.results import (
@@ -63,7 +64,7 @@ class FaqService:
             margin=settings.margin,
             max_suggestions=settings.max_suggestions,
         )
-        self._index = LiveIndex(db)
+        self._index = LiveIndex(db, self._thresholds, settings.calibrate)
 
     # ------------------------------------------------------------------ customers
 
@@ -83,7 +84,7 @@ class FaqService:
         if key is not None:
             return FaqReply(Outcome.SMALL_TALK, qlang, text, small_talk=key)
         snapshot = await self._index.current()
-        match = snapshot.index.decide(norm, qlang, self._thresholds)
+        match = snapshot.index.decide(norm, qlang, snapshot.calibration.thresholds)
         qlang = match.query_lang
         if match.decision is Decision.ANSWER and match.entry_id is not None:
             entry = snapshot.row_for(match.entry_id, qlang)
@@ -103,6 +104,10 @@ class FaqService:
             async with self._db.transaction() as tx:
                 unanswered_id = await self._record(tx, norm, qlang, text)
         return FaqReply(Outcome.FALLBACK, qlang, text, unanswered_id=unanswered_id, match=match)
+
+    async def calibration(self) -> Calibration:
+        """The thresholds the FAQ is answered with now, and why (`carebot faq calibrate`)."""
+        return await self._index.calibration()
 
     async def suggested(self, entry_id: int, lang: str) -> FaqRow:
         """The entry a "did you mean" button names; ExpiredButton if there is no such entry."""

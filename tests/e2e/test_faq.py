@@ -472,3 +472,23 @@ async def test_do_you_have_sushi_falls_back_rather_than_answering_the_toilet(
     assert gap.example == "do you have sushi"
     await alice.send("do you have a toilet?")
     assert "at the back" in ((await alice.next_message()).text or "")
+
+
+async def test_cli_calibrate_json_says_what_it_chose_and_why(
+    harness: Harness, tmp_path: Path
+) -> None:
+    await _customer(harness)  # the demo FAQ: 20 entries with alternates, in en and zh
+    config = tmp_path / "cli.toml"
+    config.write_text(
+        f'[storage]\npath = "{harness.settings.storage.path}"\n[faq]\ncalibrate = true\n', "utf-8"
+    )
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "faq", "calibrate", "--json", "--config", str(config)),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await process.communicate()
+    assert process.returncode == 0
+    chosen = json.loads(stdout)
+    assert chosen["calibrated"] is True and chosen["applied"] is True
+    assert chosen["answer_accuracy"] >= 90.0 and "held-out" in chosen["reason"]
+    assert set(chosen["thresholds"]) == {"answer", "margin", "suggest"}
