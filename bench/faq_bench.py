@@ -28,8 +28,10 @@ from rapidfuzz import fuzz, process, utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from care.faq.calibrate import calibrate
 from care.faq.index import FaqDoc
-from care.faq.match import Decision, FaqIndex, MatchThresholds
+from care.faq.match import SEMANTIC_DEFAULTS, Decision, FaqIndex, MatchThresholds
+from care.faq.semantic import PACKAGE, VectorCache, load_encoder
 from care.faq.text import is_function, normalise, words
 
 SETS: dict[str, str] = {"banking77": "en", "clinc150": "en", "xsid_zh": "zh"}
@@ -453,6 +455,110 @@ def cafe_rates(
     return r, misses
 
 
+def semantic_latency(data: Path, n_queries: int) -> None:
+    """p50/p99 of match() per question, lexical and semantic, at 42 (café) and 1,000 entries;
+    index build time and the RSS the encoder adds."""
+    import resource
+
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    encoder = load_encoder()
+    if encoder is None:
+        print(f"(semantic: {PACKAGE} is not installed)")
+        return
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    pool = [t for t, _ in load(data / "clinc150" / "train.csv")]
+    queries = [t for t, _ in load(data / "clinc150" / "test.csv")]
+    random.Random(3).shuffle(queries)
+    queries = queries[:n_queries]
+    cafe_q = [q for q, _ in cafe_questions()]
+    print("## Latency per question, lexical vs semantic (one thread)\n")
+    print("| FAQ | matcher | build s | queries | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|")
+    for label, docs, qs in (
+        ("café, 42 entries (en + zh)", cafe_docs(), cafe_q),
+        ("1,000 x 5 synthetic", synth_docs(pool, 1_000, 5), queries),
+    ):
+        for name in ("lexical", "semantic"):
+            vectors = VectorCache(encoder) if name == "semantic" else None
+            t0 = time.perf_counter()
+            idx = FaqIndex.build(docs, vectors=vectors)
+            build_s = time.perf_counter() - t0
+            th = SEMANTIC_DEFAULTS if vectors else MatchThresholds()
+            for q in qs[:20]:
+                idx.match(q, "en", th)
+            ns: list[int] = []
+            for q in qs:
+                t = time.perf_counter_ns()
+                idx.match(q, "en", th)
+                ns.append(time.perf_counter_ns() - t)
+            a = np.array(ns) / 1e6
+            print(
+                f"| {label} | {name} | {build_s:.2f} | {len(a)} | {np.percentile(a, 50):.2f} "
+                f"| {np.percentile(a, 99):.2f} |",
+                flush=True,
+            )
+    rss2 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        f"\nRSS added by loading the encoder: {(rss1 - rss0) / 1024:.0f} MiB; peak after the "
+        f"1,000-entry index: +{(rss2 - rss0) / 1024:.0f} MiB\n"
+    )
+
+
+def tune_semantic(data: Path, k: int) -> None:
+    """The README's rule on CLINC150 validation for the blended (semantic) score's defaults."""
+    encoder = load_encoder()
+    if encoder is None:
+        print(f"(semantic: {PACKAGE} is not installed)")
+        return
+    faq = build_faq(load(data / "clinc150" / "train.csv"), k, "en")
+    idx = FaqIndex.build(faq.docs, vectors=VectorCache(encoder))
+    lab = {lb: i for i, lb in enumerate(faq.labels)}
+    rows = [
+        (lab.get(label, -1), idx.evidence(text, "en"))
+        for text, label in load(data / "clinc150" / "validation.csv")
+    ]
+    ins = [(g, e) for g, e in rows if g >= 0]
+    oos = [e for g, e in rows if g < 0]
+
+    def answered(e: tuple[int, float, float] | None, a: float, m: float) -> bool:
+        return e is not None and e[1] >= a and e[1] - e[2] >= m
+
+    best: tuple[float, float, float] | None = None
+    for a10 in range(300, 801, 25):
+        for m10 in range(0, 201, 10):
+            a, m = a10 / 10, m10 / 10
+            n_ans = sum(answered(e, a, m) for _, e in ins)
+            ok = sum(answered(e, a, m) and e is not None and e[0] == g for g, e in ins)
+            oos_ans = sum(answered(e, a, m) for e in oos)
+            if (
+                n_ans
+                and 100 * ok / n_ans >= 90.0
+                and 100 * oos_ans / len(oos) <= 3.0
+                and (best is None or ok > best[0])
+            ):
+                best = (ok, a, m)
+    if best is None:
+        print("no thresholds satisfy the rule")
+        return
+    ok, a, m = best
+    sug = next(
+        (
+            float(sg)
+            for sg in range(20, int(a) + 1)
+            if 100 * sum(e is None or e[1] < sg for e in oos) / len(oos) >= 80.0
+        ),
+        a,
+    )
+    n_ans = sum(answered(e, a, m) for _, e in ins)
+    print(
+        f"## Semantic thresholds by the README's rule, CLINC150 validation, K={k}\n\n"
+        f"answer={a:g} margin={m:g} suggest={sug:g}: {100 * n_ans / len(ins):.1f}% of in-scope "
+        f"answered ({100 * ok / max(n_ans, 1):.1f}% right), "
+        f"{100 * sum(not answered(e, a, m) for e in oos) / len(oos):.1f}% of oos not answered; "
+        f"shipped: {SEMANTIC_DEFAULTS}\n"
+    )
+
+
 def function_words(min_spread: int = 5) -> None:
     """Print the words / CJK characters of the café set used for five or more entries.
 
@@ -478,23 +584,40 @@ def cafe(th: MatchThresholds, verbose: bool) -> None:
     """Print the café table (and with --verbose every miss with its `why`)."""
     docs = cafe_docs()
     questions = cafe_questions()
-    idx = FaqIndex.build(docs)
-    r, misses = cafe_rates(idx, questions, th)
     n_entries = len({d.entry_id for d in docs})
+    rows: list[tuple[str, MatchThresholds, CafeRates]] = []
+    misses: list[str] = []
+    encoder = load_encoder()
+    for name in ("lexical", "semantic"):
+        if name == "semantic" and encoder is None:
+            print(f"(semantic: {PACKAGE} is not installed: pip install -e '.[semantic]')\n")
+            continue
+        vectors = VectorCache(encoder) if name == "semantic" and encoder is not None else None
+        idx = FaqIndex.build(docs, vectors=vectors)
+        use = th if name == "lexical" else SEMANTIC_DEFAULTS
+        for label, t in ((f"{name}, shipped", use), (f"{name}, calibrated", None)):
+            if t is None:
+                t = calibrate(docs, use, vectors=vectors).thresholds
+            r, miss = cafe_rates(idx, questions, t)
+            rows.append((label, t, r))
+            misses.extend(f"[{label}] {m}" for m in miss)
+    r0 = rows[0][2]
     print(
-        f"## Café set: {n_entries} entries (en + zh), {r.n_in} in-scope + {r.n_oos} "
-        f"out-of-scope questions; thresholds answer={th.answer:g} suggest={th.suggest:g} "
-        f"margin={th.margin:g}\n"
+        f"## Café set: {n_entries} entries (en + zh), {r0.n_in} in-scope + {r0.n_oos} "
+        "out-of-scope questions (%)\n"
     )
     print(
-        "| matcher | answered outright & right | answered right or right entry suggested "
-        "| answered wrong | out-of-scope not answered | out-of-scope plain fallback | top-1 |"
+        "| matcher, thresholds | answer / margin / suggest | answered outright & right "
+        "| answered right or right entry suggested | answered wrong "
+        "| out-of-scope not answered | out-of-scope plain fallback | top-1 |"
     )
-    print("|---|---|---|---|---|---|---|")
-    print(
-        f"| lexical | {r.answered_right:.1f} | {r.helped:.1f} | {r.answered_wrong:.1f} "
-        f"| {r.oos_not_answered:.1f} | {r.oos_fallback:.1f} | {r.top1:.1f} |"
-    )
+    print("|---|---|---|---|---|---|---|---|")
+    for label, t, r in rows:
+        print(
+            f"| {label} | {t.answer:g} / {t.margin:g} / {t.suggest:g} | {r.answered_right:.1f} "
+            f"| {r.helped:.1f} | {r.answered_wrong:.1f} | {r.oos_not_answered:.1f} "
+            f"| {r.oos_fallback:.1f} | {r.top1:.1f} |"
+        )
     print()
     if verbose:
         print("\n".join(misses))
@@ -509,8 +632,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--tune", action="store_true", help="also print the validation grid")
     ap.add_argument("--cafe", action="store_true", help="only the hand-written café set")
     ap.add_argument("--verbose", action="store_true", help="with --cafe: list every miss")
+    ap.add_argument("--semantic-latency", action="store_true", help="lexical vs semantic ms")
+    ap.add_argument("--tune-semantic", action="store_true", help="semantic defaults' grid")
     ap.add_argument("--function-words", action="store_true", help="café tokens by topic spread")
     args = ap.parse_args(argv)
+    if args.semantic_latency:
+        semantic_latency(args.data, 500)
+        return
+    if args.tune_semantic:
+        tune_semantic(args.data, 10)
+        return
     if args.function_words:
         function_words()
         return

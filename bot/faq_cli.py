@@ -109,7 +109,8 @@ def _calibration(c: Calibration, *, as_json: bool) -> str:
         return json.dumps(c.as_dict(), ensure_ascii=False)
     th = c.thresholds
     lines = [
-        f"answer >= {th.answer:g} with a margin of >= {th.margin:g}, suggest >= {th.suggest:g}",
+        f"{c.matcher} matcher: answer >= {th.answer:g} with a margin of >= {th.margin:g}, "
+        f"suggest >= {th.suggest:g}",
         f"{'calibrated' if c.calibrated and c.applied else 'configured'}: {c.reason}",
     ]
     if c.in_scope and c.out_of_scope and c.answered_right:
@@ -135,6 +136,7 @@ async def _explain(faq: FaqService, query: str, lang: str, *, as_json: bool) -> 
                 "score": match.score if match else None,
                 "suggestions": [row.entry_id for row in result.suggestions],
                 "lang": result.lang,
+                "matcher": faq.matcher if match is not None else None,
             },
             ensure_ascii=False,
         )

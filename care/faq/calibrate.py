@@ -25,8 +25,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
+import numpy as np
+
 from care.faq.index import FaqDoc
 from care.faq.match import FaqIndex, MatchThresholds
+from care.faq.semantic import VectorCache
 from care.faq.text import ScoringParams
 
 FOLDS = 3
@@ -59,6 +62,7 @@ class Calibration:
     oos_answered: float = 0.0  # % of out-of-scope phrasings answered
     oos_fallback: float = 0.0  # % of out-of-scope phrasings given the plain fallback
     applied: bool = True  # False: only reported ([faq] calibrate = false), not answered with
+    matcher: str = "lexical"  # the matcher the thresholds are for
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view (`carebot faq calibrate --json`)."""
@@ -72,9 +76,17 @@ class Calibration:
 
 
 def calibrate(
-    docs: Sequence[FaqDoc], defaults: MatchThresholds, params: ScoringParams | None = None
+    docs: Sequence[FaqDoc],
+    defaults: MatchThresholds,
+    params: ScoringParams | None = None,
+    vectors: VectorCache | None = None,
 ) -> Calibration:
-    """Pick thresholds for this FAQ by the README's rule, or keep `defaults` (with the reason)."""
+    """Pick thresholds for this FAQ by the README's rule, or keep `defaults` (with the reason).
+
+    With `vectors` the blended (semantic) matcher is calibrated; its phrasing vectors are
+    cached, so the six builds encode nothing new.
+    """
+    matcher = "lexical" if vectors is None else "semantic"
     docs = _sample(docs)
     held = _held_out(docs)
     oos = _left_out(docs)
@@ -87,10 +99,11 @@ def calibrate(
             "add alternates to the entries",
             len(held),
             len(oos),
+            matcher=matcher,
         )
     p = params or ScoringParams()
-    ins = _score_folds(docs, held, p)
-    outs = _score_folds(docs, oos, p)
+    ins = _score_folds(docs, held, p, vectors)
+    outs = _score_folds(docs, oos, p, vectors)
     best: tuple[float, float, float] | None = None  # (answered right, answer, margin)
     for a in ANSWER_GRID:
         for m in MARGIN_GRID:
@@ -111,6 +124,7 @@ def calibrate(
             f"{MAX_OOS_ANSWERED:g}% of out-of-scope phrasings answered; kept the defaults",
             len(ins),
             len(outs),
+            matcher=matcher,
         )
     _, answer, margin = best
     suggest = answer
@@ -140,6 +154,7 @@ def calibrate(
         round(100 * helped / n_in, 1),
         round(100 * sum(_answered(e, answer, margin) for _, e in outs) / n_out, 1),
         round(100 * sum(e is None or e[1] < suggest for _, e in outs) / n_out, 1),
+        matcher=matcher,
     )
 
 
@@ -174,7 +189,7 @@ def _left_out(docs: Sequence[FaqDoc]) -> list[Probe]:
 
 
 def _score_folds(
-    docs: Sequence[FaqDoc], probes: Sequence[Probe], p: ScoringParams
+    docs: Sequence[FaqDoc], probes: Sequence[Probe], p: ScoringParams, vectors: VectorCache | None
 ) -> list[tuple[int, Evidence]]:
     """(gold, evidence) of each probe, scored against an index built without its fold."""
     out: list[tuple[int, Evidence]] = []
@@ -193,7 +208,7 @@ def _score_folds(
                 continue
             phr = tuple(t for pi, t in enumerate(d.phrasings) if (di, pi) not in rows)
             kept.append(FaqDoc(d.entry_id, d.lang, phr))
-        index = FaqIndex.build(kept, p)
+        index = FaqIndex.build(kept, p, _Pinned(vectors, docs) if vectors else None)
         out.extend((gold, index.evidence(text, lang)) for _, gold, lang, text, _ in mine)
     return out
 
@@ -210,3 +225,17 @@ def _answers(ins: Sequence[tuple[int, Evidence]], answer: float, margin: float) 
             answered += 1
             right += e[0] == gold
     return right, answered
+
+
+class _Pinned(VectorCache):
+    """A view of a cache that never forgets the full FAQ's phrasings (a fold asks for fewer)."""
+
+    def __init__(self, cache: VectorCache, docs: Sequence[FaqDoc]) -> None:
+        super().__init__(cache.encoder)
+        self._cache = cache
+        self._all = [t for d in docs for t in d.phrasings]
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """The vectors of `texts`, keeping every phrasing of the full FAQ cached."""
+        every = self._cache.vectors([*self._all, *texts])
+        return every[len(self._all) :]

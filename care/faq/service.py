@@ -17,7 +17,7 @@ from care.errors import (
 from care.faq import smalltalk
 from care.faq.calibrate import Calibration
 from care.faq.live import LiveIndex
-from care.faq.match import Decision, MatchThresholds
+from care.faq.match import Decision
 from care.faq.results import (
     FaqPage,
     FaqReply,
@@ -58,13 +58,7 @@ class FaqService:
     ) -> None:
         self._db, self._clock = db, clock
         self._staff, self._outbox, self._staff_lang = staff, outbox, staff_lang
-        self._thresholds = MatchThresholds(
-            answer=settings.answer_threshold,
-            suggest=settings.suggest_threshold,
-            margin=settings.margin,
-            max_suggestions=settings.max_suggestions,
-        )
-        self._index = LiveIndex(db, self._thresholds, settings.calibrate)
+        self._index = LiveIndex(db, settings)
 
     # ------------------------------------------------------------------ customers
 
@@ -104,6 +98,11 @@ class FaqService:
             async with self._db.transaction() as tx:
                 unanswered_id = await self._record(tx, norm, qlang, text)
         return FaqReply(Outcome.FALLBACK, qlang, text, unanswered_id=unanswered_id, match=match)
+
+    @property
+    def matcher(self) -> str:
+        """The matcher answering: "semantic" or "lexical" (after the first question)."""
+        return self._index.matcher
 
     async def calibration(self) -> Calibration:
         """The thresholds the FAQ is answered with now, and why (`carebot faq calibrate`)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.demo import seed_demo_faq
+from care.faq.semantic import load_encoder
 from care.roles import Role
 from handlers import faq_add
 from storage import audit as audit_repo
@@ -40,7 +41,7 @@ async def test_a_question_with_a_typo_is_answered_and_voted(harness: Harness) ->
 
 async def test_a_did_you_mean_press_is_answered(harness: Harness) -> None:
     alice = await _customer(harness)
-    await alice.send("points")
+    await alice.send("my points")
     suggestion = await alice.next_message()
     assert "Did you mean" in (suggestion.text or "")
     labels = [text for text, _ in suggestion.buttons()]
@@ -407,7 +408,7 @@ async def test_a_double_tap_on_ask_our_team_opens_one_ticket_quietly(harness: Ha
 
 async def test_a_double_tap_on_none_of_these_records_once_quietly(harness: Harness) -> None:
     alice = await _customer(harness)
-    await alice.send("points")
+    await alice.send("my points")
     suggestion = await alice.next_message()
     first = await alice.press(suggestion, "None of these")
     second = await alice.press(suggestion, "None of these")
@@ -417,7 +418,7 @@ async def test_a_double_tap_on_none_of_these_records_once_quietly(harness: Harne
     assert (await alice.wait_callback_answer(second)).get("text") is None
     await alice.expect_no_message(0.3)
     [row] = await harness.care.faq.unanswered(OWNER_ID)
-    assert (row.example, row.count) == ("points", 1)
+    assert (row.example, row.count) == ("my points", 1)
 
 
 async def test_the_unregistered_ask_our_team_posts_once(harness: Harness) -> None:
@@ -460,9 +461,22 @@ async def test_a_forged_button_has_expired(harness: Harness, data: str) -> None:
     assert (en.helpful, en.unhelpful) == (0, 0)
 
 
+MATCHERS = [
+    "lexical",
+    pytest.param(
+        "semantic",
+        marks=pytest.mark.skipif(
+            load_encoder() is None, reason="carebot[semantic] is not installed"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("matcher", MATCHERS)
 async def test_do_you_have_sushi_falls_back_rather_than_answering_the_toilet(
-    harness: Harness,
+    harness_factory: HarnessFactory, matcher: str
 ) -> None:
+    harness = await harness_factory(faq={"matcher": matcher})
     alice = await _customer(harness)
     await harness.care.faq.add(OWNER_ID, "en", "Do you have a toilet?", (), "Yes, at the back.")
     await alice.send("do you have sushi")
@@ -472,6 +486,18 @@ async def test_do_you_have_sushi_falls_back_rather_than_answering_the_toilet(
     assert gap.example == "do you have sushi"
     await alice.send("do you have a toilet?")
     assert "at the back" in ((await alice.next_message()).text or "")
+    assert harness.care.faq.matcher == matcher
+
+
+@pytest.mark.parametrize("matcher", MATCHERS)
+async def test_a_complaint_gets_the_complaint_button_with_either_matcher(
+    harness_factory: HarnessFactory, matcher: str
+) -> None:
+    harness = await harness_factory(faq={"matcher": matcher})
+    alice = await _customer(harness)
+    await alice.send("my coffee was cold and the waiter was rude")
+    offer = await alice.next_message()
+    assert offer.buttons()[0] == ("⚠️ File a complaint", "tickets:draft:complaint")
 
 
 async def test_cli_calibrate_json_says_what_it_chose_and_why(
