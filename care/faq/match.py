@@ -117,7 +117,15 @@ class Match:
 class FaqIndex:
     """Immutable matcher over FAQ entries of both languages; rebuild when the FAQ changes."""
 
-    __slots__ = ("_encoder", "_langs", "_n_entries", "_params", "_semantic", "_slots")
+    __slots__ = (
+        "_encoder",
+        "_langs",
+        "_n_entries",
+        "_params",
+        "_sem_slots",
+        "_semantic",
+        "_slots",
+    )
 
     def __init__(
         self,
@@ -133,6 +141,11 @@ class FaqIndex:
         self._semantic: SemanticIndex | None = semantic[0] if semantic else None
         self._encoder: Encoder | None = semantic[1] if semantic else None
         # entry id -> slot in each language's lexical index (to check its content words)
+        self._sem_slots = (
+            {int(e): i for i, e in enumerate(self._semantic.entry_ids.tolist())}
+            if self._semantic is not None
+            else {}
+        )
         self._slots = {
             lang: {int(e): i for i, e in enumerate(li.entry_ids.tolist())}
             for lang, li in langs.items()
@@ -330,7 +343,7 @@ class FaqIndex:
         entry, best, sims = sem.scores(qv)
         k = min(len(entry), max(limit, 10))
         top = np.argpartition(-entry, k - 1)[:k] if k < len(entry) else np.arange(len(entry))
-        slot_of = {int(e): i for i, e in enumerate(sem.entry_ids.tolist())}
+        slot_of = self._sem_slots
         ids = dict.fromkeys([*(int(sem.entry_ids[i]) for i in top.tolist()), *lexical])
         out: list[Blended] = []
         lex_slots = self._slots.get(li.lang, {}) if li is not None else {}

@@ -88,33 +88,46 @@ class SemanticIndex:
     langs: tuple[str, ...]  # (P,) language of each phrasing
     vectors: np.ndarray  # (P, dim)
     centroids: np.ndarray  # (E, dim), unit length
+    starts: np.ndarray  # (E,) first row of each entry slot (rows are grouped by slot)
 
     @classmethod
     def build(cls, docs: Sequence[FaqDoc], cache: VectorCache) -> SemanticIndex:
         """Encode (or take from the cache) every phrasing of every entry."""
         ids = sorted({d.entry_id for d in docs})
         slot = {e: i for i, e in enumerate(ids)}
-        texts = [t for d in docs for t in d.phrasings if t.strip()]
-        langs = tuple(d.lang for d in docs for t in d.phrasings if t.strip())
-        owner = np.asarray(
-            [slot[d.entry_id] for d in docs for t in d.phrasings if t.strip()], dtype=np.int64
+        # Rows grouped by entry slot (stable), so that per-entry maxima are one reduceat.
+        rows = sorted(
+            ((slot[d.entry_id], t, d.lang) for d in docs for t in d.phrasings if t.strip()),
+            key=lambda r: r[0],
         )
+        texts = [t for _, t, _ in rows]
+        owner = np.asarray([s for s, _, _ in rows], dtype=np.int64)
         vectors = cache.vectors(texts)
         centroids = np.zeros((len(ids), vectors.shape[1]), dtype=np.float32)
         np.add.at(centroids, owner, vectors)
         centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
-        return cls(np.asarray(ids, dtype=np.int64), owner, tuple(texts), langs, vectors, centroids)
+        starts = np.searchsorted(owner, np.arange(len(ids)))
+        return cls(
+            np.asarray(ids, dtype=np.int64),
+            owner,
+            tuple(texts),
+            tuple(lang for _, _, lang in rows),
+            vectors,
+            centroids,
+            starts,
+        )
 
     def scores(self, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per entry: similarity (W_BEST x best phrasing + the rest x centroid) and its best
         phrasing's similarity; and every phrasing's similarity (for `best_row`)."""
-        sims = (self.vectors @ query_vector).astype(np.float64)
-        best = np.full(len(self.entry_ids), -1.0)
-        np.maximum.at(best, self.owner, sims)
-        entry = W_BEST * best + (1.0 - W_BEST) * (self.centroids @ query_vector)
-        return entry, best, sims
+        # einsum, not BLAS: a threaded BLAS wakes its threads on every call (slow here).
+        sims = np.einsum("pd,d->p", self.vectors, query_vector).astype(np.float64)
+        best = np.maximum.reduceat(sims, self.starts)
+        cent = np.einsum("ed,d->e", self.centroids, query_vector).astype(np.float64)
+        return W_BEST * best + (1.0 - W_BEST) * cent, best, sims
 
     def best_row(self, slot: int, sims: np.ndarray) -> int:
         """The entry's phrasing most similar to the query (the first of equals)."""
-        rows = np.flatnonzero(self.owner == slot)
-        return int(rows[int(np.argmax(sims[rows]))])
+        lo = int(self.starts[slot])
+        hi = int(self.starts[slot + 1]) if slot + 1 < len(self.starts) else len(sims)
+        return lo + int(np.argmax(sims[lo:hi]))

@@ -149,6 +149,7 @@ async def test_cli_ask_json_gives_the_bots_decision(harness: Harness, tmp_path: 
     assert process.returncode == 0
     first, second = (json.loads(line) for line in stdout.decode().splitlines())
     assert first["id"] == 2 and "flatwhite2026" in (bot_answer.text or "")
+    assert first["matcher"] == harness.care.faq.matcher  # the bot's matcher, named
     assert second["id"] is None and second["query"] == "what is the capital of France"
 
 
