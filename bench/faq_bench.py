@@ -1,6 +1,7 @@
 """Benchmark the FAQ matcher (care/faq/match.py) on public intent datasets.
 
 Usage: python bench/faq_bench.py [--data /work/shared/data/faq] [--quick] [--tune]
+       python bench/faq_bench.py --cafe   (the hand-written café set in bench/data/ only)
 
 For each set the FAQ has one entry per intent built from the FIRST K phrasings of that intent in
 train.csv file order (deterministic; `oos` excluded).  Top-1 accuracy is measured on the in-scope
@@ -27,8 +28,11 @@ from rapidfuzz import fuzz, process, utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from care.faq.calibrate import calibrate
 from care.faq.index import FaqDoc
-from care.faq.match import Decision, FaqIndex, MatchThresholds
+from care.faq.match import SEMANTIC_DEFAULTS, Decision, FaqIndex, MatchThresholds
+from care.faq.semantic import PACKAGE, VectorCache, load_encoder
+from care.faq.text import is_function, normalise, words
 
 SETS: dict[str, str] = {"banking77": "en", "clinc150": "en", "xsid_zh": "zh"}
 Rows = list[tuple[str, str]]
@@ -367,6 +371,258 @@ def latency(data: Path, sizes: Sequence[int], n_queries: int) -> None:
     print()
 
 
+# ------------------------------------------------------------------------------------------------
+# The hand-written café set (bench/data/cafe_faq.csv, bench/data/cafe_questions.tsv)
+# ------------------------------------------------------------------------------------------------
+
+CAFE = Path(__file__).resolve().parent / "data"
+
+
+def cafe_docs(path: Path = CAFE / "cafe_faq.csv") -> list[FaqDoc]:
+    """The café FAQ as matcher documents (one per entry and language, question first)."""
+    with path.open(newline="", encoding="utf-8") as f:
+        return [
+            FaqDoc(
+                int(r["id"]),
+                r["lang"],
+                (r["question"], *(a for a in r["alternates"].split("|") if a.strip())),
+            )
+            for r in csv.DictReader(f)
+        ]
+
+
+def cafe_questions(path: Path = CAFE / "cafe_questions.tsv") -> list[tuple[str, int | None]]:
+    """(question, expected entry id or None for out of scope)."""
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = csv.DictReader(f, delimiter="\t")
+        return [
+            (r["question"], None if r["expected"] == "none" else int(r["expected"])) for r in rows
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class CafeRates:
+    """Decision rates (%) on the café set."""
+
+    n_in: int
+    n_oos: int
+    answered_right: float  # in-scope answered outright with the right entry
+    helped: float  # in-scope answered right or the right entry among the suggestions
+    answered_wrong: float  # in-scope answered with another entry
+    oos_not_answered: float  # out-of-scope questions not answered
+    oos_fallback: float  # out-of-scope questions given the plain fallback
+    top1: float  # in-scope questions whose best-ranked entry is the right one
+
+
+def cafe_rates(
+    idx: FaqIndex, questions: Sequence[tuple[str, int | None]], th: MatchThresholds
+) -> tuple[CafeRates, list[str]]:
+    """Run every café question through FaqIndex.match; the rates and the misses (for reading)."""
+    n_in = ok = helped = wrong = top1 = n_oos = oos_na = oos_fb = 0
+    misses: list[str] = []
+    for q, gold in questions:
+        m = idx.match(q, "zh" if any("\u4e00" <= c <= "\u9fff" for c in q) else "en", th)
+        if gold is None:
+            n_oos += 1
+            oos_na += m.decision is not Decision.ANSWER
+            oos_fb += m.decision is Decision.FALLBACK
+            if m.decision is Decision.ANSWER:
+                misses.append(f"oos answered #{m.entry_id}: {q!r} — {m.why}")
+            continue
+        n_in += 1
+        top1 += bool(m.candidates) and m.candidates[0].entry_id == gold
+        if m.decision is Decision.ANSWER:
+            ok += m.entry_id == gold
+            wrong += m.entry_id != gold
+            helped += m.entry_id == gold
+            if m.entry_id != gold:
+                misses.append(f"wrong #{m.entry_id} for #{gold}: {q!r} — {m.why}")
+        else:
+            helped += gold in m.suggestions
+            if gold not in m.suggestions:
+                misses.append(f"{m.decision.value} (#{gold}): {q!r} — {m.why}")
+    ni, no = max(n_in, 1), max(n_oos, 1)
+    r = CafeRates(
+        n_in,
+        n_oos,
+        100 * ok / ni,
+        100 * helped / ni,
+        100 * wrong / ni,
+        100 * oos_na / no,
+        100 * oos_fb / no,
+        100 * top1 / ni,
+    )
+    return r, misses
+
+
+def semantic_latency(data: Path, n_queries: int) -> None:
+    """p50/p99 of match() per question, lexical and semantic, at 42 (café) and 1,000 entries;
+    index build time and the RSS the encoder adds."""
+    import resource
+
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    encoder = load_encoder()
+    if encoder is None:
+        print(f"(semantic: {PACKAGE} is not installed)")
+        return
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    pool = [t for t, _ in load(data / "clinc150" / "train.csv")]
+    queries = [t for t, _ in load(data / "clinc150" / "test.csv")]
+    random.Random(3).shuffle(queries)
+    queries = queries[:n_queries]
+    cafe_q = [q for q, _ in cafe_questions()]
+    print("## Latency per question, lexical vs semantic (one thread)\n")
+    print("| FAQ | matcher | build s | queries | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|")
+    for label, docs, qs in (
+        ("café, 42 entries (en + zh)", cafe_docs(), cafe_q),
+        ("1,000 x 5 synthetic", synth_docs(pool, 1_000, 5), queries),
+    ):
+        for name in ("lexical", "semantic"):
+            vectors = VectorCache(encoder) if name == "semantic" else None
+            t0 = time.perf_counter()
+            idx = FaqIndex.build(docs, vectors=vectors)
+            build_s = time.perf_counter() - t0
+            th = SEMANTIC_DEFAULTS if vectors else MatchThresholds()
+            for q in qs[:20]:
+                idx.match(q, "en", th)
+            ns: list[int] = []
+            for q in qs:
+                t = time.perf_counter_ns()
+                idx.match(q, "en", th)
+                ns.append(time.perf_counter_ns() - t)
+            a = np.array(ns) / 1e6
+            print(
+                f"| {label} | {name} | {build_s:.2f} | {len(a)} | {np.percentile(a, 50):.2f} "
+                f"| {np.percentile(a, 99):.2f} |",
+                flush=True,
+            )
+    rss2 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        f"\nRSS added by loading the encoder: {(rss1 - rss0) / 1024:.0f} MiB; peak after the "
+        f"1,000-entry index: +{(rss2 - rss0) / 1024:.0f} MiB\n"
+    )
+
+
+def tune_semantic(data: Path, k: int) -> None:
+    """The README's rule on CLINC150 validation for the blended (semantic) score's defaults."""
+    encoder = load_encoder()
+    if encoder is None:
+        print(f"(semantic: {PACKAGE} is not installed)")
+        return
+    faq = build_faq(load(data / "clinc150" / "train.csv"), k, "en")
+    idx = FaqIndex.build(faq.docs, vectors=VectorCache(encoder))
+    lab = {lb: i for i, lb in enumerate(faq.labels)}
+    rows = [
+        (lab.get(label, -1), idx.evidence(text, "en"))
+        for text, label in load(data / "clinc150" / "validation.csv")
+    ]
+    ins = [(g, e) for g, e in rows if g >= 0]
+    oos = [e for g, e in rows if g < 0]
+
+    def answered(e: tuple[int, float, float] | None, a: float, m: float) -> bool:
+        return e is not None and e[1] >= a and e[1] - e[2] >= m
+
+    best: tuple[float, float, float] | None = None
+    for a10 in range(300, 801, 25):
+        for m10 in range(0, 201, 10):
+            a, m = a10 / 10, m10 / 10
+            n_ans = sum(answered(e, a, m) for _, e in ins)
+            ok = sum(answered(e, a, m) and e is not None and e[0] == g for g, e in ins)
+            oos_ans = sum(answered(e, a, m) for e in oos)
+            if (
+                n_ans
+                and 100 * ok / n_ans >= 90.0
+                and 100 * oos_ans / len(oos) <= 3.0
+                and (best is None or ok > best[0])
+            ):
+                best = (ok, a, m)
+    if best is None:
+        print("no thresholds satisfy the rule")
+        return
+    ok, a, m = best
+    sug = next(
+        (
+            float(sg)
+            for sg in range(20, int(a) + 1)
+            if 100 * sum(e is None or e[1] < sg for e in oos) / len(oos) >= 80.0
+        ),
+        a,
+    )
+    n_ans = sum(answered(e, a, m) for _, e in ins)
+    print(
+        f"## Semantic thresholds by the README's rule, CLINC150 validation, K={k}\n\n"
+        f"answer={a:g} margin={m:g} suggest={sug:g}: {100 * n_ans / len(ins):.1f}% of in-scope "
+        f"answered ({100 * ok / max(n_ans, 1):.1f}% right), "
+        f"{100 * sum(not answered(e, a, m) for e in oos) / len(oos):.1f}% of oos not answered; "
+        f"shipped: {SEMANTIC_DEFAULTS}\n"
+    )
+
+
+def function_words(min_spread: int = 5) -> None:
+    """Print the words / CJK characters of the café set used for five or more entries.
+
+    The spread of a token is the number of different entries (out of scope counted as one)
+    whose phrasings or questions contain it: a token spread over many topics carries none.
+    care/faq/text.py's FUNCTION_WORDS and FUNCTION_CHARS were chosen from this list.
+    """
+    spread: dict[str, set[object]] = {}
+    for d in cafe_docs():
+        for ph in d.phrasings:
+            for w in set(words(normalise(ph))):
+                spread.setdefault(w, set()).add(d.entry_id)
+    for q, gold in cafe_questions():
+        for w in set(words(normalise(q))):
+            spread.setdefault(w, set()).add(gold if gold is not None else "none")
+    ranked = sorted(((len(v), w) for w, v in spread.items() if len(v) >= min_spread), reverse=True)
+    print(f"## Café-set tokens used for >= {min_spread} entries (function: * = in the lists)\n")
+    for n, w in ranked:
+        print(f"{w}\t{n}\t{'*' if is_function(w) else ''}")
+
+
+def cafe(th: MatchThresholds, verbose: bool) -> None:
+    """Print the café table (and with --verbose every miss with its `why`)."""
+    docs = cafe_docs()
+    questions = cafe_questions()
+    n_entries = len({d.entry_id for d in docs})
+    rows: list[tuple[str, MatchThresholds, CafeRates]] = []
+    misses: list[str] = []
+    encoder = load_encoder()
+    for name in ("lexical", "semantic"):
+        if name == "semantic" and encoder is None:
+            print(f"(semantic: {PACKAGE} is not installed: pip install -e '.[semantic]')\n")
+            continue
+        vectors = VectorCache(encoder) if name == "semantic" and encoder is not None else None
+        idx = FaqIndex.build(docs, vectors=vectors)
+        use = th if name == "lexical" else SEMANTIC_DEFAULTS
+        for label, t in ((f"{name}, shipped", use), (f"{name}, calibrated", None)):
+            if t is None:
+                t = calibrate(docs, use, vectors=vectors).thresholds
+            r, miss = cafe_rates(idx, questions, t)
+            rows.append((label, t, r))
+            misses.extend(f"[{label}] {m}" for m in miss)
+    r0 = rows[0][2]
+    print(
+        f"## Café set: {n_entries} entries (en + zh), {r0.n_in} in-scope + {r0.n_oos} "
+        "out-of-scope questions (%)\n"
+    )
+    print(
+        "| matcher, thresholds | answer / margin / suggest | answered outright & right "
+        "| answered right or right entry suggested | answered wrong "
+        "| out-of-scope not answered | out-of-scope plain fallback | top-1 |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for label, t, r in rows:
+        print(
+            f"| {label} | {t.answer:g} / {t.margin:g} / {t.suggest:g} | {r.answered_right:.1f} "
+            f"| {r.helped:.1f} | {r.answered_wrong:.1f} | {r.oos_not_answered:.1f} "
+            f"| {r.oos_fallback:.1f} | {r.top1:.1f} |"
+        )
+    print()
+    if verbose:
+        print("\n".join(misses))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark and print Markdown tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -374,7 +630,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--data", type=Path, default=default.resolve())
     ap.add_argument("--quick", action="store_true", help="K=10 only, fewer latency queries")
     ap.add_argument("--tune", action="store_true", help="also print the validation grid")
+    ap.add_argument("--cafe", action="store_true", help="only the hand-written café set")
+    ap.add_argument("--verbose", action="store_true", help="with --cafe: list every miss")
+    ap.add_argument("--semantic-latency", action="store_true", help="lexical vs semantic ms")
+    ap.add_argument("--tune-semantic", action="store_true", help="semantic defaults' grid")
+    ap.add_argument("--function-words", action="store_true", help="café tokens by topic spread")
     args = ap.parse_args(argv)
+    if args.semantic_latency:
+        semantic_latency(args.data, 500)
+        return
+    if args.tune_semantic:
+        tune_semantic(args.data, 10)
+        return
+    if args.function_words:
+        function_words()
+        return
+    if args.cafe:
+        cafe(MatchThresholds(), args.verbose)
+        return
     data: Path = args.data
     if not (data / "clinc150" / "train.csv").is_file():
         ap.error(f"no data at {data} (use --data)")

@@ -1,4 +1,4 @@
-"""`carebot faq import|export|ask`: the FAQ from the command line, on the bot's own code path."""
+"""`carebot faq import|export|ask|calibrate`: the FAQ from the command line, as the bot runs it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.database import migrated_database
 from bot.messenger import OfflineMessenger
 from care.clock import SystemClock
+from care.faq.calibrate import Calibration
 from care.faq.csv import export_faq, import_faq
 from care.faq.results import Outcome
 from care.faq.service import FaqService
@@ -39,6 +40,11 @@ def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:  # ty
     ask.add_argument("--lang", choices=("en", "zh"), default="en", help="the customer's language")
     ask.add_argument("--json", action="store_true", help="one JSON object per query")
     ask.add_argument("--config", default=None, help=config_help)
+    cal = faq_sub.add_parser(
+        "calibrate", help="the thresholds the bot answers this FAQ with, and how they were chosen"
+    )
+    cal.add_argument("--json", action="store_true", help="one JSON object")
+    cal.add_argument("--config", default=None, help=config_help)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -89,9 +95,32 @@ async def _run(
             return (1 if report.rejected else 0), ""
         if args.faq_command == "export":
             return 0, await export_faq(db, args.lang)
+        if args.faq_command == "calibrate":
+            print(_calibration(await faq.calibration(), as_json=args.json))
+            return 0, ""
         for query in queries:
             print(await _explain(faq, query, args.lang, as_json=args.json))
         return 0, ""
+
+
+def _calibration(c: Calibration, *, as_json: bool) -> str:
+    """What `carebot faq calibrate` prints: the thresholds in force and why."""
+    if as_json:
+        return json.dumps(c.as_dict(), ensure_ascii=False)
+    th = c.thresholds
+    lines = [
+        f"{c.matcher} matcher: answer >= {th.answer:g} with a margin of >= {th.margin:g}, "
+        f"suggest >= {th.suggest:g}",
+        f"{'calibrated' if c.calibrated and c.applied else 'configured'}: {c.reason}",
+    ]
+    if c.in_scope and c.out_of_scope and c.answered_right:
+        lines.append(
+            f"{'' if c.applied else 'calibration '}on the held-out phrasings: "
+            f"{c.answered_right:g}% answered right "
+            f"({c.answer_accuracy:g}% of answers right), {c.helped:g}% answered or suggested; "
+            f"out of scope: {c.oos_answered:g}% answered, {c.oos_fallback:g}% plain fallback"
+        )
+    return "\n".join(lines)
 
 
 async def _explain(faq: FaqService, query: str, lang: str, *, as_json: bool) -> str:
@@ -107,6 +136,7 @@ async def _explain(faq: FaqService, query: str, lang: str, *, as_json: bool) -> 
                 "score": match.score if match else None,
                 "suggestions": [row.entry_id for row in result.suggestions],
                 "lang": result.lang,
+                "matcher": faq.matcher if match is not None else None,
             },
             ensure_ascii=False,
         )

@@ -62,23 +62,36 @@ class BusinessSettings:
 
 @dataclass(frozen=True, slots=True)
 class FaqSettings:
-    """When the FAQ matcher answers, suggests or falls back (scores 0–100; see the README)."""
+    """When the FAQ matcher answers, suggests or falls back (scores 0–100; see the README).
 
-    answer_threshold: float = 40.0
-    suggest_threshold: float = 34.0
-    margin: float = 10.0
+    Precedence of the thresholds: set here, they are used as they are; unset (None), the
+    matcher's shipped defaults (lexical 40 / 34 / margin 10, semantic: care.faq.match
+    SEMANTIC_DEFAULTS), or with `calibrate` the FAQ's own calibration when it has enough
+    alternate phrasings.
+    """
+
+    answer_threshold: float | None = None
+    suggest_threshold: float | None = None
+    margin: float | None = None
     max_suggestions: int = 3
+    # True: thresholds not set above are calibrated on the FAQ itself whenever its phrasings
+    # change (see the README: off by default, it answered fewer café questions right lexically).
+    calibrate: bool = False
+    # "auto": semantic when carebot[semantic] is installed, else lexical.
+    matcher: str = "auto"
 
     def __post_init__(self) -> None:
-        for name in ("answer_threshold", "suggest_threshold"):
-            if not 0 <= getattr(self, name) <= 100:
+        for name in ("answer_threshold", "suggest_threshold", "margin"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 100:
                 raise ValueError(f"{name}: must be between 0 and 100 (a score)")
-        if self.suggest_threshold > self.answer_threshold:
+        answer, suggest = self.answer_threshold, self.suggest_threshold
+        if answer is not None and suggest is not None and suggest > answer:
             raise ValueError("suggest_threshold: must not be above answer_threshold")
-        if not 0 <= self.margin <= 100:
-            raise ValueError("margin: must be between 0 and 100")
         if not 0 <= self.max_suggestions <= 5:
             raise ValueError("max_suggestions: must be between 0 and 5")
+        if self.matcher not in ("auto", "lexical", "semantic"):
+            raise ValueError('matcher: must be "auto", "lexical" or "semantic"')
 
 
 TICKET_KINDS = ("feedback", "complaint", "question")

@@ -17,9 +17,11 @@ from rapidfuzz import fuzz
 from care.faq.text import (
     STOP_MARK,
     STOPWORDS,
+    ContentTerms,
     Features,
     ScoringParams,
     block_weights,
+    content_terms,
     features,
     normalise,
 )
@@ -60,6 +62,8 @@ class LangIndex:
     row_cols: np.ndarray
     row_vals: np.ndarray
     block_w: tuple[float, ...]
+    content: list[ContentTerms]  # (E,) content words and their 4-grams of each entry
+    unknown_idf: float  # the IDF of a term no entry has
 
     @property
     def n_entries(self) -> int:
@@ -68,12 +72,21 @@ class LangIndex:
 
 
 def weigh(
-    raw: Features, vocabs: list[dict[str, int]], idf: list[float], block_w: Sequence[float]
+    raw: Features,
+    vocabs: list[dict[str, int]],
+    idf: list[float],
+    block_w: Sequence[float],
+    unknown_idf: float = 0.0,
 ) -> dict[int, float]:
-    """Sublinear TF * IDF per block, each block L2-normalised and scaled by its weight."""
+    """Sublinear TF * IDF per block, each block L2-normalised and scaled by its weight.
+
+    With `unknown_idf` (queries), content words and their character n-grams that the FAQ does
+    not know still count in the block's length at that IDF: a question about "drop table
+    customers" is not a question about "table" alone.
+    """
     parts: list[tuple[float, dict[int, float]]] = []
     total = 0.0
-    for counts, lookup, w in zip(raw, vocabs, block_w, strict=True):
+    for block, (counts, lookup, w) in enumerate(zip(raw, vocabs, block_w, strict=True)):
         if not w or not counts:
             continue
         part: dict[int, float] = {}
@@ -84,7 +97,10 @@ def weigh(
                 v = idf[fid] if c == 1 else (1.0 + math.log(c)) * idf[fid]
                 part[fid] = v
                 sq += v * v
-        if sq > 0.0:
+            elif unknown_idf and block != 1 and term[0] != STOP_MARK and term not in STOPWORDS:
+                v = unknown_idf if c == 1 else (1.0 + math.log(c)) * unknown_idf
+                sq += v * v
+        if sq > 0.0 and part:
             parts.append((w / math.sqrt(sq), part))
             total += w * w
     vec: dict[int, float] = {}
@@ -106,6 +122,7 @@ def build_lang(lang: str, docs: Sequence[FaqDoc], p: ScoringParams) -> LangIndex
     phrasings: list[str] = []
     norms: list[str] = []
     raws: list[Features] = []
+    content: list[ContentTerms] = []
     for doc in docs:
         rows = [(ph, normalise(ph)) for ph in doc.phrasings]
         rows = [(ph, n) for ph, n in rows if n]
@@ -114,6 +131,13 @@ def build_lang(lang: str, docs: Sequence[FaqDoc], p: ScoringParams) -> LangIndex
         slot = len(entry_ids)
         entry_ids.append(doc.entry_id)
         start_l.append(len(phrasings))
+        parts = [content_terms(n) for _, n in rows]
+        content.append(
+            ContentTerms(
+                frozenset().union(*(c.terms for c in parts)),
+                frozenset().union(*(c.grams for c in parts)),
+            )
+        )
         for ph, n in rows:
             row_entry.append(slot)
             phrasings.append(ph)
@@ -211,6 +235,8 @@ def build_lang(lang: str, docs: Sequence[FaqDoc], p: ScoringParams) -> LangIndex
         row_cols=row_cols,
         row_vals=row_vals,
         block_w=block_w,
+        content=content,
+        unknown_idf=math.log(1.0 + n_units) + 1.0,
     )
 
 
@@ -234,7 +260,7 @@ def score_entries(
     weighted vector (kept for the explanation).
     """
     raw = features(norm, li.lang, p)
-    qvec = weigh(raw, li.vocabs, li.idf, li.block_w)
+    qvec = weigh(raw, li.vocabs, li.idf, li.block_w, li.unknown_idf * p.unknown_share)
     if not qvec:
         return [], raw, qvec
     n = len(qvec)

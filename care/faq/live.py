@@ -8,10 +8,13 @@ SELECT, no transaction) and rebuilds the index if it was built from an older gen
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from care.faq.calibrate import Calibration, calibrate
 from care.faq.index import FaqDoc
-from care.faq.match import FaqIndex
+from care.faq.match import SEMANTIC_DEFAULTS, FaqIndex, MatchThresholds
+from care.faq.semantic import PACKAGE, VectorCache, load_encoder, shared_cache
+from care.settings import FaqSettings
 from storage import faq as repo
 from storage.db import Database
 from storage.faq import FaqRow
@@ -24,6 +27,8 @@ class Snapshot:
     generation: int
     index: FaqIndex
     rows: dict[tuple[int, str], FaqRow]
+    calibration: Calibration  # the thresholds this FAQ is answered with, and why
+    docs: tuple[FaqDoc, ...]  # what the index was built from
 
     def row_for(self, entry_id: int, lang: str) -> FaqRow | None:
         """The entry in `lang` if it has that language, else in any language it has."""
@@ -36,8 +41,15 @@ class Snapshot:
 class LiveIndex:
     """The index for the FAQ as it is now, shared by every question of the process."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, settings: FaqSettings) -> None:
         self._db = db
+        self._settings = settings
+        self._calibrated = settings.calibrate
+        self._vectors: VectorCache | None = None  # phrasing vectors, when semantic
+        self._encoder_loaded = False
+        # The last calibration and the phrasings it was made from: a change that leaves every
+        # phrasing as it was (a vote, an answer's wording) does not recalibrate.
+        self._last: tuple[tuple[FaqDoc, ...], Calibration] | None = None
         self._snapshot: Snapshot | None = None
         self._invalidations = 0  # so that a rebuild racing with invalidate() is not kept
         self._rebuild_lock = asyncio.Lock()
@@ -71,10 +83,92 @@ class LiveIndex:
                 # the next question rebuilds it.
                 built_from = await repo.generation(tx)
                 rows = await repo.list_enabled(tx)
-            docs = [FaqDoc(r.entry_id, r.language, (r.question, *r.alternates)) for r in rows]
+            docs = tuple(FaqDoc(r.entry_id, r.language, (r.question, *r.alternates)) for r in rows)
             # A large FAQ takes a while to index: keep the event loop answering meanwhile.
-            index = await asyncio.to_thread(FaqIndex.build, docs)
-            snapshot = Snapshot(built_from, index, {(r.entry_id, r.language): r for r in rows})
+            index, calibration = await asyncio.to_thread(self._build, docs)
+            snapshot = Snapshot(
+                built_from, index, {(r.entry_id, r.language): r for r in rows}, calibration, docs
+            )
             if invalidations == self._invalidations:
                 self._snapshot = snapshot
             return snapshot
+
+    def _load_encoder(self) -> None:
+        """The semantic encoder per `[faq] matcher` (loaded once, in the worker thread)."""
+        if self._encoder_loaded:
+            return
+        matcher = self._settings.matcher
+        vectors = None if matcher == "lexical" or load_encoder() is None else shared_cache()
+        if vectors is None and matcher == "semantic":
+            raise RuntimeError(
+                f'[faq] matcher = "semantic" needs the encoder: pip install '
+                f"'carebot[semantic]' ({PACKAGE})"
+            )
+        self._vectors = vectors
+        self._encoder_loaded = True
+
+    @property
+    def _defaults(self) -> MatchThresholds:
+        """The matcher's shipped thresholds, with those set in `[faq]` instead."""
+        return _override(
+            SEMANTIC_DEFAULTS if self._vectors is not None else MatchThresholds(), self._settings
+        )
+
+    def _build(self, docs: tuple[FaqDoc, ...]) -> tuple[FaqIndex, Calibration]:
+        """The index, and the thresholds for it (recalibrated only if a phrasing changed)."""
+        self._load_encoder()
+        index = FaqIndex.build(docs, vectors=self._vectors)
+        if not self._calibrated:
+            reason = "[faq] calibrate = false"
+            return index, Calibration(self._defaults, False, reason, matcher=self.matcher)
+        return index, self._calibrate(docs)
+
+    def _calibrate(self, docs: tuple[FaqDoc, ...]) -> Calibration:
+        last = self._last
+        if last is not None and last[0] == docs:
+            return last[1]
+        calibration = calibrate(docs, self._defaults, vectors=self._vectors)
+        # Thresholds set in [faq] win over calibrated ones.
+        calibration = replace(
+            calibration, thresholds=_override(calibration.thresholds, self._settings)
+        )
+        self._last = (docs, calibration)
+        return calibration
+
+    @property
+    def matcher(self) -> str:
+        """The matcher in use: "semantic" or "lexical" (known once the index was built)."""
+        return "semantic" if self._vectors is not None else "lexical"
+
+    async def calibration(self) -> Calibration:
+        """The thresholds in force and why; with calibration off, what it would choose."""
+        snapshot = await self.current()
+        if self._calibrated:
+            return snapshot.calibration
+        async with self._rebuild_lock:
+            would = await asyncio.to_thread(self._calibrate, snapshot.docs)
+        return replace(
+            would,
+            thresholds=self._defaults,
+            applied=False,
+            reason=f"[faq] calibrate = false: answering with the {self.matcher} matcher's "
+            "thresholds ([faq] or shipped); calibration "
+            f"would choose answer {would.thresholds.answer:g} / margin "
+            f"{would.thresholds.margin:g} / suggest {would.thresholds.suggest:g} ({would.reason})",
+        )
+
+
+def _override(thresholds: MatchThresholds, settings: FaqSettings) -> MatchThresholds:
+    """`thresholds` with those set in `[faq]` (and its max_suggestions) instead."""
+    return MatchThresholds(
+        answer=thresholds.answer
+        if settings.answer_threshold is None
+        else settings.answer_threshold,
+        suggest=(
+            thresholds.suggest
+            if settings.suggest_threshold is None
+            else settings.suggest_threshold
+        ),
+        margin=thresholds.margin if settings.margin is None else settings.margin,
+        max_suggestions=settings.max_suggestions,
+    )

@@ -32,14 +32,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
+
 from care.faq.index import FaqDoc, LangIndex, Scored, build_lang, score_entries, weigh
+from care.faq.semantic import Encoder, SemanticIndex, VectorCache
 from care.faq.text import (
-    STOPWORDS,
     Features,
     ScoringParams,
     detect_language,
     features,
+    is_function,
     normalise,
+    shared_content,
 )
 
 __all__ = ["Candidate", "Decision", "FaqIndex", "Match", "MatchThresholds"]
@@ -113,18 +117,54 @@ class Match:
 class FaqIndex:
     """Immutable matcher over FAQ entries of both languages; rebuild when the FAQ changes."""
 
-    __slots__ = ("_langs", "_n_entries", "_params")
+    __slots__ = (
+        "_encoder",
+        "_langs",
+        "_n_entries",
+        "_params",
+        "_sem_slots",
+        "_semantic",
+        "_slots",
+    )
 
-    def __init__(self, langs: dict[str, LangIndex], n_entries: int, params: ScoringParams) -> None:
+    def __init__(
+        self,
+        langs: dict[str, LangIndex],
+        n_entries: int,
+        params: ScoringParams,
+        semantic: tuple[SemanticIndex, Encoder] | None = None,
+    ) -> None:
         """Wrap built per-language indexes; use `FaqIndex.build` to make one."""
         self._langs = langs
         self._n_entries = n_entries
         self._params = params
+        self._semantic: SemanticIndex | None = semantic[0] if semantic else None
+        self._encoder: Encoder | None = semantic[1] if semantic else None
+        # entry id -> slot in each language's lexical index (to check its content words)
+        self._sem_slots = (
+            {int(e): i for i, e in enumerate(self._semantic.entry_ids.tolist())}
+            if self._semantic is not None
+            else {}
+        )
+        self._slots = {
+            lang: {int(e): i for i, e in enumerate(li.entry_ids.tolist())}
+            for lang, li in langs.items()
+        }
 
     @classmethod
-    def build(cls, docs: Iterable[FaqDoc], params: ScoringParams | None = None) -> FaqIndex:
-        """Build the index once from all FAQ documents (any mix of "en" and "zh")."""
+    def build(
+        cls,
+        docs: Iterable[FaqDoc],
+        params: ScoringParams | None = None,
+        vectors: VectorCache | None = None,
+    ) -> FaqIndex:
+        """Build the index once from all FAQ documents (any mix of "en" and "zh").
+
+        With `vectors` (an encoder's phrasing cache, care.faq.semantic) entries are scored
+        W_LEXICAL x lexical + W_SEMANTIC x semantic; without, lexically only.
+        """
         p = params or ScoringParams()
+        docs = list(docs)
         by_lang: dict[str, list[FaqDoc]] = {}
         for d in docs:
             lang = "zh" if d.lang.lower().startswith("zh") else "en"
@@ -132,7 +172,16 @@ class FaqIndex:
         langs = {lang: build_lang(lang, ds, p) for lang, ds in by_lang.items()}
         langs = {k: v for k, v in langs.items() if len(v.entry_ids)}
         ids = {int(e) for li in langs.values() for e in li.entry_ids.tolist()}
-        return cls(langs, len(ids), p)
+        semantic = None
+        if vectors is not None and ids:
+            kept = [d for d in docs if d.entry_id in ids]
+            semantic = (SemanticIndex.build(kept, vectors), vectors.encoder)
+        return cls(langs, len(ids), p, semantic)
+
+    @property
+    def matcher(self) -> str:
+        """ "semantic" (lexical and semantic blended) or "lexical"."""
+        return "lexical" if self._semantic is None else "semantic"
 
     def __len__(self) -> int:
         """Number of distinct entry ids in the index."""
@@ -176,8 +225,35 @@ class FaqIndex:
         )
         return self.decide(norm, qlang, thresholds)
 
+    def evidence(self, query: str, lang: str) -> tuple[int, float, float] | None:
+        """(entry, score, runner-up score) of the best content-carried entry, or None.
+
+        The inputs of `decide`'s rule, for calibrating its thresholds (care.faq.calibrate).
+        """
+        norm = normalise(query)
+        qlang = detect_language(norm, default=lang if lang in ("en", "zh") else "en")
+        if self._semantic is not None and norm:
+            ranked = self._blend(norm, qlang, 5)
+            ok = [i for i, r in enumerate(ranked) if r.eligible]
+            if not ok:
+                return None
+            b = ok[0]
+            second = max((r.score for i, r in enumerate(ranked) if i != b), default=0.0)
+            return ranked[b].entry_id, ranked[b].score, second
+        li = self._pick_lang(qlang)
+        if li is None or not norm:
+            return None
+        scored, _, _ = score_entries(li, norm, 5, self._params)
+        _, eligible = _eligible(li, norm, scored)
+        if not eligible:
+            return None
+        b = eligible[0]
+        return int(li.entry_ids[scored[b].slot]), scored[b].score, _runner_up(scored, b)
+
     def decide(self, norm: str, qlang: str, thresholds: MatchThresholds) -> Match:
         """`match` for a query already normalised (`normalise`) and its detected language."""
+        if self._semantic is not None and norm:
+            return self._decide_blend(norm, qlang, thresholds)
         li, p = self._pick_lang(qlang), self._params
         if li is None or not norm:
             why = "empty index" if li is None else "query has no words after normalisation"
@@ -191,8 +267,33 @@ class FaqIndex:
         if not scored:
             why = f"fallback: {via}no term of the query occurs in the FAQ"
             return Match(Decision.FALLBACK, qlang, None, 0.0, (), (), why)
-        best = scored[0]
-        second = scored[1].score if len(scored) > 1 else 0.0
+        carried, eligible = _eligible(li, norm, scored)
+        if not eligible:
+            function_only = scored[0]
+            return Match(
+                Decision.FALLBACK,
+                qlang,
+                None,
+                round(function_only.score, 2),
+                (),
+                cands,
+                lambda: _explain(
+                    li,
+                    raw,
+                    qvec,
+                    function_only,
+                    cands,
+                    (),
+                    Decision.FALLBACK,
+                    qlang,
+                    via,
+                    thresholds,
+                    p,
+                ),
+            )
+        b = eligible[0]
+        best = scored[b]
+        second = _runner_up(scored, b)
         gap = best.score - second
         if best.score >= thresholds.answer and gap >= thresholds.margin:
             decision = Decision.ANSWER
@@ -202,19 +303,186 @@ class FaqIndex:
             decision = Decision.FALLBACK
         sugg: tuple[int, ...] = ()
         if decision is Decision.SUGGEST:
-            ok = [c.entry_id for c in cands if c.score >= thresholds.suggest]
+            ok = [cands[i].entry_id for i in eligible if cands[i].score >= thresholds.suggest]
             sugg = tuple(ok[: thresholds.max_suggestions])
         return Match(
             decision,
             qlang,
-            cands[0].entry_id if decision is Decision.ANSWER else None,
+            cands[b].entry_id if decision is Decision.ANSWER else None,
             round(best.score, 2),
             sugg,
             cands,
             lambda: _explain(
-                li, raw, qvec, best, second, cands, decision, qlang, via, thresholds, p
+                li,
+                raw,
+                qvec,
+                best,
+                cands,
+                tuple(carried[b]),
+                decision,
+                qlang,
+                via,
+                thresholds,
+                p,
+                second,
             ),
         )
+
+    # --------------------------------------------------------------------- lexical + semantic
+
+    def _blend(self, norm: str, qlang: str, limit: int) -> list[Blended]:
+        """Entries ranked by W_LEXICAL x lexical + W_SEMANTIC x semantic (0-100), best first."""
+        assert self._semantic is not None and self._encoder is not None
+        sem = self._semantic
+        li = self._pick_lang(qlang)
+        lexical: dict[int, float] = {}
+        if li is not None:
+            scored, _, _ = score_entries(li, norm, max(limit, 10), self._params)
+            lexical = {int(li.entry_ids[s.slot]): s.score for s in scored}
+        qv = np.asarray(self._encoder.encode([norm])[0], dtype=np.float32)
+        entry, best, sims = sem.scores(qv)
+        k = min(len(entry), max(limit, 10))
+        top = np.argpartition(-entry, k - 1)[:k] if k < len(entry) else np.arange(len(entry))
+        slot_of = self._sem_slots
+        ids = dict.fromkeys([*(int(sem.entry_ids[i]) for i in top.tolist()), *lexical])
+        out: list[Blended] = []
+        lex_slots = self._slots.get(li.lang, {}) if li is not None else {}
+        for entry_id in ids:
+            slot = slot_of[entry_id]
+            lex = lexical.get(entry_id, 0.0)
+            semantic = 100.0 * float(entry[slot])
+            lex_slot = lex_slots.get(entry_id)
+            carried = (
+                shared_content(norm, li.content[lex_slot])
+                if li is not None and lex_slot is not None
+                else []
+            )
+            row = sem.best_row(slot, sims)
+            out.append(
+                Blended(
+                    entry_id,
+                    W_LEXICAL * lex + W_SEMANTIC * semantic,
+                    lex,
+                    semantic,
+                    float(best[slot]),
+                    sem.phrasings[row],
+                    sem.langs[row],
+                    tuple(carried),
+                )
+            )
+        out.sort(key=lambda b: -b.score)
+        return out[:limit]
+
+    def _decide_blend(self, norm: str, qlang: str, thresholds: MatchThresholds) -> Match:
+        """`decide` with the semantic score blended in."""
+        ranked = self._blend(norm, qlang, max(thresholds.max_suggestions, 5))
+        cands = tuple(Candidate(r.entry_id, round(r.score, 2), r.phrasing, r.lang) for r in ranked)
+        eligible = [i for i, r in enumerate(ranked) if r.eligible]
+        if not eligible:
+            top = ranked[0] if ranked else None
+            return Match(
+                Decision.FALLBACK,
+                qlang,
+                None,
+                round(top.score, 2) if top else 0.0,
+                (),
+                cands,
+                lambda: _explain_blend(top, None, cands, Decision.FALLBACK, qlang, thresholds),
+            )
+        b = eligible[0]
+        best = ranked[b]
+        second = max((r.score for i, r in enumerate(ranked) if i != b), default=0.0)
+        if best.score >= thresholds.answer and best.score - second >= thresholds.margin:
+            decision = Decision.ANSWER
+        elif best.score >= thresholds.suggest and thresholds.max_suggestions > 0:
+            decision = Decision.SUGGEST
+        else:
+            decision = Decision.FALLBACK
+        sugg: tuple[int, ...] = ()
+        if decision is Decision.SUGGEST:
+            ok = [ranked[i].entry_id for i in eligible if ranked[i].score >= thresholds.suggest]
+            sugg = tuple(ok[: thresholds.max_suggestions])
+        return Match(
+            decision,
+            qlang,
+            best.entry_id if decision is Decision.ANSWER else None,
+            round(best.score, 2),
+            sugg,
+            cands,
+            lambda: _explain_blend(best, second, cands, decision, qlang, thresholds),
+        )
+
+
+# Thresholds of the blended score (its scale is not the lexical one's), picked by the lexical
+# defaults' rule on CLINC150 validation (bench/faq_bench.py --tune-semantic): 76.6% of in-scope
+# questions answered, 90.3% of them right, 97.0% of out-of-scope ones not answered.
+SEMANTIC_DEFAULTS = MatchThresholds(answer=50.0, suggest=39.0, margin=2.0)
+W_LEXICAL, W_SEMANTIC = 0.3, 0.7  # the blend (issue 11: measured on three public sets)
+SEMANTIC_EVIDENCE = 0.5  # best-phrasing cosine that carries an entry without a shared word
+
+
+@dataclass(frozen=True, slots=True)
+class Blended:
+    """One entry scored by both matchers."""
+
+    entry_id: int
+    score: float
+    lexical: float
+    semantic: float
+    best_cosine: float  # the query's cosine with the entry's closest phrasing
+    phrasing: str
+    lang: str
+    carried: tuple[str, ...]  # content words shared with the entry
+
+    @property
+    def eligible(self) -> bool:
+        """A content word, or a close enough meaning, carried it (not function words alone)."""
+        return bool(self.carried) or self.best_cosine >= SEMANTIC_EVIDENCE
+
+
+def _explain_blend(
+    best: Blended | None,
+    second: float | None,
+    cands: tuple[Candidate, ...],
+    decision: Decision,
+    qlang: str,
+    thresholds: MatchThresholds,
+) -> str:
+    """The `why` of a blended match."""
+    top = ", ".join(f"#{c.entry_id}={c.score:.1f}" for c in cands)
+    if best is None:
+        return "fallback: no entry to match"
+    if second is None:
+        return (
+            f"fallback (semantic): no content word of the query ({qlang}) matches an entry and "
+            f"no phrasing is close in meaning (best cosine {best.best_cosine:.2f} < "
+            f"{SEMANTIC_EVIDENCE:g}, only function words); best was entry {best.entry_id} via "
+            f"{best.phrasing!r}; top: {top}"
+        )
+    carried = ", ".join(best.carried) or f"meaning (cosine {best.best_cosine:.2f})"
+    return (
+        f"{decision.value} (semantic): query ({qlang}) best matches entry {best.entry_id} "
+        f"({best.lang}) via phrasing {best.phrasing!r}; carried by: {carried}; "
+        f"score {best.score:.1f} = {W_LEXICAL:g} x lexical {best.lexical:.1f} + "
+        f"{W_SEMANTIC:g} x semantic {best.semantic:.1f}; runner-up {second:.1f}, margin "
+        f"{best.score - second:.1f}; thresholds answer {thresholds.answer:g} / suggest "
+        f"{thresholds.suggest:g} / margin {thresholds.margin:g}; top: {top}"
+    )
+
+
+def _eligible(li: LangIndex, norm: str, scored: list[Scored]) -> tuple[list[list[str]], list[int]]:
+    """What carried each scored entry, and the positions of those a content word carried.
+
+    Only an entry that shares a content word (or character) with the question may be answered
+    or suggested: function words alone ("do you have ...") carry nothing.
+    """
+    carried = [shared_content(norm, li.content[s.slot]) for s in scored]
+    return carried, [i for i, c in enumerate(carried) if c]
+
+
+def _runner_up(scored: list[Scored], b: int) -> float:
+    """The best score of any other entry than scored[b] (content-carried or not)."""
+    return max((s.score for i, s in enumerate(scored) if i != b), default=0.0)
 
 
 def _explain(
@@ -222,21 +490,32 @@ def _explain(
     raw: Features,
     qvec: dict[int, float],
     best: Scored,
-    second: float,
     cands: tuple[Candidate, ...],
+    carried: tuple[str, ...],
     decision: Decision,
     qlang: str,
     via: str,
     thresholds: MatchThresholds,
     p: ScoringParams,
+    second: float | None = None,
 ) -> str:
     """The `why` of a match (built only when someone reads it)."""
+    entry_id = int(li.entry_ids[best.slot])
+    if not carried:
+        return (
+            f"fallback: {via}no content word of the query ({qlang}) matches any entry, only "
+            f"function words; best was entry {entry_id} via phrasing "
+            f"{li.phrasings[best.row]!r} (score {best.score:.1f}); top: "
+            + ", ".join(f"#{c.entry_id}={c.score:.1f}" for c in cands)
+        )
     terms = _carrying_terms(li, raw, qvec, best.row, p)
+    runner_up = second or 0.0
     return (
-        f"{decision.value}: {via}query ({qlang}) best matches entry {cands[0].entry_id} "
+        f"{decision.value}: {via}query ({qlang}) best matches entry {entry_id} "
         f"({li.lang}) via phrasing {li.phrasings[best.row]!r}; "
+        f"carried by: {', '.join(carried)}; "
         f"score {best.score:.1f} (lexical {best.lexical:.1f}, fuzzy {best.fuzzy:.1f}); "
-        f"runner-up {second:.1f}, margin {best.score - second:.1f}; "
+        f"runner-up {runner_up:.1f}, margin {best.score - runner_up:.1f}; "
         f"terms: {', '.join(terms) or '-'}; "
         f"thresholds answer {thresholds.answer:g} / suggest {thresholds.suggest:g} / "
         f"margin {thresholds.margin:g}; top: "
@@ -256,7 +535,7 @@ def _carrying_terms(
             fid = li.vocabs[b].get(term)
             if fid is None:
                 continue
-            if li.lang != "zh" and all(w in STOPWORDS for w in term.split(" ")):
+            if all(is_function(w) for w in term.replace("\x1f", " ").split(" ")):
                 continue  # function words (and pairs of them) explain nothing
             contrib.append((qv.get(fid, 0.0) * pv.get(fid, 0.0), term.replace("\x1f", "")))
     contrib.sort(key=lambda t: (-t[0], t[1]))

@@ -15,8 +15,9 @@ from care.errors import (
     UnknownUnanswered,
 )
 from care.faq import smalltalk
+from care.faq.calibrate import Calibration
 from care.faq.live import LiveIndex
-from care.faq.match import Decision, MatchThresholds
+from care.faq.match import Decision
 from care.faq.results import (
     FaqPage,
     FaqReply,
@@ -57,13 +58,7 @@ class FaqService:
     ) -> None:
         self._db, self._clock = db, clock
         self._staff, self._outbox, self._staff_lang = staff, outbox, staff_lang
-        self._thresholds = MatchThresholds(
-            answer=settings.answer_threshold,
-            suggest=settings.suggest_threshold,
-            margin=settings.margin,
-            max_suggestions=settings.max_suggestions,
-        )
-        self._index = LiveIndex(db)
+        self._index = LiveIndex(db, settings)
 
     # ------------------------------------------------------------------ customers
 
@@ -83,7 +78,7 @@ class FaqService:
         if key is not None:
             return FaqReply(Outcome.SMALL_TALK, qlang, text, small_talk=key)
         snapshot = await self._index.current()
-        match = snapshot.index.decide(norm, qlang, self._thresholds)
+        match = snapshot.index.decide(norm, qlang, snapshot.calibration.thresholds)
         qlang = match.query_lang
         if match.decision is Decision.ANSWER and match.entry_id is not None:
             entry = snapshot.row_for(match.entry_id, qlang)
@@ -103,6 +98,15 @@ class FaqService:
             async with self._db.transaction() as tx:
                 unanswered_id = await self._record(tx, norm, qlang, text)
         return FaqReply(Outcome.FALLBACK, qlang, text, unanswered_id=unanswered_id, match=match)
+
+    @property
+    def matcher(self) -> str:
+        """The matcher answering: "semantic" or "lexical" (after the first question)."""
+        return self._index.matcher
+
+    async def calibration(self) -> Calibration:
+        """The thresholds the FAQ is answered with now, and why (`carebot faq calibrate`)."""
+        return await self._index.calibration()
 
     async def suggested(self, entry_id: int, lang: str) -> FaqRow:
         """The entry a "did you mean" button names; ExpiredButton if there is no such entry."""

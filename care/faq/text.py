@@ -27,6 +27,7 @@ class ScoringParams:
     stop_weight: float = 0.1  # IDF multiplier of English function words (and their bigrams) ...
     stop_prior: float = 20.0  # ... in a tiny FAQ; it tends to 1 as entries >> stop_prior
     entry_idf: bool = True  # document frequency counted per entry, not per phrasing
+    unknown_share: float = 1.0  # query words the FAQ lacks count at this share of max IDF
     dense_share: float = 0.2  # features in more than this share of centroids are stored dense
 
 
@@ -141,6 +142,78 @@ STOPWORDS = frozenset(
     i me my we our you your it its this that there please can could would will should what
     about any some have has had get just tell know want need like so if from up""".split()  # noqa: SIM905
 )
+
+
+# Words and characters that never carry a match on their own (issue 11, part 3): an entry is
+# answered or suggested only if a word or character of the question outside these lists matched
+# it. Measured on the café set (bench/faq_bench.py --function-words): every word below occurs in
+# questions about five or more different entries (or out of scope) of bench/data, or is a
+# question word other than how, when, where and why (keeping those answers 1.5 points more
+# café questions right, none wrong), a generic verb of asking or selling ("do you sell beer"
+# must not match "do you sell coffee beans") or a place adverb ("is there a gym nearby" must not
+# match parking).
+FUNCTION_WORDS = STOPWORDS | frozenset(
+    """who which whose whom much many here nearby near around inside
+    am isnt not no yes ok okay hi hello hey guys pls thanks thank sell sold serve served offer
+    buy get got take bring use make give go come let see find put also still really one""".split()  # noqa: SIM905
+)
+# Chinese function characters: particles, pronouns, "have / can / want / which / what / how
+# many", "near" — each in questions about five or more café entries (measured as above).
+FUNCTION_CHARS = frozenset(
+    "吗呢吧啊呀嘛了的地得有没可以能会要想在是不我你他她它们这那哪里些个一什么怎样几多少请问到人卖买附近给还也就都很"
+)
+CONTENT_GRAM = 4  # character n-gram length that lets a misspelt content word match
+CONTENT_GRAM_MIN = 2  # ... when at least this many of its n-grams match
+
+
+@dataclass(frozen=True, slots=True)
+class ContentTerms:
+    """The content of a text: light stems and CJK characters outside the function lists, and
+    the character 4-grams of its Latin content words (for typos)."""
+
+    terms: frozenset[str]
+    grams: frozenset[str]
+
+
+def is_function(token: str) -> bool:
+    """Whether a token (a word, or one CJK character) carries no topic on its own."""
+    if len(token) == 1 and is_cjk(token):
+        return token in FUNCTION_CHARS
+    return token in FUNCTION_WORDS or stem(token) in FUNCTION_WORDS or token.isdigit()
+
+
+def content_terms(norm: str) -> ContentTerms:
+    """Content words/characters of normalised text and the 4-grams of its content words."""
+    terms: set[str] = set()
+    grams: set[str] = set()
+    for tok in words(norm):
+        if is_function(tok):
+            continue
+        if len(tok) == 1 and is_cjk(tok):
+            terms.add(tok)
+            continue
+        terms.add(stem(tok))
+        grams.update(_char_grams(tok, CONTENT_GRAM, CONTENT_GRAM))
+    return ContentTerms(frozenset(terms), frozenset(grams))
+
+
+def shared_content(query: str, entry: ContentTerms) -> list[str]:
+    """The query's content words/characters that the entry has (misspelt ones marked '~')."""
+    out: list[str] = []
+    for tok in dict.fromkeys(words(query)):
+        if is_function(tok):
+            continue
+        if len(tok) == 1 and is_cjk(tok):
+            if tok in entry.terms:
+                out.append(tok)
+            continue
+        if stem(tok) in entry.terms:
+            out.append(tok)
+        elif sum(g in entry.grams for g in _char_grams(tok, CONTENT_GRAM, CONTENT_GRAM)) >= (
+            CONTENT_GRAM_MIN
+        ):
+            out.append(tok + "~")
+    return out
 
 
 def stem(word: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -218,7 +219,7 @@ async def test_a_change_during_a_rebuild_is_not_lost(
     real_build = care_faq.FaqIndex.build
     builds: list[int] = []
 
-    def build_while_the_faq_changes(docs: list[FaqDoc]) -> FaqIndex:
+    def build_while_the_faq_changes(docs: list[FaqDoc], **kwargs: Any) -> FaqIndex:
         if not builds:  # first build: another process changes the FAQ, and we are told
             with sqlite3.connect(db.path) as other:
                 other.execute(
@@ -228,7 +229,7 @@ async def test_a_change_during_a_rebuild_is_not_lost(
             other.close()
             asyncio.run_coroutine_threadsafe(faq.invalidate(), loop).result(timeout=5)
         builds.append(len(docs))
-        return real_build(docs)
+        return real_build(docs, **kwargs)
 
     monkeypatch.setattr(care_faq.FaqIndex, "build", build_while_the_faq_changes)
     first = await faq.answer("do you sell gift cards", "en", asker=None)
@@ -389,3 +390,19 @@ async def test_staff_changes_are_audited_with_them_and_customers_refused(
     ]
     with pytest.raises(UnknownFaqEntry):
         await faq.show(OWNER, 2)
+
+
+async def test_function_words_alone_fall_back_and_are_recorded(faq: FaqService) -> None:
+    await faq.add(OWNER, "en", "Do you have a toilet?", (), "Yes, at the back.")
+    for question in ("do you have sushi", "do you have a kids menu", "do you sell beer"):
+        result = await faq.answer(question, "en", asker=ALICE)
+        assert result.outcome is Outcome.FALLBACK, question
+        assert result.match is not None and "only function words" in result.match.why
+    assert {row.example for row in await faq.unanswered(OWNER)} == {
+        "do you have sushi",
+        "do you have a kids menu",
+        "do you sell beer",
+    }
+    toilet = await faq.answer("do you have a toilet", "en", asker=ALICE)
+    assert toilet.outcome is Outcome.ANSWER and toilet.match is not None
+    assert "carried by: toilet" in toilet.match.why

@@ -121,7 +121,8 @@ def test_paraphrases_are_answered(cafe: FaqIndex, query: str, entry: int) -> Non
 
 
 def test_question_close_to_two_entries_gets_suggestions(cafe: FaqIndex) -> None:
-    m = cafe.match("do you have options for special diets", "en")
+    # (words the FAQ does not know, like "special diets", count against a match: issue 11)
+    m = cafe.match("any food options", "en")
     assert m.decision is Decision.SUGGEST
     assert m.entry_id is None
     assert set(m.suggestions[:2]) == {VEGAN, GLUTEN}
@@ -311,3 +312,60 @@ def test_why_is_built_on_first_access_only(
 )
 def test_ascii_normalisation(text: str, expected: str) -> None:
     assert normalise(text) == expected
+
+
+# --- no answer from function words (issue 11, part 3) --------------------------------------------
+
+TOILET, BEANS, BOOKING = 11, 12, 13
+FUNCTION_TRAPS: list[FaqDoc] = [
+    FaqDoc(TOILET, "en", ("Do you have a toilet?",)),
+    FaqDoc(BEANS, "en", ("Do you sell coffee beans?",)),
+    FaqDoc(BOOKING, "en", ("Can I book a table?",)),
+    FaqDoc(TOILET, "zh", ("有洗手间吗？",)),
+]
+
+
+@pytest.fixture(scope="module")
+def traps() -> FaqIndex:
+    return FaqIndex.build(CAFE_EN + FUNCTION_TRAPS)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "do you have sushi",
+        "do you have a kids menu",
+        "do you have a high chair",
+        "do you sell beer",
+        "有寿司吗",
+        "有没有儿童餐",
+    ],
+)
+def test_function_words_alone_neither_answer_nor_suggest(traps: FaqIndex, question: str) -> None:
+    m = traps.match(question, "en", MatchThresholds(answer=20, suggest=10, margin=0))
+    assert m.decision is Decision.FALLBACK, m.why
+    assert m.suggestions == ()
+    assert "only function words" in m.why
+
+
+def test_sql_injection_does_not_get_the_bookings_answer(traps: FaqIndex) -> None:
+    m = traps.match("'; DROP TABLE customers; --", "en")
+    assert m.decision is not Decision.ANSWER, m.why
+
+
+def test_a_content_word_carries_the_answer_and_the_why_names_it(traps: FaqIndex) -> None:
+    m = traps.match("do you have a toilet i could use", "en")
+    assert (m.decision, m.entry_id) == (Decision.ANSWER, TOILET)
+    assert "carried by: toilet" in m.why
+
+
+def test_a_misspelt_content_word_still_carries_it(traps: FaqIndex) -> None:
+    m = traps.match("do u have a toilett", "en")
+    assert (m.decision, m.entry_id) == (Decision.ANSWER, TOILET)
+    assert "toilett~" in m.why
+
+
+def test_a_chinese_content_character_carries_it(traps: FaqIndex) -> None:
+    m = traps.match("洗手间在哪", "zh")
+    assert (m.decision, m.entry_id) == (Decision.ANSWER, TOILET), m.why
+    assert "carried by: 洗, 手, 间" in m.why

