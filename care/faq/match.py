@@ -28,7 +28,7 @@ benchmark on your own questions and adjust MatchThresholds if needed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -295,16 +295,10 @@ class FaqIndex:
         best = scored[b]
         second = _runner_up(scored, b)
         gap = best.score - second
-        if best.score >= thresholds.answer and gap >= thresholds.margin:
-            decision = Decision.ANSWER
-        elif best.score >= thresholds.suggest and thresholds.max_suggestions > 0:
-            decision = Decision.SUGGEST
-        else:
-            decision = Decision.FALLBACK
-        sugg: tuple[int, ...] = ()
-        if decision is Decision.SUGGEST:
-            ok = [cands[i].entry_id for i in eligible if cands[i].score >= thresholds.suggest]
-            sugg = tuple(ok[: thresholds.max_suggestions])
+        decision = decide(best.score, gap, thresholds)
+        sugg = suggestions(
+            decision, [(cands[i].entry_id, cands[i].score) for i in eligible], thresholds
+        )
         return Match(
             decision,
             qlang,
@@ -392,16 +386,10 @@ class FaqIndex:
         b = eligible[0]
         best = ranked[b]
         second = max((r.score for i, r in enumerate(ranked) if i != b), default=0.0)
-        if best.score >= thresholds.answer and best.score - second >= thresholds.margin:
-            decision = Decision.ANSWER
-        elif best.score >= thresholds.suggest and thresholds.max_suggestions > 0:
-            decision = Decision.SUGGEST
-        else:
-            decision = Decision.FALLBACK
-        sugg: tuple[int, ...] = ()
-        if decision is Decision.SUGGEST:
-            ok = [ranked[i].entry_id for i in eligible if ranked[i].score >= thresholds.suggest]
-            sugg = tuple(ok[: thresholds.max_suggestions])
+        decision = decide(best.score, best.score - second, thresholds)
+        sugg = suggestions(
+            decision, [(ranked[i].entry_id, ranked[i].score) for i in eligible], thresholds
+        )
         return Match(
             decision,
             qlang,
@@ -411,6 +399,25 @@ class FaqIndex:
             cands,
             lambda: _explain_blend(best, second, cands, decision, qlang, thresholds),
         )
+
+
+def decide(score: float, gap: float, thresholds: MatchThresholds) -> Decision:
+    """Answer a clear winner, suggest a plausible one, else fall back (README: The FAQ)."""
+    if score >= thresholds.answer and gap >= thresholds.margin:
+        return Decision.ANSWER
+    if score >= thresholds.suggest and thresholds.max_suggestions > 0:
+        return Decision.SUGGEST
+    return Decision.FALLBACK
+
+
+def suggestions(
+    decision: Decision, eligible: Sequence[tuple[int, float]], thresholds: MatchThresholds
+) -> tuple[int, ...]:
+    """The entries (id, score; best first) offered as "did you mean" when suggesting."""
+    if decision is not Decision.SUGGEST:
+        return ()
+    ok = [entry_id for entry_id, score in eligible if score >= thresholds.suggest]
+    return tuple(ok[: thresholds.max_suggestions])
 
 
 # Thresholds of the blended score (its scale is not the lexical one's), picked by the lexical
