@@ -80,7 +80,10 @@ async def trial(seed_db: Path, kill_at: float | None, args: argparse.Namespace) 
         async with Sandbox() as sandbox:
             owner = sandbox.create_user("Olivia", username="olivia", user_id=OWNER_ID)
             db = copy_database(seed_db, Path(tmp) / "bot.sqlite3")
-            config = write_config(Path(tmp) / "bot.toml", sandbox, db, poll_timeout=1)
+            matcher = f'[faq]\nmatcher = "{args.matcher}"\n'
+            config = write_config(
+                Path(tmp) / "bot.toml", sandbox, db, poll_timeout=1, extra=matcher
+            )
             bot = BotProcess.carebot(config, Path(tmp) / "bot.log")
             customers = [
                 sandbox.create_user(f"Guest{i}", username=f"guest{i}")
@@ -241,6 +244,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="trials per kill moment")
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for quiet")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--matcher",
+        choices=("auto", "lexical", "semantic"),
+        default="lexical",
+        help="[faq] matcher (semantic loads its encoder first: kills then land before answers)",
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -169,7 +169,8 @@ async def measure(
             log = Path(tmp) / "bot.log"
             if bot == "carebot":
                 db = copy_database(seed_db, Path(tmp) / "bot.sqlite3")
-                config = write_config(Path(tmp) / "bot.toml", sandbox, db)
+                matcher = f'[faq]\nmatcher = "{args.matcher}"\n'
+                config = write_config(Path(tmp) / "bot.toml", sandbox, db, extra=matcher)
                 process = BotProcess.carebot(config, log, None if limiter else NO_LIMITER)
             else:
                 argv = ["bench/echo_bot.py", "--token", sandbox.token]
@@ -363,6 +364,9 @@ def main() -> None:
     )
     parser.add_argument("--traced", type=int, default=30, help="updates traced for SQL counts")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--matcher", choices=("auto", "lexical", "semantic"), default="auto", help="[faq] matcher"
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 
