@@ -16,12 +16,11 @@ log = logging.getLogger(__name__)
 
 
 class TelegramMessenger:
-    """Sends catalogue messages; retries 429 and 5xx; reports 403, 400 and timeouts."""
+    """Sends catalogue messages; waits out 429s; reports 403, 400, 5xx and timeouts."""
 
-    def __init__(self, bot: Any, *, max_attempts: int = 4, backoff_seconds: float = 0.5) -> None:
+    def __init__(self, bot: Any, *, max_attempts: int = 4) -> None:
         self._bot = bot
         self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message; never raises for Telegram's refusals."""
@@ -72,9 +71,10 @@ class TelegramMessenger:
             except TimedOut as exc:
                 # The request may have reached Telegram: resending could deliver it twice.
                 return SendResult(SendStatus.FAILED, error=f"timeout: {exc.message}")
-            except NetworkError as exc:  # 5xx and refused connections: nothing was delivered
-                error = f"{type(exc).__name__}: {exc.message}"
-                await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+            except NetworkError as exc:
+                # 5xx and refused connections were already repeated by bot/request.py; the
+                # outbox tries again later.
+                return SendResult(SendStatus.FAILED, error=f"{type(exc).__name__}: {exc.message}")
             log.info("send retry chat_id=%s attempt=%s error=%s", message.chat_id, attempt, error)
         return SendResult(SendStatus.FAILED, error=error)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 from telegram import Update
-from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.error import RetryAfter
 from telegram.ext import Application, BaseUpdateProcessor
 
 from bot.config import TelegramSettings
@@ -262,7 +262,7 @@ class UpdateFeeder:
                 raise
             except RetryAfter as exc:
                 await asyncio.sleep(_seconds(exc.retry_after))
-            except (InvalidToken, Forbidden, Conflict, NetworkError, Exception) as exc:
+            except Exception as exc:  # network, 409, a refused token, the database: back off
                 log.warning(
                     "getUpdates failed error=%s retry_in=%.0fs", type(exc).__name__, backoff
                 )

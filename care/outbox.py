@@ -113,7 +113,7 @@ class Outbox:
         seen: set[int] = set()
         while True:
             async with self._db.read() as tx:
-                rows = [r for r in await repo.due(tx, iso(self._clock.now()), BATCH)]
+                rows = await repo.due(tx, iso(self._clock.now()), BATCH)
             rows = [row for row in rows if row.id not in seen]
             if not rows:
                 return sent

@@ -71,23 +71,6 @@ async def due(tx: aiosqlite.Connection, now: str, limit: int) -> list[OutboxRow]
     return [_row(row) for row in await cursor.fetchall()]
 
 
-async def next_due(tx: aiosqlite.Connection) -> str | None:
-    """When the next pending message is due, if any."""
-    cursor = await tx.execute("SELECT min(not_before) FROM outbox WHERE status = 'pending'")
-    row = await cursor.fetchone()
-    return None if row is None or row[0] is None else str(row[0])
-
-
-async def get(tx: aiosqlite.Connection, outbox_id: int) -> OutboxRow | None:
-    """One message by id."""
-    cursor = await tx.execute(
-        f"SELECT {COLUMNS} FROM outbox WHERE id = ?",  # noqa: S608
-        (outbox_id,),
-    )
-    row = await cursor.fetchone()
-    return None if row is None else _row(row)
-
-
 async def find(tx: aiosqlite.Connection, kind: str, ref: str) -> list[OutboxRow]:
     """The messages of one kind queued for one row (e.g. a ticket), oldest first."""
     cursor = await tx.execute(

@@ -8,6 +8,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.messenger import TelegramMessenger
+from bot.request import RetryingRequest
 from care.ports import OutboundMessage, SendStatus
 from storage import customers as customers_repo
 from tests.conftest import Harness
@@ -81,8 +82,8 @@ async def test_restart_loses_nothing(harness: Harness) -> None:
 async def test_messenger_maps_each_failure(harness: Harness) -> None:
     sandbox = harness.sandbox
     alice = harness.customer("Alice")
-    async with Bot(sandbox.token, base_url=sandbox.base_url) as bot:
-        messenger = TelegramMessenger(bot, backoff_seconds=0.01)
+    async with Bot(sandbox.token, base_url=sandbox.base_url, request=RetryingRequest()) as bot:
+        messenger = TelegramMessenger(bot)
         message = OutboundMessage(alice.id, "menu.ask_prompt", "en")
         unstarted = await messenger.send(message)  # Alice never opened the bot's chat
         assert unstarted.status is SendStatus.BLOCKED and unstarted.never_started
@@ -117,7 +118,7 @@ async def test_a_timed_out_send_is_reported_not_repeated(harness: Harness) -> No
     alice = harness.customer("Alice")
     request = HTTPXRequest(read_timeout=0.2)
     async with Bot(sandbox.token, base_url=sandbox.base_url, request=request) as bot:
-        messenger = TelegramMessenger(bot, backoff_seconds=0.01)
+        messenger = TelegramMessenger(bot)
         sandbox.delay("sendMessage", 0.6)
         result = await messenger.send(OutboundMessage(alice.id, "menu.ask_prompt", "en"))
     assert result.status is SendStatus.FAILED and (result.error or "").startswith("timeout")
