@@ -129,7 +129,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
         messenger = TelegramMessenger(app.bot)
         slices = await with_stored_staff_chat(db, care_settings(settings))
         app.bot_data.care = CareServices.build(db, clock, slices, messenger)
-        processor.bind(app, app.bot_data.care.inbox, db)
+        processor.bind(app, app.bot_data.care)
         background.append(asyncio.create_task(app.bot_data.care.outbox.run(), name="outbox"))
         log.info("started db=%s migrations_applied=%s", settings.storage.path, len(applied))
         staff_chats = [m.telegram_id for m in await app.bot_data.care.staff.members()]

@@ -26,7 +26,8 @@ from telegram.error import RetryAfter
 from telegram.ext import Application, BaseUpdateProcessor
 
 from bot.config import TelegramSettings
-from care.inbox import MAX_ATTEMPTS, Inbox, Received
+from care.inbox import MAX_ATTEMPTS, DoneMark, Inbox, Received
+from care.services import CareServices
 from storage.db import Database, Rider, riding
 
 log = logging.getLogger(__name__)
@@ -78,16 +79,25 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._links: dict[int, _Link] = {}
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._inbox: Inbox | None = None
+        self._care: CareServices | None = None
         self._db: Database | None = None
         self._settler: _Settler
         self._bot_id = 0
 
-    def bind(
-        self, app: Application[Any, Any, Any, Any, Any, Any], inbox: Inbox, db: Database
-    ) -> None:
-        """Connect to the application and its inbox (in post_init, once the bot is known)."""
-        self._app, self._inbox, self._db, self._bot_id = app, inbox, db, app.bot.id
-        self._settler = _Settler(db)
+    def bind(self, app: Application[Any, Any, Any, Any, Any, Any], care: CareServices) -> None:
+        """Connect to the application and its care services (in post_init, once the bot is
+        known)."""
+        self._app, self._care, self._inbox, self._db = app, care, care.inbox, care.db
+        self._bot_id = app.bot.id
+        self._settler = _Settler(care.db)
+
+    async def tell_unanswered(self, update_id: int | None = None) -> int:
+        """Send "this was done" for updates whose change committed without their reply (all
+        of them at start-up, or one whose reply failed); how many were told."""
+        assert self._care is not None
+        care = self._care
+        language = care.settings.locale.default_language
+        return await care.inbox.tell_unanswered(self._bot_id, care.outbox, language, update_id)
 
     def admit(self, update: Update, attempts: int = 0) -> None:
         """Take the update's place in its chat's and its sender's lines; call in arrival order."""
@@ -123,17 +133,19 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         while True:
             run = UpdateRun(update.update_id, attempt)
             with riding() as rider:
-                self._inbox.mark_done_with_change(self._bot_id, update.update_id)
+                mark = self._inbox.mark_done_with_change(self._bot_id, update.update_id)
                 token = _current.set(run)
                 try:
                     await coroutine
                 finally:
                     _current.reset(token)
                 if run.error is None:
-                    await self._settler.settle(rider)
+                    mark.answered = True
+                    await self._settler.settle(rider if not rider.committed else _answered(mark))
                     return
-                if rider.committed:
-                    return  # the change and its done mark committed; the failure came after
+                if rider.committed:  # the change committed; its reply failed after: say so
+                    await self.tell_unanswered(update.update_id)
+                    return
             error = f"{type(run.error).__name__}: {run.error}"
             if await self._inbox.failed(self._bot_id, update.update_id, error, attempt):
                 log.error("update parked update_id=%s attempts=%s", update.update_id, attempt)
@@ -183,6 +195,13 @@ class _Settler:
                     done.set_result(None)
 
 
+def _answered(mark: DoneMark) -> Rider:
+    """A rider that records, after the change committed, that its reply went out too."""
+    rider = Rider()
+    rider.works.append(mark.answer)
+    return rider
+
+
 def order_keys(update: Update) -> tuple[str, ...]:
     """The lines an update waits in: its chat's and its sender's."""
     keys = []
@@ -212,6 +231,9 @@ class UpdateFeeder:
 
     async def start(self) -> None:
         """Handle what an earlier run left, then start polling or serving the webhook."""
+        told = await self._processor.tell_unanswered()
+        if told:
+            log.info("inbox told done-but-unanswered updates=%s", told)
         recovered = await self._inbox.recover(self._bot_id)
         if recovered:
             log.info("inbox recovered updates=%s", len(recovered))

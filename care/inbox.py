@@ -2,9 +2,11 @@
 
 An update is stored (committed) before Telegram is told it arrived — before the next
 `getUpdates` offset, before the webhook's 200 — and marked done in the same transaction as the
-handler's change. At start-up, what was stored but not done is handled first. An update that
-fails `MAX_ATTEMPTS` times, or cannot be parsed at all, is parked with its error for an owner
-(`carebot inbox`), never retried forever.
+handler's change. At start-up, what was stored but not done is handled first; an update whose
+change committed while its reply may not have gone out is answered with a short "this was
+done" notice through the outbox instead of silence (re-running it could do it twice). An
+update that fails `MAX_ATTEMPTS` times, or cannot be parsed at all, is parked with its error
+for an owner (`carebot inbox`), never retried forever.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import aiosqlite
+
 from care.clock import Clock, iso
+from care.customers import language_from_code
+from care.outbox import Outbox
+from care.ports import OutboundMessage
+from storage import customers as customers_repo
 from storage import inbox as repo
 from storage.db import Database, ride_along
 
@@ -40,6 +48,24 @@ class Received:
     update_id: int
     raw: dict[str, Any]
     attempts: int = 0
+
+
+@dataclass(slots=True)
+class DoneMark:
+    """An update's done mark, riding the handler's change; `answered` once its reply went out."""
+
+    bot_id: int
+    update_id: int
+    at: str
+    answered: bool = False
+
+    async def __call__(self, tx: aiosqlite.Connection) -> None:
+        """Write the mark (the rider runs it inside the transaction it joins)."""
+        await repo.mark_done(tx, self.bot_id, self.update_id, self.at, answered=self.answered)
+
+    async def answer(self, tx: aiosqlite.Connection) -> None:
+        """The reply went out after the change had committed with `answered` still False."""
+        await repo.mark_answered(tx, self.bot_id, [self.update_id])
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,14 +152,32 @@ class Inbox:
                 recovered.append(Received(row.update_id, json.loads(row.raw), row.attempts + 1))
         return recovered
 
-    def mark_done_with_change(self, bot_id: int, update_id: int) -> bool:
+    def mark_done_with_change(self, bot_id: int, update_id: int) -> DoneMark:
         """Mark the update done in the current handler's next write transaction (or settle)."""
-        at = iso(self._clock.now())
+        mark = DoneMark(bot_id, update_id, iso(self._clock.now()))
+        ride_along(mark)
+        return mark
 
-        async def mark(tx: Any) -> None:
-            await repo.mark_done(tx, bot_id, update_id, at)
-
-        return ride_along(mark)
+    async def tell_unanswered(
+        self, bot_id: int, outbox: Outbox, default_language: str, only: int | None = None
+    ) -> int:
+        """Each update whose change committed but whose reply may be missing (only the update
+        `only`, when given) gets a "this was done" notice in its chat, once; how many."""
+        async with self._db.transaction() as tx:
+            rows = [
+                row
+                for row in await repo.unanswered(tx, bot_id)
+                if only is None or row.update_id == only
+            ]
+            for row in rows:
+                notice = await _done_notice(tx, json.loads(row.raw), default_language)
+                if notice is not None:
+                    await outbox.add(
+                        tx, notice, kind="inbox.done_before_restart",
+                        dedupe_key=f"inbox.done:{bot_id}:{row.update_id}",
+                    )  # fmt: skip
+            await repo.mark_answered(tx, bot_id, [row.update_id for row in rows])
+        return len(rows)
 
     async def mark_done(self, bot_id: int, update_id: int) -> None:
         """Mark the update done on its own."""
@@ -178,6 +222,46 @@ class Inbox:
         """How many updates are pending, done and parked."""
         async with self._db.read() as tx:
             return await repo.counts(tx)
+
+
+async def _done_notice(
+    tx: aiosqlite.Connection, raw: dict[str, Any], default_language: str
+) -> OutboundMessage | None:
+    """The notice for an update that was done but may not have been answered, in its sender's
+    language, as a reply to their message; None when there is no chat to tell."""
+    message = _field(raw, "message")
+    query = _field(raw, "callback_query")
+    if isinstance(message, dict):
+        sender, chat_id = _field(message, "from"), _id_of(_field(message, "chat"))
+        reply_to, what = _field(message, "message_id"), str(_field(message, "text") or "")
+    elif isinstance(query, dict):
+        sender, chat_id = _field(query, "from"), _id_of(_field(_field(query, "message"), "chat"))
+        reply_to, what = _field(_field(query, "message"), "message_id"), ""
+        chat_id = chat_id if chat_id is not None else _id_of(sender)
+    else:
+        return None
+    if not isinstance(chat_id, int):
+        return None
+    sender_id = _id_of(sender)
+    customer = (
+        await customers_repo.find_by_telegram_id(tx, sender_id)
+        if isinstance(sender_id, int)
+        else None
+    )
+    code = _field(sender, "language_code")
+    lang = (
+        customer.language
+        if customer is not None
+        else language_from_code(code if isinstance(code, str) else None, default_language)
+    )
+    what = what.replace("\n", " ")
+    return OutboundMessage(
+        chat_id,
+        "common.done_before_restart" if what else "common.done_before_restart_button",
+        lang,
+        {"what": what[:60] + ("…" if len(what) > 60 else "")},
+        reply_to_message_id=reply_to if isinstance(reply_to, int) else None,
+    )
 
 
 def summarise(raw: str) -> str:

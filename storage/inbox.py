@@ -46,12 +46,33 @@ async def pending(tx: aiosqlite.Connection, bot_id: int) -> list[InboxRow]:
     return [InboxRow(*row) for row in await cursor.fetchall()]
 
 
-async def mark_done(tx: aiosqlite.Connection, bot_id: int, update_id: int, at: str) -> None:
-    """The update was handled to the end."""
+async def mark_done(
+    tx: aiosqlite.Connection, bot_id: int, update_id: int, at: str, *, answered: bool = True
+) -> None:
+    """The update was handled; `answered` False while its reply may still be unsent."""
     await tx.execute(
-        "UPDATE inbox SET status = 'done', done_at = ? WHERE bot_id = ? AND update_id = ?",
-        (at, bot_id, update_id),
+        "UPDATE inbox SET status = 'done', done_at = ?, answered = ?"
+        " WHERE bot_id = ? AND update_id = ?",
+        (at, int(answered), bot_id, update_id),
     )
+
+
+async def mark_answered(tx: aiosqlite.Connection, bot_id: int, update_ids: list[int]) -> None:
+    """The replies of these handled updates went out (or were given up on)."""
+    await tx.executemany(
+        "UPDATE inbox SET answered = 1 WHERE bot_id = ? AND update_id = ?",
+        [(bot_id, update_id) for update_id in update_ids],
+    )
+
+
+async def unanswered(tx: aiosqlite.Connection, bot_id: int) -> list[InboxRow]:
+    """Handled updates whose change committed while their reply may never have gone out."""
+    cursor = await tx.execute(
+        f"SELECT {COLUMNS} FROM inbox WHERE bot_id = ? AND answered = 0"  # noqa: S608
+        " ORDER BY update_id",
+        (bot_id,),
+    )
+    return [InboxRow(*row) for row in await cursor.fetchall()]
 
 
 async def record_failure(

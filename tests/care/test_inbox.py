@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from care.inbox import MAX_ATTEMPTS, Inbox, chat_key
+from care.outbox import Outbox
 from storage import inbox as repo
-from storage.db import Database, riding
-from tests.fakes import FakeClock
+from storage.db import Database, Rider, riding
+from tests.fakes import FakeClock, RecordingMessenger
 
 BOT, OTHER_BOT = 111, 222
 
@@ -86,6 +87,38 @@ async def test_done_updates_are_pruned_after_two_days(db: Database, clock: FakeC
     clock.advance(days=3)
     assert await inbox.prune() == 1
     assert await _statuses(db) == {"pending": 1}
+
+
+async def test_a_change_committed_without_its_reply_is_told_once_in_the_senders_language(
+    db: Database, clock: FakeClock
+) -> None:
+    inbox, messenger = Inbox(db, clock), RecordingMessenger()
+    outbox = Outbox(db, clock, messenger)
+    zh_sender = _message(1, chat_id=5, text="/earn @alice 12")
+    sender = {"id": 5, "is_bot": False, "first_name": "Wei", "language_code": "zh-hans"}
+    zh_sender["message"]["from"] = sender  # type: ignore[index]
+    await inbox.store(BOT, [zh_sender, _message(2, chat_id=6), _message(3, chat_id=7)])
+    for update_id in (1, 2):  # both changed something; only 2's reply went out
+        with riding() as rider:
+            mark = inbox.mark_done_with_change(BOT, update_id)
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO audit_log VALUES (NULL, 1, 'a', '', 'ok', 'now')")
+            if update_id == 2:
+                mark.answered = True
+                answered = Rider()
+                answered.works.append(mark.answer)
+                await db.settle([answered])
+    with riding() as rider:  # 3 changed nothing: its mark settles as answered
+        mark = inbox.mark_done_with_change(BOT, 3)
+        mark.answered = True
+        await db.settle([rider])
+
+    assert await inbox.tell_unanswered(BOT, outbox, "en") == 1
+    assert await inbox.tell_unanswered(BOT, outbox, "en") == 0  # told once
+    await outbox.drain()
+    [notice] = messenger.sent
+    assert (notice.chat_id, notice.key, notice.lang) == (5, "common.done_before_restart", "zh")
+    assert notice.fields == {"what": "/earn @alice 12"} and notice.reply_to_message_id == 1
 
 
 def test_chat_key_orders_by_chat_then_sender() -> None:

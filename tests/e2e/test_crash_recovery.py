@@ -144,3 +144,54 @@ def _start_update(update_id: int, user: SandboxUser) -> dict[str, object]:
             "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
         },
     }
+
+
+async def test_a_kill_between_an_earns_commit_and_its_reply_is_reported_after_restart(
+    tmp_path: Path,
+) -> None:
+    async with Sandbox() as sandbox:
+        owner = sandbox.create_user("Owner", username="owner", started=True)
+        alice = sandbox.create_user("Alice", username="alice")
+        db_path = tmp_path / "earn.sqlite3"
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[telegram]\ntoken = "{sandbox.token}"\nbase_url = "{sandbox.base_url}"\n'
+            f'base_file_url = "{sandbox.base_file_url}"\npoll_timeout = 1\n'
+            f'[storage]\npath = "{db_path}"\n[staff]\nowners = [{owner.id}]\n',
+            "utf-8",
+        )
+        bot = await _start_bot(config)
+        try:
+            await alice.send("/start")
+            await alice.next_message(timeout=20)
+            sandbox.delay(
+                "sendMessage", 60, times=5
+            )  # the earn's reply hangs: the kill comes first
+            await owner.send("/earn @alice 12")
+            await _until(db_path, "SELECT count(*) FROM points_ledger WHERE kind = 'earn'")
+            bot.send_signal(signal.SIGKILL)  # committed, not yet confirmed to the owner
+            await bot.wait()
+            sandbox.reset_faults()
+            bot = await _start_bot(config)
+            notice = await owner.next_message(timeout=20)
+        finally:
+            if bot.returncode is None:
+                bot.send_signal(signal.SIGTERM)
+                await bot.wait()
+    assert "was carried out just before the bot restarted" in (notice.text or "")
+    assert "/earn @alice 12" in (notice.text or "")
+    with sqlite3.connect(db_path) as conn:  # done once: not earned again at the restart
+        assert conn.execute("SELECT count(*) FROM points_ledger").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM inbox WHERE answered = 0").fetchone() == (0,)
+    conn.close()
+
+
+async def _until(db_path: Path, count_query: str) -> None:
+    for _ in range(200):  # 20 s
+        with sqlite3.connect(db_path) as conn:
+            found = conn.execute(count_query).fetchone()[0]
+        conn.close()
+        if found:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"nothing for {count_query}")
