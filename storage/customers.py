@@ -52,9 +52,10 @@ def _row(row: Any) -> CustomerRow:
 async def _one(
     tx: aiosqlite.Connection, where: str, params: tuple[Any, ...]
 ) -> CustomerRow | None:
-    cursor = await tx.execute(f"SELECT {_COLUMNS} FROM customers WHERE {where}", params)  # noqa: S608
-    row = await cursor.fetchone()
-    return None if row is None else _row(row)
+    # One round trip to the database thread (execute + fetchone would take two).
+    sql = f"SELECT {_COLUMNS} FROM customers WHERE {where}"  # noqa: S608
+    rows = list(await tx.execute_fetchall(sql, params))
+    return _row(rows[0]) if rows else None
 
 
 async def find_by_telegram_id(tx: aiosqlite.Connection, telegram_id: int) -> CustomerRow | None:

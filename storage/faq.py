@@ -173,10 +173,7 @@ async def vote(
 
 async def generation(tx: aiosqlite.Connection) -> int:
     """The FAQ's generation: it changes whenever an entry is added, changed or removed."""
-    cursor = await tx.execute("SELECT generation FROM faq_generation WHERE id = 1")
-    row = await cursor.fetchone()
-    await cursor.close()
-    assert row is not None
+    [row] = await tx.execute_fetchall("SELECT generation FROM faq_generation WHERE id = 1")
     return int(row[0])
 
 

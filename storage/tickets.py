@@ -70,11 +70,11 @@ def _row(row: Any) -> TicketRow:
 async def _many(
     tx: aiosqlite.Connection, where: str, params: tuple[Any, ...], tail: str = ""
 ) -> list[TicketRow]:
-    cursor = await tx.execute(
+    rows = await tx.execute_fetchall(
         f"SELECT {_COLUMNS} FROM tickets WHERE {where} {tail}",  # noqa: S608
         params,
     )
-    return [_row(row) for row in await cursor.fetchall()]
+    return [_row(row) for row in rows]
 
 
 async def _scalar(tx: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Any:
@@ -265,6 +265,16 @@ async def list_by_status(
 async def list_active(tx: aiosqlite.Connection) -> list[TicketRow]:
     """Every open or waiting ticket, oldest first (the SLA check walks them)."""
     return await _many(tx, "status IN (?, ?)", ACTIVE, "ORDER BY id")
+
+
+async def any_waiting_for(tx: aiosqlite.Connection, telegram_id: int) -> bool:
+    """Whether a ticket of the customer with this Telegram id waits for their answer."""
+    rows = await tx.execute_fetchall(
+        "SELECT 1 FROM tickets t JOIN customers c ON c.id = t.customer_id"
+        " WHERE c.telegram_id = ? AND t.status = 'waiting_customer' LIMIT 1",
+        (telegram_id,),
+    )
+    return bool(list(rows))
 
 
 async def find_waiting_for_customer(

@@ -169,10 +169,14 @@ class TicketService:
         """A customer's message that belongs to an active ticket (the one replied to, else the
         one waiting for their answer): added to it and passed to staff. None if it belongs to
         no ticket (nothing is written)."""
-        async with self._db.read() as tx:
-            found = await self._thread(tx, telegram_id, reply_to_message_id)
-        if found is None:
-            return None
+        if reply_to_message_id is None:  # most messages: one statement, no transaction
+            async with self._db.statement() as conn:
+                if not await repo.any_waiting_for(conn, telegram_id):
+                    return None
+        else:
+            async with self._db.read() as tx:
+                if await self._thread(tx, telegram_id, reply_to_message_id) is None:
+                    return None
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:
             ticket = await self._thread(tx, telegram_id, reply_to_message_id)
