@@ -49,7 +49,7 @@ async def test_a_holiday_greeting_is_delivered_in_each_language_once(
     assert (
         english.text
         == "Alice, everyone at Bean There Café wishes you a happy Mid-Autumn Festival! 🎉"
-    )  # noqa: E501
+    )
     await harness.restart()
     await harness.care.outreach.run_once()
     await wei.expect_no_message(0.3)
