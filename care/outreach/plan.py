@@ -116,9 +116,8 @@ class OutreachPlanner:
             self._birthdays_scanned = (now.date(), now)
         for start in range(0, len(birthdays), self._s.batch_size):
             counts.update(await self._insert(birthdays[start : start + self._s.batch_size], now))
-        holidays = await self._holidays(now.date(), now, planning=True)
-        for start in range(0, len(holidays), self._s.batch_size):
-            counts.update(await self._insert(holidays[start : start + self._s.batch_size], now))
+        async for holidays in self._holidays(now.date(), now, planning=True):
+            counts.update(await self._insert(holidays, now))
         for kind in ("checkin", "winback"):
             after = ("", 0)
             while batch := await self._due_batch(kind, iso(now), after):
@@ -139,7 +138,8 @@ class OutreachPlanner:
         """Dry run in the caller's transaction: everyone considered on `day`, per kind, due or
         skipped and why. No writes."""
         pending = await self._birthdays(day, None, planning=False, tx=tx)
-        pending += await self._holidays(day, None, planning=False, tx=tx)
+        async for holidays in self._holidays(day, None, planning=False, tx=tx):
+            pending += holidays
         # The last moment that is still `day` somewhere on Earth (UTC-12) is day+1 12:00 UTC.
         bound = iso(datetime.combine(day + timedelta(days=1), time(12), tzinfo=UTC))
         now = self._clock.now()
@@ -235,11 +235,11 @@ class OutreachPlanner:
         *,
         planning: bool,
         tx: aiosqlite.Connection | None = None,
-    ) -> list[_Pending]:
+    ) -> AsyncIterator[list[_Pending]]:
         """Every customer's greetings for the holidays greeted on local dates around `day`
-        (planning: not yet planned, and not already over) or on `day` itself (preview)."""
+        (planning: not yet planned, and not already over) or on `day` itself (preview), one
+        batch of customers at a time (a holiday concerns everyone: never all in memory)."""
         days = range(-PLAN_AHEAD_DAYS, PLAN_AHEAD_DAYS + 1) if planning else (0,)
-        found: list[_Pending] = []
         for offset in days:
             local = day + timedelta(days=offset)
             for holiday in self._calendar.greeted_on(local):
@@ -257,6 +257,7 @@ class OutreachPlanner:
                         )
                     if not batch:
                         break
+                    found = []
                     for c in batch:
                         zone = zone_of(c.timezone, self._locale.zone)
                         due = after_quiet_hours(local_moment(local, at, zone), zone, self._s)
@@ -265,7 +266,7 @@ class OutreachPlanner:
                             continue  # joined after it, or planned for the first time too late
                         found.append(_Pending(c, "holiday", holiday.occasion, due, expires))
                     after = batch[-1].customer_id
-        return found
+                    yield found
 
     async def _due_batch(
         self,
