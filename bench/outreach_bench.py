@@ -1,12 +1,14 @@
 """Outreach benchmark: plan one day for 1,000,000 customers; send rate against the sandbox.
 
-    .venv/bin/python bench/outreach_bench.py [--customers 1000000] [--messages 500]
+    .venv/bin/python bench/outreach_bench.py [--customers 1000000] [--messages 500] [--holiday]
 
 Planning: a database of N customers (birthdays spread over the year, five stages, eight time
 zones, a tenth lapsed with their win-back already sent, check-ins due over the next 60 days) is
 generated once in a child process. A fresh process then runs the real planner every 5 minutes of
 one simulated day (288 runs, writing the outbox) and the dry run for that day (`carebot outreach
-plan --date`), reporting wall time and peak memory (the process's peak RSS).
+plan --date`), reporting wall time and peak memory (the process's peak RSS). With `--holiday`
+the shop greets a day of its own on the next day ([[outreach.shop_days]]: the same planning as
+a country's holiday), so every customer with a chat also gets a holiday row.
 
 Sending: the sandbox with Telegram's limits enforced (1/s per chat, 30/s overall), the real
 TelegramMessenger over a PTB Bot, the outbox drained at the configured rate; reports the rate
@@ -32,7 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from care.clock import Clock, iso
 from care.outreach.service import OutreachService
-from care.settings import STAGES, LocaleSettings, OutreachSettings, StaffSettings
+from care.settings import (
+    STAGES,
+    LocaleSettings,
+    OutreachSettings,
+    ShopDaySettings,
+    StaffSettings,
+)
 from care.staff import StaffService
 from storage.db import Database
 from storage.migrate import migrate
@@ -139,12 +147,16 @@ async def _migrate(path: Path) -> None:
     await db.close()
 
 
-async def plan_day(path: Path) -> None:
+async def plan_day(path: Path, holiday: bool) -> None:
     db = await Database.open(path)
     clock = FixedClock(datetime.combine(DAY, datetime.min.time(), tzinfo=UTC))
     messenger: Any = None  # planning sends nothing
+    tomorrow = f"{DAY + timedelta(days=1):%m-%d}"
+    settings = OutreachSettings(
+        shop_days=[ShopDaySettings("bench day", tomorrow)] if holiday else []
+    )
     service = OutreachService(
-        db, clock, OutreachSettings(), LocaleSettings(), messenger, _staff(db, clock), "Bench"
+        db, clock, settings, LocaleSettings(), messenger, _staff(db, clock), "Bench"
     )
     began = time.perf_counter()
     first = await service.plan()
@@ -237,12 +249,13 @@ def main() -> None:
     parser.add_argument("--dir", default="bench-data")
     parser.add_argument("--generate", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--plan", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--holiday", action="store_true", help="also a holiday tomorrow")
     args = parser.parse_args()
     if args.generate:
         generate(Path(args.generate), args.customers)
         return
     if args.plan:
-        asyncio.run(plan_day(Path(args.plan)))
+        asyncio.run(plan_day(Path(args.plan), args.holiday))
         return
     tmp = Path(args.dir)
     tmp.mkdir(exist_ok=True)
@@ -260,7 +273,8 @@ def main() -> None:
         Path(str(work) + suffix).unlink(missing_ok=True)
     shutil.copyfile(base, work)  # streamed: Linux keeps the peak RSS across fork and exec
     script = str(Path(__file__).resolve())
-    subprocess.run([sys.executable, script, "--plan", str(work)], check=True)
+    holiday = ["--holiday"] if args.holiday else []
+    subprocess.run([sys.executable, script, "--plan", str(work), *holiday], check=True)
     asyncio.run(send_rate(args.messages, args.rate, tmp))
 
 

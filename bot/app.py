@@ -38,6 +38,7 @@ from handlers import (
     fallback,
     faq,
     loyalty,
+    membership,
     outreach,
     pipeline,
     setup,
@@ -62,6 +63,9 @@ RATE_LIMIT_RETRIES = 3
 # (bot/pipeline.py).
 BEFORE, THREADS, FEATURES = -2, -1, 0
 HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], ...] = (
+    # a customer blocked or unblocked the bot (my_chat_member): reachability, and nothing else
+    # (first in its group, so the visit the line below notes cannot undo a block)
+    (BEFORE, membership.handlers),
     # the caller's language; a customer's oversized text is refused here
     (BEFORE, lambda: [TypeHandler(Update, pipeline.before_update)]),
     # a customer's message or a staff reply in a ticket's thread joins that ticket

@@ -23,6 +23,8 @@ from storage.errors import DuplicateKey
 
 # No 0/O, 1/I/L: the code is read aloud and typed at the counter.
 SEEN_EVERY = timedelta(minutes=1)  # last_seen_at is a visit, not a heartbeat
+# The bot's status in a customer's private chat (my_chat_member) -> whether we can write there.
+MEMBER_STATUSES = {"member": True, "kicked": False}
 MEMBER_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 MEMBER_CODE_LENGTH = 6
 
@@ -278,6 +280,21 @@ class CustomerService:
                 return self._preferences(customer)
             await repo.set_opted_out(tx, customer.id, opted_out)
             return self._preferences(await repo.get(tx, customer.id), changed=True)
+
+    async def membership_changed(self, telegram_id: int, status: str) -> bool | None:
+        """Telegram's my_chat_member in the customer's private chat: 'kicked' (they blocked the
+        bot) makes them unreachable at once, 'member' (unblocked, restarted) reachable again.
+        Returns whether they are reachable now; None for an unknown person or another status."""
+        if status not in MEMBER_STATUSES:
+            return None
+        reachable = MEMBER_STATUSES[status]
+        async with self._db.transaction() as tx:
+            customer = await repo.find_by_telegram_id(tx, telegram_id)
+            if customer is None:
+                return None
+            if customer.reachable != reachable:
+                await repo.set_reachable(tx, customer.id, reachable)
+        return reachable
 
     async def ask_forget(self, telegram_id: int) -> int:
         """Start a /forget: the nonce its confirmation button carries (newest ask only)."""

@@ -91,6 +91,7 @@ class CareServices:
                 messenger,
                 staff,
                 settings.business.name,
+                loyalty=loyalty,
             ),
             ops=OpsService(
                 db, clock, settings.staff, staff, outbox, settings.locale.default_language

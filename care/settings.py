@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from care.outreach.holidays import HolidayCalendar, ShopDay, parse_shop_date
+
 LANGUAGES = ("en", "zh")
 
 
@@ -236,7 +238,7 @@ class LoyaltySettings:
 
 
 STAGES = ("aware", "engaged", "understanding", "trust", "alliance")
-OUTREACH_KINDS = ("birthday", "checkin", "winback")
+OUTREACH_KINDS = ("birthday", "checkin", "winback", "holiday")
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +330,25 @@ def _clock_time(text: str, name: str) -> tuple[int, int]:
 
 
 @dataclass(frozen=True, slots=True)
+class ShopDaySettings:
+    """One of the shop's own dates greeted like a holiday (an anniversary, a festival)."""
+
+    name: str
+    date: str  # "MM-DD" every year, "YYYY-MM-DD" once
+    name_zh: str = ""  # the name Chinese-speaking customers read (else `name`)
+
+    def __post_init__(self) -> None:
+        if not self.name.strip() or ":" in self.name:
+            raise ValueError("name: must not be empty or contain ':'")
+        parse_shop_date(self.date)
+
+    def shop_day(self) -> ShopDay:
+        """As the holiday calendar takes it."""
+        month, day, year = parse_shop_date(self.date)
+        return ShopDay(self.name, month, day, year, self.name_zh)
+
+
+@dataclass(frozen=True, slots=True)
 class OutreachSettings:
     """When and how politely carebot reaches out (see config.example.toml)."""
 
@@ -350,11 +371,27 @@ class OutreachSettings:
     winback_offer_valid_days: int = 14
     frequency_cap_days: int = 7
     cap_exempt: list[str] = field(default_factory=lambda: ["birthday"])
-    promotional: list[str] = field(default_factory=lambda: ["birthday", "checkin", "winback"])
+    promotional: list[str] = field(
+        default_factory=lambda: ["birthday", "checkin", "winback", "holiday"]
+    )
     grace_hours: dict[str, int] = field(default_factory=lambda: {"checkin": 48, "winback": 72})
+    # Holiday greetings (care/outreach/holidays.py): none unless a country is named.
+    holiday_countries: list[str] = field(default_factory=list)
+    holidays: list[str] = field(default_factory=list)  # empty: each country's curated default
+    holiday_time: str = "10:00"
+    holiday_eve: list[str] = field(default_factory=list)  # greeted the evening before
+    holiday_eve_time: str = "18:00"
+    holiday_bonus: dict[str, int] = field(default_factory=dict)
+    shop_days: list[ShopDaySettings] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for name in ("quiet_start", "quiet_end", "birthday_time"):
+        for name in (
+            "quiet_start",
+            "quiet_end",
+            "birthday_time",
+            "holiday_time",
+            "holiday_eve_time",
+        ):
             _clock_time(getattr(self, name), name)
         if self.feb29 not in ("feb28", "mar1", "skip"):
             raise ValueError("feb29: must be feb28, mar1 or skip")
@@ -364,7 +401,7 @@ class OutreachSettings:
             raise ValueError("send_rate: must be above 0 and at most 30 (Telegram's limit)")
         if self.batch_size < 1:
             raise ValueError("batch_size: must be at least 1")
-        for name in ("birthday_bonus", "checkin_cadence_days"):
+        for name in ("birthday_bonus", "checkin_cadence_days", "holiday_bonus"):
             table = getattr(self, name)
             if set(table) - set(STAGES):
                 raise ValueError(f"{name}: keys must be stages ({', '.join(STAGES)})")
@@ -379,6 +416,9 @@ class OutreachSettings:
             raise ValueError("frequency_cap_days: must not be negative")
         if self.winback_offer_valid_days < 1:
             raise ValueError("winback_offer_valid_days: must be at least 1")
+        if len({day.name for day in self.shop_days}) != len(self.shop_days):
+            raise ValueError("shop_days: names must be unique")
+        self.holiday_calendar()  # unknown countries and holiday names are errors at start-up
 
     @property
     def quiet_hours(self) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -389,6 +429,25 @@ class OutreachSettings:
     def birthday_at(self) -> tuple[int, int]:
         """The local time of day birthday greetings are sent."""
         return _clock_time(self.birthday_time, "birthday_time")
+
+    @property
+    def holiday_at(self) -> tuple[int, int]:
+        """The local time of day holiday greetings are sent (on the day)."""
+        return _clock_time(self.holiday_time, "holiday_time")
+
+    @property
+    def holiday_eve_at(self) -> tuple[int, int]:
+        """The local time of day of greetings sent the evening before."""
+        return _clock_time(self.holiday_eve_time, "holiday_eve_time")
+
+    def holiday_calendar(self) -> HolidayCalendar:
+        """The greeted holidays of `holiday_countries` and the shop's own days."""
+        return HolidayCalendar(
+            self.holiday_countries,
+            self.holidays,
+            self.holiday_eve,
+            [day.shop_day() for day in self.shop_days],
+        )
 
     def grace(self, kind: str) -> int:
         """Hours a late message of this kind may still go out (birthday: same day instead)."""

@@ -6,6 +6,7 @@ import contextlib
 import ipaddress
 import json
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -322,13 +323,36 @@ class Sandbox:
         """Delay the answers to the next ``times`` calls of ``method`` by ``seconds``."""
         self._faults.delay(method, seconds, times)
 
-    def block(self, user: SandboxUser) -> None:
-        """Make the user block the bot: sends to their private chat get 403."""
+    def block(self, user: SandboxUser, *, announce: bool = False) -> None:
+        """Make the user block the bot: sends to their private chat get 403. With `announce`,
+        the bot also gets the my_chat_member update ('kicked') that Telegram sends then."""
         self._state.users[user.id].blocked = True
+        if announce:
+            self.member_update(user, old="member", new="kicked")
 
-    def unblock(self, user: SandboxUser) -> None:
-        """Make the user unblock the bot."""
+    def unblock(self, user: SandboxUser, *, announce: bool = False) -> None:
+        """Make the user unblock the bot (with `announce`: and send my_chat_member 'member')."""
         self._state.users[user.id].blocked = False
+        if announce:
+            self.member_update(user, old="kicked", new="member")
+
+    def member_update(self, user: SandboxUser, *, old: str, new: str) -> None:
+        """Queue a my_chat_member update: the bot's status in the user's private chat changed."""
+        state = self._state
+        bot = state.bot_json()
+        before: JSONDict = {"user": bot, "status": old}
+        after: JSONDict = {"user": bot, "status": new}
+        for status in (before, after):
+            if status["status"] == "kicked":
+                status["until_date"] = 0
+        payload = {
+            "chat": user.private_chat_json(),
+            "from": user.to_json(),
+            "date": int(time.time()),
+            "old_chat_member": before,
+            "new_chat_member": after,
+        }
+        state.enqueue("my_chat_member", payload)
 
     def enforce_limits(
         self,

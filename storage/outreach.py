@@ -113,6 +113,34 @@ async def birthday_candidates(
     return [_candidate(row, "birthday") for row in await cursor.fetchall()]
 
 
+async def holiday_candidates(
+    tx: aiosqlite.Connection,
+    occasion: str,
+    *,
+    promotional: str,
+    after_id: int,
+    limit: int,
+    unplanned_only: bool,
+) -> list[Candidate]:
+    """Every customer with a chat, for one holiday's occasion, in id batches."""
+    only = " AND o.id IS NULL" if unplanned_only else ""
+    cursor = await tx.execute(
+        f"SELECT {_CUSTOMER}, o.status AS o_status, o.reason AS o_reason FROM customers c"  # noqa: S608
+        " LEFT JOIN outreach o ON o.customer_id = c.id AND o.kind = 'holiday'"
+        " AND o.occasion = :occasion"
+        " WHERE c.id > :after AND c.telegram_id IS NOT NULL AND c.forgotten_at IS NULL"
+        f"{only} ORDER BY c.id LIMIT :limit",
+        {
+            "kind": "holiday",
+            "promotional": promotional,
+            "occasion": occasion,
+            "after": after_id,
+            "limit": limit,
+        },
+    )
+    return [_candidate(row, "holiday") for row in await cursor.fetchall()]
+
+
 async def due_candidates(
     tx: aiosqlite.Connection,
     kind: str,

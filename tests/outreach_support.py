@@ -8,9 +8,17 @@ from typing import Any
 
 from care.clock import iso
 from care.customers import CustomerService
+from care.loyalty.service import LoyaltyService
+from care.outbox import Outbox
 from care.outreach.service import OutreachService
 from care.ports import OutboundMessage, SendResult, SendStatus
-from care.settings import LocaleSettings, OutreachSettings, StaffSettings, StageSettings
+from care.settings import (
+    LocaleSettings,
+    LoyaltySettings,
+    OutreachSettings,
+    StaffSettings,
+    StageSettings,
+)
 from care.staff import StaffService
 from care.stages.service import StageService
 from storage.db import Database
@@ -111,14 +119,24 @@ def build(
     recorder = messenger or RecordingMessenger()
     settings = OutreachSettings(**outreach)
     stage_service = StageService(db, clock, stages or StageSettings(), settings)
+    staff = StaffService(db, clock, StaffSettings(owners=[OWNER]))
     service = OutreachService(
         db,
         clock,
         settings,
         locale or LocaleSettings(),
         recorder,
-        StaffService(db, clock, StaffSettings(owners=[OWNER])),
+        staff,
         "Bean There Café",
+        loyalty=LoyaltyService(
+            db,
+            clock,
+            LoyaltySettings(),
+            locale or LocaleSettings(),
+            staff=staff,
+            stages=stage_service,
+            outbox=Outbox(db, clock, recorder),
+        ),
     )
 
     async def instant(_: float) -> None:

@@ -465,6 +465,20 @@ class LoyaltyService:
 
     # ---------------------------------------------------------------- inside a transaction
 
+    async def grant_bonus_in(
+        self, tx: aiosqlite.Connection, customer_id: int, points: int, reference: str, reason: str
+    ) -> int:
+        """A bonus inside the caller's transaction (a holiday greeting's), once per reference:
+        the points granted now, or those an earlier grant with this reference gave."""
+        earlier = await points_repo.find_by_reference(tx, customer_id, reference)
+        if earlier is not None:
+            return earlier.delta
+        if points <= 0:
+            return 0
+        customer = await customers_repo.get(tx, customer_id)
+        await self._change(tx, customer, points, "bonus", reference, None, reason)
+        return points
+
     async def _repeat(
         self, tx: aiosqlite.Connection, customer: CustomerRow, request: EarnRequest
     ) -> EarnResult | None:

@@ -1,10 +1,13 @@
 """Planning outreach: which occasions have come, written into the outbox once each.
 
 Planning inserts one outbox row per (customer, kind, occasion): `birthday:<year>`,
-`checkin:<local date>`, `winback:<date of the purchase the lapse followed>`. The UNIQUE key makes
+`checkin:<local date>`, `winback:<date of the purchase the lapse followed>`,
+`holiday:<name>:<year>`. The UNIQUE key makes
 a second plan, a restart or a concurrent run harmless. Birthdays are planned up to two days ahead
-(due at `birthday_time` on the customer's local birthday); check-ins and win-backs when the
-customer's `next_checkin_at` / `winback_due_at` (kept by `care.stages`) has come.
+(due at `birthday_time` on the customer's local birthday), holidays likewise for every customer
+with a chat (at `holiday_time` on the day, or `holiday_eve_time` the evening before); check-ins
+and win-backs when the customer's `next_checkin_at` / `winback_due_at` (kept by `care.stages`)
+has come.
 
 A win-back is owed once per lapse episode however long ago the lapse began: one that was never
 planned is due at max(`winback_due_at`, now), so it is never born 'missed' (outreach switched on
@@ -94,6 +97,7 @@ class OutreachPlanner:
         self._db, self._clock, self._s = db, clock, settings
         self._locale, self._promotional = locale, promotional
         self._birthdays_scanned: tuple[date, datetime] | None = None
+        self._calendar = settings.holiday_calendar()
 
     def rescan_birthdays(self) -> None:
         """A birthday changed: scan birthdays at the next plan, even if it is the same day."""
@@ -112,6 +116,8 @@ class OutreachPlanner:
             self._birthdays_scanned = (now.date(), now)
         for start in range(0, len(birthdays), self._s.batch_size):
             counts.update(await self._insert(birthdays[start : start + self._s.batch_size], now))
+        async for holidays in self._holidays(now.date(), now, planning=True):
+            counts.update(await self._insert(holidays, now))
         for kind in ("checkin", "winback"):
             after = ("", 0)
             while batch := await self._due_batch(kind, iso(now), after):
@@ -132,6 +138,8 @@ class OutreachPlanner:
         """Dry run in the caller's transaction: everyone considered on `day`, per kind, due or
         skipped and why. No writes."""
         pending = await self._birthdays(day, None, planning=False, tx=tx)
+        async for holidays in self._holidays(day, None, planning=False, tx=tx):
+            pending += holidays
         # The last moment that is still `day` somewhere on Earth (UTC-12) is day+1 12:00 UTC.
         bound = iso(datetime.combine(day + timedelta(days=1), time(12), tzinfo=UTC))
         now = self._clock.now()
@@ -219,6 +227,46 @@ class OutreachPlanner:
                         found.append(_Pending(c, "birthday", occasion, due, expires, late))
                     after = batch[-1].customer_id
         return found
+
+    async def _holidays(
+        self,
+        day: date,
+        now: datetime | None,
+        *,
+        planning: bool,
+        tx: aiosqlite.Connection | None = None,
+    ) -> AsyncIterator[list[_Pending]]:
+        """Every customer's greetings for the holidays greeted on local dates around `day`
+        (planning: not yet planned, and not already over) or on `day` itself (preview), one
+        batch of customers at a time (a holiday concerns everyone: never all in memory)."""
+        days = range(-PLAN_AHEAD_DAYS, PLAN_AHEAD_DAYS + 1) if planning else (0,)
+        for offset in days:
+            local = day + timedelta(days=offset)
+            for holiday in self._calendar.greeted_on(local):
+                at = self._s.holiday_eve_at if holiday.eve else self._s.holiday_at
+                after = 0
+                while True:
+                    async with self._reading(tx) as read:
+                        batch = await repo.holiday_candidates(
+                            read,
+                            holiday.occasion,
+                            promotional=self._promotional,
+                            after_id=after,
+                            limit=self._s.batch_size,
+                            unplanned_only=planning,
+                        )
+                    if not batch:
+                        break
+                    found = []
+                    for c in batch:
+                        zone = zone_of(c.timezone, self._locale.zone)
+                        due = after_quiet_hours(local_moment(local, at, zone), zone, self._s)
+                        expires = local_moment(holiday.day + timedelta(days=1), (0, 0), zone)
+                        if now is not None and now >= expires:
+                            continue  # joined after it, or planned for the first time too late
+                        found.append(_Pending(c, "holiday", holiday.occasion, due, expires))
+                    after = batch[-1].customer_id
+                    yield found
 
     async def _due_batch(
         self,

@@ -13,8 +13,8 @@ Failures: 403 and "chat not found" mark the row failed and the customer unreacha
 (the messenger's error starts with "timeout") may have been delivered: failed 'timeout', never
 resent. Any other failure (5xx, network errors, 429 after the messenger's retries) means Telegram
 did not deliver: the row goes back to 'queued', due `RETRY_DELAY` later (within its grace window;
-past it: missed 'send_failed'). The birthday bonus is keyed by occasion, so a resend grants none
-again and promises the points already granted.
+past it: missed 'send_failed'). The birthday and holiday bonuses are keyed by occasion, so a
+resend grants none again and promises the points already granted.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from typing import Any
 
 from care import callbacks
 from care.clock import Clock, iso, parse_iso
+from care.loyalty.service import LoyaltyService
+from care.outreach.holidays import Holiday
 from care.outreach.rules import (
     after_quiet_hours,
     in_quiet_hours,
@@ -37,7 +39,7 @@ from care.outreach.rules import (
     stored_birthday,
     zone_of,
 )
-from care.ports import Messenger, OutboundMessage, SendStatus
+from care.ports import Label, Messenger, OutboundMessage, SendStatus
 from care.settings import LocaleSettings, OutreachSettings
 from storage import customers as customers_repo
 from storage import outreach as repo
@@ -106,10 +108,13 @@ class OutreachSender:
         messenger: Messenger,
         business_name: str,
         promotional: str,
+        loyalty: LoyaltyService | None = None,
     ) -> None:
         self._db, self._clock, self._s = db, clock, settings
         self._locale, self._messenger, self._business = locale, messenger, business_name
         self._promotional = promotional
+        self._loyalty = loyalty  # grants holiday bonuses; without it a greeting carries none
+        self._calendar = settings.holiday_calendar()
         self._drain_lock = asyncio.Lock()
         self.pacer = Pacer(settings.send_rate)
 
@@ -161,6 +166,9 @@ class OutreachSender:
                 return "deferred"
             if row.kind == "birthday" and not self._still_birthday(c, row.occasion, expires, zone):
                 reason = "birthday_changed"
+            holiday = self._calendar.find(row.occasion) if row.kind == "holiday" else None
+            if row.kind == "holiday" and holiday is None:
+                reason = reason or "not_greeted"  # taken out of the configuration since
             if reason is not None:
                 await repo.mark(tx, row.id, "skipped", reason=reason, at=at)
                 return "skipped"
@@ -178,12 +186,17 @@ class OutreachSender:
                 points = self._s.birthday_bonus.get(c.stage, 0) if granted is None else granted
                 if granted is None and _birthday_too_new(c, now):
                     points = 0
-            message = self._message(row.id, row.kind, c, now, zone, points)
+            if holiday is not None and self._loyalty is not None:
+                wanted = self._s.holiday_bonus.get(c.stage, 0)
+                points = await self._loyalty.grant_bonus_in(
+                    tx, c.customer_id, wanted, row.occasion, "holiday"
+                )
+            message = self._message(row.id, row.kind, c, now, zone, points, holiday)
             valid_until = None
             if row.kind == "winback":
                 valid_until = iso(now + timedelta(days=self._s.winback_offer_valid_days))
             await repo.mark(tx, row.id, "sending", at=at, stage=c.stage, valid_until=valid_until)
-            if points:
+            if points and row.kind == "birthday":
                 await repo.add_bonus(tx, c.customer_id, points, row.occasion, at)
         await self.pacer.wait(message.chat_id)
         result = await self._messenger.send(message)
@@ -240,7 +253,14 @@ class OutreachSender:
         return birthday is not None and birthday.on(year, self._s.feb29) == day
 
     def _message(
-        self, outreach_id: int, kind: str, c: Candidate, now: datetime, zone: Any, points: int
+        self,
+        outreach_id: int,
+        kind: str,
+        c: Candidate,
+        now: datetime,
+        zone: Any,
+        points: int,
+        holiday: Holiday | None = None,
     ) -> OutboundMessage:
         stage = c.stage
         fields: dict[str, Any] = {
@@ -259,6 +279,11 @@ class OutreachSender:
             )
         buttons += (("outreach.mute_button", callbacks.build("outreach", "mute", outreach_id)),)
         key = f"outreach.{kind}.{stage}"
-        if kind == "birthday" and fields["points"]:
+        if holiday is not None:
+            # The catalogue's name for a curated holiday, else the package's in that language.
+            name = holiday.names.get(c.language) or holiday.name
+            fields["holiday"] = Label(f"holiday.name.{holiday.slug}", name)
+            key = "outreach.holiday.eve" if holiday.eve else "outreach.holiday.day"
+        if kind in ("birthday", "holiday") and fields["points"]:
             key += "_bonus"
         return OutboundMessage(c.telegram_id or 0, key, c.language, fields, buttons)

@@ -19,6 +19,7 @@ import aiosqlite
 from care.clock import Clock, iso, parse_iso
 from care.customers import find_customer
 from care.errors import BirthdayLocked, InvalidArgument, NotAnswerable, NotRegistered
+from care.loyalty.service import LoyaltyService
 from care.outreach.plan import OutreachPlanner, PlanItem
 from care.outreach.rules import (
     Birthday,
@@ -74,7 +75,8 @@ class StaffBirthday:
 
 
 class OutreachService:
-    """Plans and sends birthday greetings, check-ins and win-backs; answers staff questions."""
+    """Plans and sends birthday and holiday greetings, check-ins and win-backs; answers staff
+    questions."""
 
     def __init__(
         self,
@@ -85,13 +87,15 @@ class OutreachService:
         messenger: Messenger,
         staff: StaffService,
         business_name: str = "",
+        *,
+        loyalty: LoyaltyService | None = None,
     ) -> None:
         self._db, self._clock, self._s = db, clock, settings
         self._staff = staff
         self._locale, self._messenger, self._business = locale, messenger, business_name
         self._promotional = json.dumps(list(settings.promotional))
         self._sender = OutreachSender(
-            db, clock, settings, locale, messenger, business_name, self._promotional
+            db, clock, settings, locale, messenger, business_name, self._promotional, loyalty
         )
         self._planner = OutreachPlanner(db, clock, settings, locale, self._promotional)
 
