@@ -19,6 +19,7 @@ from care.ports import Messenger
 from care.settings import CareSettings
 from care.staff import StaffService
 from care.stages.service import StageService
+from care.stages.status import StatusService
 from care.tickets.service import TicketService
 from storage.db import Database
 
@@ -43,6 +44,7 @@ class CareServices:
     stages: StageService
     outreach: OutreachService
     ops: OpsService
+    status: StatusService
 
     @classmethod
     def build(
@@ -94,5 +96,8 @@ class CareServices:
             ),
             ops=OpsService(
                 db, clock, settings.staff, staff, outbox, settings.locale.default_language
+            ),
+            status=StatusService(
+                db, clock, stages, staff, outbox, settings.locale.default_language
             ),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -407,3 +408,26 @@ async def last_purchase_at(tx: aiosqlite.Connection, customer_id: int) -> str | 
         tx, "SELECT MAX(created_at) FROM purchases WHERE customer_id = ?", (customer_id,)
     )
     return None if value is None else str(value)
+
+
+async def purchase_receipts(tx: aiosqlite.Connection, receipts: list[str]) -> dict[str, int]:
+    """Which of these receipts a purchase already carries, and whose (one scan for them all)."""
+    if not receipts:
+        return {}
+    rows = await tx.execute_fetchall(
+        "SELECT reference, customer_id FROM purchases"
+        " WHERE reference IN (SELECT value FROM json_each(?))",
+        (json.dumps(receipts),),
+    )
+    return {str(row[0]): int(row[1]) for row in rows}
+
+
+async def add_purchases(
+    tx: aiosqlite.Connection, purchases: list[tuple[int, int, str, str]]
+) -> None:
+    """Record (customer id, amount cents, reference, time) purchases in one batch."""
+    await tx.executemany(
+        "INSERT INTO purchases (customer_id, amount_cents, reference, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        purchases,
+    )

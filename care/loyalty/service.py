@@ -538,12 +538,27 @@ class LoyaltyService:
             raise ExpiredButton()
         return pending
 
+    async def earn_past_in(
+        self, tx: aiosqlite.Connection, customer: CustomerRow, request: EarnRequest, at: datetime
+    ) -> int:
+        """A purchase made at `at` (an import), with the points a live earn at that moment
+        would have given (the same tier, cap and rounding), inside the caller's transaction;
+        no promotion notice for the past and no stage refresh (the caller refreshes once)."""
+        result = await self._record_earn(tx, customer, request, at=at, live=False)
+        return result.points
+
     async def _record_earn(
-        self, tx: aiosqlite.Connection, customer: CustomerRow, request: EarnRequest
+        self,
+        tx: aiosqlite.Connection,
+        customer: CustomerRow,
+        request: EarnRequest,
+        *,
+        at: datetime | None = None,
+        live: bool = True,
     ) -> EarnResult:
         if not 0 < request.amount_cents <= MAX_AMOUNT_CENTS:
             raise InvalidAmount(format_money(request.amount_cents), "too_large")
-        now = self._clock.now()
+        now = at or self._clock.now()
         await expire_customer(tx, customer.id, now, self._settings.expiry_months)
         since = iso(add_months(now, -TIER_WINDOW_MONTHS))
         balance, earned = await points_repo.balance_and_earned(tx, customer.id, since)
@@ -566,7 +581,7 @@ class LoyaltyService:
         after = tier_for(self._settings, earned + points)
         promoted = after.threshold > before.threshold
         announced = False
-        if promoted and customer.telegram_id is not None:
+        if live and promoted and customer.telegram_id is not None:
             notice = OutboundMessage(
                 customer.telegram_id, PROMOTED, customer.language,
                 {"tier": Label(f"loyalty.tier.{after.name}", after.name)},
@@ -576,7 +591,8 @@ class LoyaltyService:
                 dedupe_key=f"{PROMOTED}:{entry_id}", promotional=True,
             )  # fmt: skip
             announced = customer.reachable and not customer.opted_out
-        await self._stages.refresh_in(tx, customer.id)
+        if live:
+            await self._stages.refresh_in(tx, customer.id)
         return EarnResult(
             customer=customer,
             points=points,

@@ -59,11 +59,14 @@ class Recency:
 
     def reason(self, now: datetime) -> Reason | None:
         """Why the customer is at risk or lapsed at `now` (None when active)."""
-        status = self.status(now)
-        if status == "active":
-            return None
+        return None if self.status(now) == "active" else self.explain(now)
+
+    def explain(self, now: datetime) -> Reason:
+        """Why the customer is active, at risk or lapsed at `now` (no purchase yet: says so)."""
+        if self.at_risk_at is None:
+            return rule_reason("no_purchase")
         code = "alive" if self.probability is not None else "gap"
-        return Reason(f"{status}_{code}", self.fields)
+        return Reason(f"{self.status(now)}_{code}", self.fields)
 
     def status(self, now: datetime) -> str:
         """active, at_risk or lapsed at `now`."""
