@@ -99,7 +99,9 @@ def parse_row(number: int, raw: dict[str, str], zone: ZoneInfo, now: datetime) -
     try:
         cents = parse_amount(cells["amount"])
     except InvalidAmount as exc:
-        raise RowRejected(f"amount: {exc.key.rpartition('amount_')[2]} ({cells['amount']!r})") from None
+        raise RowRejected(
+            f"amount: {exc.key.rpartition('amount_')[2]} ({cells['amount']!r})"
+        ) from None
     receipt = normal_receipt(cells["receipt"])
     if not receipt:
         raise RowRejected("receipt: empty (it makes a second import harmless)")

@@ -54,9 +54,11 @@ class CareServices:
         outbox = Outbox(db, clock, messenger)
         staff = StaffService(db, clock, settings.staff, region_for(settings.locale))
         stages = StageService(db, clock, settings.stages, settings.outreach, staff)
+        status = StatusService(db, clock, stages, staff, outbox, settings.locale.default_language)
         loyalty = LoyaltyService(
-            db, clock, settings.loyalty, settings.locale, staff=staff, stages=stages, outbox=outbox
-        )
+            db, clock, settings.loyalty, settings.locale,
+            staff=staff, stages=stages, outbox=outbox, status=status,
+        )  # fmt: skip
         customers = CustomerService(db, clock, settings.locale, settings.business.name)
         return cls(
             db=db,
@@ -97,7 +99,5 @@ class CareServices:
             ops=OpsService(
                 db, clock, settings.staff, staff, outbox, settings.locale.default_language
             ),
-            status=StatusService(
-                db, clock, stages, staff, outbox, settings.locale.default_language
-            ),
+            status=status,
         )

@@ -271,6 +271,7 @@ class StageSettings:
     alive_prior_spread: float = 0.8
     alive_prior_weight: float = 1.0
     alive_half_life_gaps: float = 8.0
+    alive_dropout_per_month: float = 0.0  # > 0: leaving per month instead of alive_prior per visit
 
     def __post_init__(self) -> None:
         for name in (

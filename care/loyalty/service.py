@@ -61,6 +61,7 @@ from care.roles import Role
 from care.settings import LocaleSettings, LoyaltySettings
 from care.staff import StaffService
 from care.stages.service import StageService
+from care.stages.status import CustomerStatus, StatusService
 from storage import customers as customers_repo
 from storage import points as points_repo
 from storage.customer_admin import open_ticket_count
@@ -192,6 +193,7 @@ class CustomerCard:
     standing: Standing
     open_tickets: int
     recent: list[Movement]
+    recency: CustomerStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,9 +226,11 @@ class LoyaltyService:
         staff: StaffService,
         stages: StageService,
         outbox: Outbox,
+        status: StatusService | None = None,
     ) -> None:
         self._db, self._clock, self._settings, self._locale = db, clock, settings, locale
         self._staff, self._stages, self._outbox = staff, stages, outbox
+        self._status = status
         self._region = region_for(locale)
         warning_hooks(outbox, clock.now)
 
@@ -672,7 +676,8 @@ class LoyaltyService:
         standing_ = await self._read_standing(tx, customer.id)
         tickets = await open_ticket_count(tx, customer.id)
         recent = await self._movements(tx, customer, limit=RECENT_MOVEMENTS)
-        return CustomerCard(customer, standing_, tickets, recent)
+        recency = await self._status.status_in(tx, customer.id) if self._status else None
+        return CustomerCard(customer, standing_, tickets, recent, recency)
 
     async def _read_standing(self, tx: aiosqlite.Connection, customer_id: int) -> Standing:
         since = iso(add_months(self._clock.now(), -TIER_WINDOW_MONTHS))

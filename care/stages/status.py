@@ -9,6 +9,7 @@ engine loads, known at the moment asked (purchases and ratings up to it), decide
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import aiosqlite
 
 from care.clock import Clock, iso
-from care.errors import ExpiredButton
+from care.errors import ExpiredButton, InvalidArgument
 from care.loyalty.units import format_money
 from care.outbox import Outbox
 from care.ports import OutboundMessage, Text
@@ -121,10 +122,17 @@ class StatusService:
         found = await self._statuses(tx, facts, self._clock.now())
         return found[0] if found else None
 
-    async def at_risk_for(self, actor_id: int, page: int) -> AtRiskPage:
+    async def at_risk_for(
+        self, actor_id: int, page: int, args: Sequence[str] = ("at-risk",)
+    ) -> AtRiskPage:
         """Staff `/customers at-risk`: the at-risk customers, highest value first, a page at a
         time; a page that does not exist (a stale or forged button) is an ExpiredButton."""
-        async with self._staff.act(actor_id, "customers", f"at-risk {page}", Role.STAFF) as act:
+        arguments = " ".join(args)
+        async with self._staff.act(
+            actor_id, "customers", f"{arguments} {page}", Role.STAFF
+        ) as act:
+            if [arg.lower() for arg in args] != ["at-risk"]:
+                raise InvalidArgument("customers arguments", usage="customers.usage")
             found = await self._at_risk(act.tx, self._clock.now())
             pages = max(1, math.ceil(len(found) / AT_RISK_PAGE_SIZE))
             if not 0 <= page < pages:
