@@ -62,7 +62,7 @@ DAYS = 546
 WEEK = 7
 START = datetime(2025, 6, 1, tzinfo=UTC)
 HORIZON = 28  # a flag is right if the customer cools or leaves within four weeks
-CANDIDATES = ((0.4, 0.02), (0.5, 0.02), (0.6, 0.02), (0.6, 0.05))  # at_risk_below, lapsed_below
+CANDIDATES = ((0.4, 0.02), (0.45, 0.02), (0.5, 0.02))  # at_risk_below, lapsed_below
 
 
 @dataclass
@@ -327,7 +327,8 @@ async def amain() -> None:
         base = bench_settings(work, "report")
         people = simulate(args.customers, args.seed)
         total = sum(len(c.purchases) for c in people)
-        old = replace(base, stages=replace(base.stages, recency_model="gap"))
+        old_rule = replace(base.stages, recency_model="gap", at_risk_min_days=14)
+        old = replace(base, stages=old_rule)
         report = {"carebot": variant(base, *chosen), "gap-2x": old}
         seen = await run_pipeline(people, base, report, work)
     print(f"seed {args.seed}: {len(people)} customers, {total} purchases, {DAYS} days")

@@ -28,7 +28,6 @@ _NORMAL = NormalDist()
 _MIN_GAP_DAYS = 0.25  # two purchases on one visit are one visit
 _MIN_SPREAD = 0.15  # even a clockwork regular is not exactly punctual
 _MAX_DAYS = 3650.0
-DAYS_PER_MONTH = 30.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +80,6 @@ def rhythm(gaps: list[float], s: StageSettings) -> Rhythm:
     return Rhythm(mu, max(_MIN_SPREAD, math.sqrt(var)), len(gaps))
 
 
-def stay_chance(r: Rhythm, s: StageSettings) -> float:
-    """The chance the customer stays after a purchase: `alive_prior` per purchase, or with
-    `alive_dropout_per_month` a leaving rate per month, so a customer who comes every few days
-    is not given a monthly customer's chance to leave at every visit (the Pareto/NBD view)."""
-    if s.alive_dropout_per_month <= 0:
-        return s.alive_prior
-    return math.exp(-s.alive_dropout_per_month * r.typical_days / DAYS_PER_MONTH)
-
-
 def p_alive(r: Rhythm, silent_days: float, prior: float) -> float:
     """The probability that a customer silent for `silent_days` still comes back."""
     kept = prior * r.survival(silent_days)
@@ -137,11 +127,10 @@ def assess(purchases: list[datetime], now: datetime, s: StageSettings) -> Assess
     r = rhythm(gaps_in_days(purchases), s)
     last = purchases[-1]
     silent = max(0.0, (now - last).total_seconds() / 86400)
-    q = stay_chance(r, s)
-    at_risk = max(float(s.at_risk_min_days), silence_for(r, s.at_risk_below, q))
-    lapsed = max(at_risk, float(s.lapsed_min_days), silence_for(r, s.lapsed_below, q))
+    at_risk = max(float(s.at_risk_min_days), silence_for(r, s.at_risk_below, s.alive_prior))
+    lapsed = max(at_risk, float(s.lapsed_min_days), silence_for(r, s.lapsed_below, s.alive_prior))
     return Assessment(
-        probability=p_alive(r, silent, q),
+        probability=p_alive(r, silent, s.alive_prior),
         rhythm=r,
         silent_days=silent,
         at_risk_at=last + timedelta(days=at_risk),
