@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from care.clock import iso
 from bot.messenger import rendered
+from care.clock import iso
 from care.outbox import decode
 from care.ports import Text
 from care.purchase_import import PurchaseImport
@@ -78,9 +78,9 @@ async def test_status_writes_nothing(db: Database, clock: FakeClock) -> None:
     _, code = await _customer(care, 11, "Ann")
     await _importer(care).import_rows([(2, _row(code, "2026-09-05T09:30:00", "4.50", "R-1"))])
     before = await rows(db, "SELECT * FROM customers")
-    changes = db._conn.total_changes  # noqa: SLF001 - the connection's own write counter
+    changes = await db.scalar("SELECT total_changes()")  # every row this connection wrote
     await care.status.everyone(clock.now() + timedelta(days=400))
-    assert db._conn.total_changes == changes  # noqa: SLF001
+    assert await db.scalar("SELECT total_changes()") == changes
     assert [dict(r) for r in await rows(db, "SELECT * FROM customers")] == [
         dict(r) for r in before
     ]
