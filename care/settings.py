@@ -262,6 +262,7 @@ class StageSettings:
     lapsed_factor: float = 2.0
     lapsed_min_days: int = 90
     reevaluate_every_hours: int = 24
+    demote_after_days: int = 14  # a stage drops only once the drop has been due this long
     # Recency model: "alive" (care.stages.alive, P(still coming back)) or "gap" (the factor rule).
     recency_model: str = "alive"
     at_risk_below: float = 0.4

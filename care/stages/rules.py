@@ -30,7 +30,7 @@ stored so outreach can select due customers by index.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from care.clock import iso, parse_iso
@@ -205,6 +205,27 @@ def next_winback(lapsed_at: datetime | None, now: datetime) -> datetime | None:
 def winback_occasion(last_purchase_at: str) -> str:
     """The outbox occasion of the lapse episode that began after this purchase."""
     return f"winback:{last_purchase_at[:10]}"
+
+
+def known_at(facts: FactsRow, at: datetime) -> FactsRow:
+    """The facts as they stood at `at`: later purchases and ratings left out."""
+    stamp = iso(at)
+    return replace(
+        facts,
+        purchases=tuple(p for p in facts.purchases if p <= stamp),
+        ratings=tuple(r for r in facts.ratings if r.at <= stamp),
+    )
+
+
+def drop_has_held(facts: FactsRow, s: StageSettings, now: datetime) -> bool:
+    """Whether the rules, on the facts of each day, have put the customer below their current
+    stage for the last `demote_after_days` days (checked day by day)."""
+    for days in range(s.demote_after_days + 1):
+        then = now - timedelta(days=days)
+        stage, _ = rule_stage(known_at(facts, then), s, then)
+        if rank(stage) >= rank(facts.stage):
+            return False
+    return True
 
 
 def has_new_fact(facts: FactsRow) -> bool:

@@ -24,6 +24,7 @@ from care.stages.reasons import Reason, rule_reason, staff_reason
 from care.stages.rules import (
     Recency,
     count_since,
+    drop_has_held,
     has_new_fact,
     next_checkin,
     next_winback,
@@ -284,10 +285,14 @@ class StageService:
         and `customers status` both start here)."""
         target, reason = rule_stage(facts, self._s, now)
         current, manual = facts.stage, facts.stage_manual
-        if not manual and rank(target) < rank(current) - 1:
-            # Hysteresis: an earned stage drops one step per evaluation (a staff-set one that a
-            # new fact releases goes straight to what the rules say).
-            target = STAGES[rank(current) - 1]
+        if not manual and rank(target) < rank(current):
+            # Hysteresis: an earned stage drops one step per evaluation, and only once the drop
+            # has been due for `demote_after_days` (a staff-set one that a new fact releases
+            # goes straight to what the rules say).
+            if not drop_has_held(facts, self._s, now):
+                target, reason = current, rule_reason("holding", stage=target)
+            else:
+                target = STAGES[rank(current) - 1]
         release = manual and has_new_fact(facts)
         manual = manual and not release
         stage, changed = current, False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from care.ports import OutboundMessage, Text
 from care.roles import Role
 from care.staff import StaffService
 from care.stages.reasons import Reason
+from care.stages.rules import known_at
 from care.stages.service import StageService
 from storage import stages as repo
 from storage.db import Database
@@ -76,16 +77,6 @@ class AtRiskPage:
     page: int
     pages: int
     total: int
-
-
-def known_at(facts: FactsRow, at: datetime) -> FactsRow:
-    """The facts as they stood at `at`: later purchases and ratings left out."""
-    stamp = iso(at)
-    return replace(
-        facts,
-        purchases=tuple(p for p in facts.purchases if p <= stamp),
-        ratings=tuple(r for r in facts.ratings if r.at <= stamp),
-    )
 
 
 class StatusService:
