@@ -19,6 +19,8 @@ recency baselines use all come from that read-back; the RFM frequency is counted
 purchases the bench imported.
 
 Rules compared, week by week:
+  gap-2x   carebot's older rule (`recency_model = "gap"`: 2 × median gap, floors 14 / 90 days),
+           read back through `customers status` like the model;
   30d/60d  "no purchase in 30 / 60 days" (on `last_purchase_at` as carebot reports it);
   rfm-r1   RFM quintiles over the customers with purchases: R = 1;
   rfm-r2f3 R ≤ 2 and F ≥ 3 (purchases in the last 365 days);
