@@ -219,9 +219,15 @@ def known_at(facts: FactsRow, at: datetime) -> FactsRow:
 
 def drop_has_held(facts: FactsRow, s: StageSettings, now: datetime) -> bool:
     """Whether the rules, on the facts of each day, have put the customer below their current
-    stage for the last `demote_after_days` days (checked day by day)."""
-    for days in range(s.demote_after_days + 1):
-        then = now - timedelta(days=days)
+    stage for the last `demote_after_days` days (checked day by day; without a purchase or a
+    rating in that time only time moved, which lowers a stage only, so the ends suffice)."""
+    since = iso(now - timedelta(days=s.demote_after_days))
+    quiet = (not facts.purchases or facts.purchases[-1] <= since) and all(
+        r.at <= since for r in facts.ratings
+    )
+    days = (0, s.demote_after_days) if quiet else range(s.demote_after_days + 1)
+    for back in days:
+        then = now - timedelta(days=back)
         stage, _ = rule_stage(known_at(facts, then), s, then)
         if rank(stage) >= rank(facts.stage):
             return False
