@@ -212,8 +212,8 @@ class PurchaseImport:
                     report.rejected.append(
                         Rejected(row.number, f"receipt: {row.receipt} was counted before")
                     )
-                    continue
-                recorded.append(customer.id)
+                else:
+                    recorded.append(customer.id)
                 if progress is not None:
                     progress(total - len(todo) + i, total)
         else:

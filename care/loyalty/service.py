@@ -564,15 +564,14 @@ class LoyaltyService:
             raise InvalidAmount(format_money(request.amount_cents), "too_large")
         now = at or self._clock.now()
         await expire_customer(tx, customer.id, now, self._settings.expiry_months)
-        since = iso(add_months(now, -TIER_WINDOW_MONTHS))
-        balance, earned = await points_repo.balance_and_earned(tx, customer.id, since)
+        since, until = iso(add_months(now, -TIER_WINDOW_MONTHS)), iso(now)
+        balance, earned = await points_repo.balance_and_earned(tx, customer.id, since, until)
         before = tier_for(self._settings, earned)
         points = points_for(self._settings, request.amount_cents, before)
         capped = False
         if self._settings.daily_cap is not None:
-            today = await points_repo.earned_since(
-                tx, customer.id, day_start(now, customer_zone(customer, self._locale))
-            )
+            start = day_start(now, customer_zone(customer, self._locale))
+            today = await points_repo.earned_since(tx, customer.id, start, until)
             room = max(0, self._settings.daily_cap - today)
             capped, points = points > room, min(points, room)
         entry_id = await points_repo.append(

@@ -10,7 +10,7 @@ from care.outbox import decode
 from care.ports import Text
 from care.purchase_import import PurchaseImport
 from care.services import CareServices
-from care.settings import CareSettings, LocaleSettings, StaffSettings
+from care.settings import CareSettings, LocaleSettings, LoyaltySettings, StaffSettings
 from handlers.at_risk import status_line
 from handlers.stages import reason_text
 from storage.db import Database
@@ -208,3 +208,17 @@ async def test_the_weekly_list_goes_once_a_week_highest_value_first(
     assert "近 12 个月消费 150.00" in zh and "通常每 8 天来一次" in zh
     [bob] = [s for s in await care.status.everyone() if s.name == "Bob"]
     assert status_line(bob, "zh").startswith("• Bob（")
+
+
+async def test_a_past_purchase_earns_as_it_would_have_then_not_counting_later_points(
+    db: Database, clock: FakeClock
+) -> None:
+    settings = CareSettings(loyalty=LoyaltySettings(daily_cap=50))
+    care = CareServices.build(db, clock, settings, RecordingMessenger())
+    ann, code = await _customer(care, 11, "Ann")
+    today = await care.loyalty.earn(ann, 9000, "LIVE-1", receipt="LIVE-1")  # capped at 50
+    assert today.points == 50 and today.capped
+    report = await _importer(care).import_rows(
+        [(2, _row(code, iso(clock.now() - timedelta(days=10)), "30", "OLD-1"))], earn=True
+    )
+    assert report.points == 30  # that day's cap was untouched; today's 50 came later
