@@ -54,7 +54,10 @@ class CareServices:
         outbox = Outbox(db, clock, messenger)
         staff = StaffService(db, clock, settings.staff, region_for(settings.locale))
         stages = StageService(db, clock, settings.stages, settings.outreach, staff)
-        status = StatusService(db, clock, stages, staff, outbox, settings.locale.default_language)
+        status = StatusService(
+            db, clock, stages, staff, outbox,
+            settings.locale.default_language, settings.locale.timezone,
+        )  # fmt: skip
         loyalty = LoyaltyService(
             db, clock, settings.loyalty, settings.locale,
             staff=staff, stages=stages, outbox=outbox, status=status,

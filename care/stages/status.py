@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
@@ -34,6 +35,7 @@ AT_RISK_PAGE_SIZE = 8
 VALUE_WINDOW = timedelta(days=365)  # "value" is what the customer spent in the last year
 WEEKLY_LIST_SIZE = 10
 WEEKLY_KIND = "customers.at_risk_weekly"
+WEEKLY_HOUR = 9  # local time: the list is there when the shop opens, not at midnight
 _BATCH = 500
 
 
@@ -90,9 +92,11 @@ class StatusService:
         staff: StaffService,
         outbox: Outbox,
         lang: str,
+        zone: str = "UTC",
     ) -> None:
         self._db, self._clock, self._stages = db, clock, stages
         self._staff, self._outbox, self._lang = staff, outbox, lang
+        self._zone = ZoneInfo(zone)
 
     async def everyone(self, at: datetime | None = None) -> list[CustomerStatus]:
         """Every customer not forgotten, as of `at` (default now), in id order; writes nothing."""
@@ -133,13 +137,15 @@ class StatusService:
         return AtRiskPage(found[start : start + AT_RISK_PAGE_SIZE], page, pages, len(found))
 
     async def post_weekly(self) -> bool:
-        """Queue this week's at-risk list for the staff chat, once per ISO week (idempotent
-        key); False without a staff chat, nobody at risk, or already queued this week."""
+        """Queue this week's at-risk list for the staff chat, once per ISO week of the shop's
+        calendar (idempotent key), from Monday `WEEKLY_HOUR`:00 local time on; False before
+        then, without a staff chat, with nobody at risk, or when this week's was queued."""
         chat_id = self._staff.staff_chat_id
-        if chat_id is None:
-            return False
         now = self._clock.now()
-        year, week, _ = now.isocalendar()
+        local = now.astimezone(self._zone)
+        if chat_id is None or local.hour < WEEKLY_HOUR:
+            return False
+        year, week, _ = local.isocalendar()
         async with self._db.transaction() as tx:
             found = (await self._at_risk(tx, now))[:WEEKLY_LIST_SIZE]
             if not found:

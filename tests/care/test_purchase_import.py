@@ -193,7 +193,9 @@ async def test_the_weekly_list_goes_once_a_week_highest_value_first(
     clock.advance(days=5)
     assert await care.status.post_weekly() is True
     assert await care.status.post_weekly() is False  # the same ISO week: once
-    clock.advance(days=7)
+    clock.set(datetime(2026, 11, 30, 0, 30, tzinfo=UTC))  # Monday 08:30 in the shop (UTC+8)
+    assert await care.status.post_weekly() is False  # before opening time
+    clock.advance(hours=1)
     assert await care.status.post_weekly() is True
     posts = await rows(db, "SELECT chat_id, message FROM outbox WHERE kind = ? ORDER BY id",
                        "customers.at_risk_weekly")  # fmt: skip
