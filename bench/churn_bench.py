@@ -1,4 +1,4 @@
-"""Churn bench: a simulated café with a hidden truth, and how well each at-risk rule sees it.
+"""Churn bench: a simulated café with a hidden truth, fed to carebot and read back by its commands.
 
     .venv/bin/python bench/churn_bench.py [--customers 2000] [--seed 2] [--tune-seed 1]
 
@@ -10,29 +10,43 @@ at once (active → gone). Each month an active customer starts to leave with ch
 to 9% in the month after a complaint (2% of visits bring one). 15% of customers change their
 rhythm for good once (gaps ×0.5–×2) without leaving.
 
-Rules compared, evaluated week by week on the purchases seen so far:
-  gap-2x   today's rule (`recency_model = "gap"`: 2 × median gap, floors 14 / 90 days);
-  30d/60d  "no purchase in 30 / 60 days";
+The pipe, as an operator would run it: the customers go in once by `customers import`, then
+each simulated week's purchases by `carebot purchases import` (a CSV file per week, the
+command's own function in-process with the clock at the end of that week), and every customer's
+status is read back by `carebot customers status --at <end of week>` (its function
+in-process). carebot's flags, its win-backs (`winback_due_at` come) and the last purchase the
+recency baselines use all come from that read-back; the RFM frequency is counted from the
+purchases the bench imported.
+
+Rules compared, week by week:
+  gap-2x   carebot's older rule (`recency_model = "gap"`: 2 × median gap, floors 14 / 90 days),
+           read back through `customers status` like the model;
+  30d/60d  "no purchase in 30 / 60 days" (on `last_purchase_at` as carebot reports it);
   rfm-r1   RFM quintiles over the customers with purchases: R = 1;
   rfm-r2f3 R ≤ 2 and F ≥ 3 (purchases in the last 365 days);
-  alive    the probability-alive model (`care.stages.alive`), the cut-offs chosen on the tune
-           seed and reported on another seed.
+  carebot  `recency` of `customers status` (the probability-alive model), its cut-offs chosen on
+           the tune seed among a few and reported on another seed.
 Metrics: a flag is a customer going from not-flagged to flagged; it is right if the customer is
 cooling or gone then or within four weeks. Recall: the share of leave episodes (start of cooling
 or an abrupt stop) flagged from four weeks before to four weeks after they start. False alarms
 per 100 customers a month. Leavers warned: customers who end gone and were flagged before the
-day they were gone. Win-backs: one per lapse episode — at lapsed for `alive` (as carebot now
-sends them), at the flag for the others (carebot's old at-risk win-back); the share that went to
+day they were gone. Win-backs: one per lapse episode — for carebot when `winback_due_at` has
+come (lapsed, as carebot sends them), for the baselines at the flag; the share that went to
 customers who were active and stayed active for four more weeks.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import bisect
+import contextlib
+import csv
+import io
 import math
 import random
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -40,15 +54,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot import customers_cli, purchases_cli, status_cli
+from bot.config import Settings, StorageSettings
+from bot.outreach_cli import OffsetClock
 from care.clock import iso
-from care.settings import StageSettings
-from care.stages.rules import recency
-from storage.stages import FactsRow
+from care.customers import MEMBER_CODE_ALPHABET
 
 DAYS = 546
 WEEK = 7
 START = datetime(2025, 6, 1, tzinfo=UTC)
 HORIZON = 28  # a flag is right if the customer cools or leaves within four weeks
+CANDIDATES = ((0.4, 0.02), (0.45, 0.02), (0.5, 0.02))  # at_risk_below, lapsed_below
 
 
 @dataclass
@@ -111,14 +127,13 @@ def moment(day: float) -> datetime:
     return START + timedelta(days=day)
 
 
-def carebot_status(seen: list[str], cid: int, day: int, s: StageSettings) -> str:
-    """active | at_risk | lapsed by carebot's own recency code, on the purchases before `day`."""
-    facts = FactsRow(
-        cid, "engaged", seen[-1], False, seen[0], None, tuple(seen), 0, (), None, 0,
-        None, frozenset(), None, None,
-    )  # fmt: skip
-    now = moment(day)
-    return recency(facts, s, now).status(now)
+def member_code(cid: int) -> str:
+    """A member code for simulated customer `cid` (the shop's alphabet, six characters)."""
+    n, out = cid, []
+    for _ in range(5):
+        n, digit = divmod(n, len(MEMBER_CODE_ALPHABET))
+        out.append(MEMBER_CODE_ALPHABET[digit])
+    return "S" + "".join(reversed(out))
 
 
 def quintile(values: list[float], value: float) -> int:
@@ -127,50 +142,105 @@ def quintile(values: list[float], value: float) -> int:
     return min(5, 1 + 5 * below // max(1, len(values)))
 
 
-def statuses(people: list[Customer], rule: str, s: StageSettings) -> dict[int, list[str]]:
-    """Each customer's status per evaluation week under `rule`."""
-    out: dict[int, list[str]] = {c.cid: [] for c in people}
-    stamps = {c.cid: [iso(moment(p)) for p in c.purchases] for c in people}
+@dataclass
+class Seen:
+    """What the commands gave back: per rule, per customer, the weekly status; win-backs."""
+
+    weeks: dict[str, dict[int, list[str]]] = field(default_factory=dict)
+    winbacks: dict[str, dict[int, list[int]]] = field(default_factory=dict)  # days sent
+
+
+async def run_pipeline(
+    people: list[Customer], settings: Settings, variants: dict[str, Settings], work: Path
+) -> Seen:
+    """Feed the population week by week through the commands; read every status back."""
+    rng = random.Random(7)
+    codes = {member_code(c.cid): c for c in people}
+    customers_csv = work / "customers.csv"
+    customers_csv.write_text(
+        "member_code,name,phone\n"
+        + "".join(f"{code},{code},+4474{c.cid:08d}\n" for code, c in codes.items()),
+        "utf-8",
+    )
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        created = await customers_cli.import_file(settings, customers_csv, dry_run=False)
+    assert created == 0, "customers import failed"
+    seen = Seen()
+    rules = ["30d", "60d", "rfm-r1", "rfm-r2f3", *variants]
+    for rule in rules:
+        seen.weeks[rule] = {c.cid: [] for c in people}
+        seen.winbacks[rule] = {c.cid: [] for c in people}
+    occasions: dict[str, dict[int, str]] = {name: {} for name in variants}
+    receipt = 0
     for day in range(WEEK, DAYS, WEEK):
-        if rule.startswith("rfm"):
-            rec, freq = {}, {}
-            for c in people:
-                count = bisect.bisect_left(c.purchases, day)
-                if count:
-                    rec[c.cid] = day - c.purchases[count - 1]
-                    freq[c.cid] = count - bisect.bisect_left(c.purchases, day - 365)
-            recs, freqs = sorted(-r for r in rec.values()), sorted(freq.values())
-        for c in people:
-            count = bisect.bisect_left(c.purchases, day)
-            if not count:
-                out[c.cid].append("active")
-                continue
-            last = c.purchases[count - 1]
+        week_csv = work / f"week-{day:03d}.csv"
+        with week_csv.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["customer", "at", "amount", "receipt"])
+            for code, c in codes.items():
+                lo = bisect.bisect_left(c.purchases, day - WEEK)
+                for p in c.purchases[lo : bisect.bisect_left(c.purchases, day)]:
+                    receipt += 1
+                    amount = f"{max(1.0, rng.lognormvariate(math.log(6), 0.5)):.2f}"
+                    writer.writerow([code, iso(moment(p)), amount, f"R{receipt}"])
+        now = moment(day)
+        code = await purchases_cli.import_file(
+            settings, week_csv, clock=OffsetClock(now), quiet=True
+        )
+        assert code == 0, f"purchases import failed for week ending day {day}"
+        last_by_cid: dict[int, float] = {}
+        for name, variant in variants.items():
+            at, found = await status_cli.statuses(variant, now)
+            for status in found:
+                c = codes[status.member_code]
+                seen.weeks[name][c.cid].append(status.recency)
+                if status.last_purchase_at is not None:
+                    last = datetime.fromisoformat(status.last_purchase_at) - START
+                    last_by_cid[c.cid] = last.total_seconds() / 86400
+                due = status.winback_due_at
+                if due is not None and due <= iso(at):
+                    occasion = status.last_purchase_at or ""
+                    if occasions[name].get(c.cid) != occasion:
+                        occasions[name][c.cid] = occasion
+                        seen.winbacks[name][c.cid].append(day)
+        baselines(people, day, last_by_cid, seen)
+    return seen
+
+
+def baselines(people: list[Customer], day: int, last: dict[int, float], seen: Seen) -> None:
+    """The 30/60-day and RFM rules on this week's read-back (win-backs at their flag)."""
+    freq = {
+        c.cid: bisect.bisect_left(c.purchases, day) - bisect.bisect_left(c.purchases, day - 365)
+        for c in people
+        if c.cid in last
+    }
+    recs = sorted(-(day - last[cid]) for cid in freq)
+    freqs = sorted(freq.values())
+    for c in people:
+        for rule in ("30d", "60d", "rfm-r1", "rfm-r2f3"):
             status = "active"
-            if rule in ("30d", "60d"):
-                limit = 30 if rule == "30d" else 60
-                status = "at_risk" if day - last > limit else "active"
-            elif rule.startswith("rfm"):
-                r = quintile(recs, -rec[c.cid])
-                f = quintile(freqs, freq[c.cid])
-                flagged = r == 1 if rule == "rfm-r1" else (r <= 2 and f >= 3)
+            if c.cid in last:
+                silent = day - last[c.cid]
+                if rule in ("30d", "60d"):
+                    flagged = silent > (30 if rule == "30d" else 60)
+                else:
+                    r, f = quintile(recs, -silent), quintile(freqs, freq[c.cid])
+                    flagged = r == 1 if rule == "rfm-r1" else (r <= 2 and f >= 3)
                 status = "at_risk" if flagged else "active"
-            else:
-                status = carebot_status(stamps[c.cid][:count], c.cid, day, s)
-            out[c.cid].append(status)
-    return out
+            weeks = seen.weeks[rule][c.cid]
+            if status != "active" and (not weeks or weeks[-1] == "active"):
+                seen.winbacks[rule][c.cid].append(day)
+            weeks.append(status)
 
 
-def measure(people: list[Customer], rule: str, s: StageSettings) -> dict[str, float]:
+def measure(people: list[Customer], seen: Seen, rule: str) -> dict[str, float]:
     """The metrics of one rule on one population."""
-    seen = statuses(people, rule, s)
     flags = right = winbacks = to_active = 0
     episodes = caught = leavers = warned = 0
     for c in people:
-        weeks = seen[c.cid]
+        weeks = seen.weeks[rule][c.cid]
         flag_days: list[int] = []
         previous = "active"
-        lapse_open = False
         for i, status in enumerate(weeks):
             day = (i + 1) * WEEK
             if status != "active" and previous == "active":
@@ -178,15 +248,11 @@ def measure(people: list[Customer], rule: str, s: StageSettings) -> dict[str, fl
                 flags += 1
                 ahead = c.state[day : day + HORIZON + 1]
                 right += int(any(x != "active" for x in ahead))
-            send = (status == "lapsed") if rule == "alive" else (status != "active")
-            if send and not lapse_open:
-                lapse_open = True
-                winbacks += 1
-                ahead = c.state[day : day + HORIZON + 1]
-                to_active += int(all(x == "active" for x in ahead))
-            if status == "active":
-                lapse_open = False
             previous = status
+        for day in seen.winbacks[rule][c.cid]:
+            winbacks += 1
+            ahead = c.state[day : day + HORIZON + 1]
+            to_active += int(all(x == "active" for x in ahead))
         for onset in c.onsets:
             episodes += 1
             caught += int(any(onset - HORIZON <= d <= onset + HORIZON for d in flag_days))
@@ -205,20 +271,28 @@ def measure(people: list[Customer], rule: str, s: StageSettings) -> dict[str, fl
     }
 
 
-def tune(people: list[Customer], base: StageSettings) -> StageSettings:
-    """Cut-offs for the alive model on the tune seed: the best recall with precision ≥ 0.5 and
-    at most 25% of win-backs to active customers; else the best F1 of precision and recall."""
-    best: tuple[float, StageSettings] | None = None
-    for at_risk in (0.3, 0.4, 0.5):
-        for lapsed in (0.02, 0.05):
-            s = replace(base, at_risk_below=at_risk, lapsed_below=lapsed)
-            m = measure(people, "alive", s)
-            ok = m["precision"] >= 0.5 and m["winbacks_to_active"] <= 0.25
-            p, r = m["precision"], m["recall"]
-            score = r + 1.0 if ok else 2 * p * r / (p + r or 1.0) - m["winbacks_to_active"] / 10
-            print(f"  tune at_risk_below={at_risk} lapsed_below={lapsed}: {fmt(m)}")
-            if best is None or score > best[0]:
-                best = (score, s)
+def bench_settings(work: Path, name: str) -> Settings:
+    """A config for a fresh database in `work` (the shop's zone UTC, outreach off)."""
+    return Settings(storage=StorageSettings(path=str(work / f"{name}.sqlite3")))
+
+
+def variant(base: Settings, at_risk: float, lapsed: float) -> Settings:
+    """The config with other recency cut-offs."""
+    return replace(base, stages=replace(base.stages, at_risk_below=at_risk, lapsed_below=lapsed))
+
+
+def pick(people: list[Customer], seen: Seen, names: dict[str, tuple[float, float]]) -> str:
+    """The tune seed's choice: the best recall with precision ≥ 0.5 and at most 25% of
+    win-backs to active customers (else the best F1), against the 30-day rule's recall."""
+    best: tuple[float, str] | None = None
+    for name in names:
+        m = measure(people, seen, name)
+        ok = m["precision"] >= 0.5 and m["winbacks_to_active"] <= 0.25
+        p, r = m["precision"], m["recall"]
+        score = r + 1.0 if ok else 2 * p * r / (p + r or 1.0)
+        print(f"  {name}: {fmt(m)}")
+        if best is None or score > best[0]:
+            best = (score, name)
     assert best is not None
     return best[1]
 
@@ -231,35 +305,44 @@ def fmt(m: dict[str, float]) -> str:
     )
 
 
-def main() -> None:
-    """Simulate, tune on one seed, report every rule on another."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+async def amain() -> None:
+    """Simulate, tune on one seed, report every rule on another, all through the commands."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--tune-seed", type=int, default=1)
     parser.add_argument("--no-tune", action="store_true", help="use the configured cut-offs")
     args = parser.parse_args()
     started = time.monotonic()
-    alive = StageSettings()
-    if not args.no_tune:
-        print(f"tuning the alive cut-offs on seed {args.tune_seed}")
-        alive = tune(simulate(args.customers, args.tune_seed), alive)
-    print(f"chosen: at_risk_below={alive.at_risk_below} lapsed_below={alive.lapsed_below}")
-    people = simulate(args.customers, args.seed)
-    total = sum(len(c.purchases) for c in people)
+    with tempfile.TemporaryDirectory(prefix="churn-bench-") as tmp:
+        work = Path(tmp)
+        base = bench_settings(work, "tune")
+        chosen = (base.stages.at_risk_below, base.stages.lapsed_below)
+        if not args.no_tune:
+            names = {f"carebot {a}/{b}": (a, b) for a, b in CANDIDATES}
+            print(f"tuning the cut-offs (at_risk_below/lapsed_below) on seed {args.tune_seed}")
+            people = simulate(args.customers, args.tune_seed)
+            variants = {name: variant(base, *cut) for name, cut in names.items()}
+            seen = await run_pipeline(people, base, variants, work)
+            chosen = names[pick(people, seen, names)]
+        print(f"chosen: at_risk_below={chosen[0]} lapsed_below={chosen[1]}")
+        base = bench_settings(work, "report")
+        people = simulate(args.customers, args.seed)
+        total = sum(len(c.purchases) for c in people)
+        old_rule = replace(base.stages, recency_model="gap", at_risk_min_days=14)
+        old = replace(base, stages=old_rule)
+        report = {"carebot": variant(base, *chosen), "gap-2x": old}
+        seen = await run_pipeline(people, base, report, work)
     print(f"seed {args.seed}: {len(people)} customers, {total} purchases, {DAYS} days")
     print(f"{'rule':10s} precision recall false/100m warned winbacks to_active")
-    rules = [
-        ("gap-2x", replace(StageSettings(), recency_model="gap")),
-        ("30d", alive),
-        ("60d", alive),
-        ("rfm-r1", alive),
-        ("rfm-r2f3", alive),
-        ("alive", alive),
-    ]
-    for name, s in rules:
-        print(f"{name:10s} {fmt(measure(people, name, s))}")
+    for name in ("gap-2x", "30d", "60d", "rfm-r1", "rfm-r2f3", "carebot"):
+        print(f"{name:10s} {fmt(measure(people, seen, name))}")
     print(f"run time {time.monotonic() - started:.0f} s")
+
+
+def main() -> None:
+    """Run the bench."""
+    asyncio.run(amain())
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from care.ops import STAFF_CHAT_FACT
 from care.services import CareServices
 from care.settings import CareSettings
 from handlers import (
+    at_risk,
     customer,
     fallback,
     faq,
@@ -82,6 +83,8 @@ HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], 
     (FEATURES, loyalty.handlers),
     # staff /stage
     (FEATURES, stages.handlers),
+    # staff /customers at-risk and its pages
+    (FEATURES, at_risk.handlers),
     # /birthday, staff /outreach, check-in and mute buttons
     (FEATURES, outreach.handlers),
     # staff /faq /unanswered, the FAQ's own buttons

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
-from bot import backup, customers_cli, faq_cli, first_run, health, inbox_cli
+from bot import backup, customers_cli, faq_cli, first_run, health, inbox_cli, purchases_cli
 from bot.app import care_settings
 from bot.backup import BackupError
 from bot.config import (
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", default="demo-data", help="where the demo database lives")
     faq_cli.add_parser(sub, CONFIG_HELP)
     customers_cli.configure(command("customers", "import or export customers as CSV"))
+    purchases_cli.configure(command("purchases", "import purchase history from CSV"))
     inbox_cli.configure(command("inbox", "list updates parked after failing; --retry ID"))
     outreach = command("outreach", "plan (dry run) or send scheduled outreach")
     steps = outreach.add_subparsers(dest="outreach_command", required=True)
@@ -173,6 +174,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(shell.run_shell(settings, role=args.role, lang=args.lang))
     if args.command == "customers":
         return customers_cli.run(args, _load(config, require_token=False))
+    if args.command == "purchases":
+        return purchases_cli.run(args, _load(config, require_token=False))
     if args.command == "outreach":
         return _outreach(args, config)
     if args.command == "inbox":

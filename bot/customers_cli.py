@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from bot import status_cli
 from bot.config import Settings
 from bot.database import migrated_database
 from care.clock import SystemClock
@@ -28,10 +29,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     exp.add_argument("file")
     for p in (imp, exp):  # --config may also follow the subcommand
         p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    status_cli.configure(sub)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the chosen subcommand; 0 on success, 1 if rows were rejected, 2 on a bad file."""
+    if args.customers_command == "status":
+        return status_cli.run(args, settings)
     if args.customers_command == "import":
         return asyncio.run(import_file(settings, Path(args.file), dry_run=args.dry_run))
     return asyncio.run(export_file(settings, Path(args.file)))

@@ -18,6 +18,7 @@ TICKET_CHECK_EVERY = timedelta(minutes=5)
 EXPIRE_POINTS_EVERY = timedelta(hours=1)
 HEARTBEAT_EVERY = timedelta(seconds=30)
 FIRST_BACKUP_AFTER = timedelta(minutes=10)
+AT_RISK_CHECK_EVERY = timedelta(hours=1)
 POLLER_TASK = "getUpdates"  # the name bot/pipeline.py gives its polling task
 
 
@@ -53,6 +54,12 @@ async def job_stages(context: CareContext) -> None:
     log.info("stages reevaluated evaluated=%s changed=%s", counts["evaluated"], counts["changed"])
 
 
+async def job_at_risk_weekly(context: CareContext) -> None:
+    """Post this week's at-risk customers to the staff chat (care keys it once per week)."""
+    queued = await context.care.status.post_weekly()
+    log.info("at-risk weekly list queued=%s", queued)
+
+
 def schedule_outreach(app: Any, outreach: OutreachSettings, stages: StageSettings) -> None:
     """Register the planner, the sender and the nightly stage re-evaluation."""
     if app.job_queue is None:
@@ -60,6 +67,11 @@ def schedule_outreach(app: Any, outreach: OutreachSettings, stages: StageSetting
     queue = app.job_queue
     every = timedelta(hours=stages.reevaluate_every_hours)
     queue.run_repeating(job_stages, interval=every, first=timedelta(minutes=1), name="stages")
+    # Hourly; the outbox key lets one list through per ISO week, on its first run that week.
+    queue.run_repeating(
+        job_at_risk_weekly, interval=AT_RISK_CHECK_EVERY, first=timedelta(minutes=10),
+        name="at_risk_weekly",
+    )  # fmt: skip
     if not outreach.enabled:
         return
     plan_every = timedelta(minutes=outreach.plan_interval_minutes)

@@ -9,10 +9,21 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from care.ports import Label, OutboundMessage, SendResult, SendStatus
+from care.ports import Label, OutboundMessage, SendResult, SendStatus, Text
 from handlers.texts import label, t
 
 log = logging.getLogger(__name__)
+
+
+def rendered(value: Any, lang: str) -> Any:
+    """A field value as text: a label translated, a nested text rendered, a list one per line."""
+    if isinstance(value, Label):
+        return label(value.key, value.text, lang)
+    if isinstance(value, Text):
+        return t(value.key, lang, **{k: rendered(v, lang) for k, v in value.fields.items()})
+    if isinstance(value, list | tuple):
+        return "\n".join(str(rendered(item, lang)) for item in value)
+    return value
 
 
 class TelegramMessenger:
@@ -24,11 +35,7 @@ class TelegramMessenger:
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message; never raises for Telegram's refusals."""
-        fields = {
-            name: label(value.key, value.text, message.lang) if isinstance(value, Label) else value
-            for name, value in message.fields.items()
-        }
-        text = t(message.key, message.lang, **fields)
+        text = rendered(Text(message.key, message.fields), message.lang)
         markup = None
         if message.buttons:
             markup = InlineKeyboardMarkup(

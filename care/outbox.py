@@ -22,7 +22,7 @@ from typing import Any
 import aiosqlite
 
 from care.clock import Clock, iso
-from care.ports import Label, Messenger, OutboundMessage, SendResult, SendStatus
+from care.ports import Label, Messenger, OutboundMessage, SendResult, SendStatus, Text
 from storage import customers as customers_repo
 from storage import outbox as repo
 from storage.customers import CustomerRow
@@ -193,12 +193,32 @@ def _skip_reason(row: OutboxRow, customer: CustomerRow | None) -> str | None:
     return None
 
 
+def _encoded(value: Any) -> Any:
+    """A field value as JSON: labels and nested texts kept as such, translated when sent."""
+    if isinstance(value, Label):
+        return {"$label": [value.key, value.text]}
+    if isinstance(value, Text):
+        return {"$text": [value.key, {k: _encoded(v) for k, v in value.fields.items()}]}
+    if isinstance(value, list | tuple):
+        return [_encoded(item) for item in value]
+    return value
+
+
+def _decoded(value: Any) -> Any:
+    """The field value `_encoded` wrote."""
+    if isinstance(value, dict) and "$label" in value:
+        return Label(*value["$label"])
+    if isinstance(value, dict) and "$text" in value:
+        key, fields = value["$text"]
+        return Text(key, {k: _decoded(v) for k, v in fields.items()})
+    if isinstance(value, list):
+        return [_decoded(item) for item in value]
+    return value
+
+
 def encode(message: OutboundMessage) -> str:
     """The message as JSON (labels kept as labels, translated when sent)."""
-    fields = {
-        name: {"$label": [value.key, value.text]} if isinstance(value, Label) else value
-        for name, value in message.fields.items()
-    }
+    fields = {name: _encoded(value) for name, value in message.fields.items()}
     return json.dumps(
         {
             "chat_id": message.chat_id,
@@ -216,10 +236,7 @@ def encode(message: OutboundMessage) -> str:
 def decode(text: str) -> OutboundMessage:
     """The message `encode` wrote."""
     data: dict[str, Any] = json.loads(text)
-    fields = {
-        name: Label(*value["$label"]) if isinstance(value, dict) and "$label" in value else value
-        for name, value in data["fields"].items()
-    }
+    fields = {name: _decoded(value) for name, value in data["fields"].items()}
     return OutboundMessage(
         chat_id=int(data["chat_id"]),
         key=str(data["key"]),

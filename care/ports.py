@@ -31,6 +31,15 @@ class Label:
 
 
 @dataclass(frozen=True, slots=True)
+class Text:
+    """A field value that is a catalogue text with its own fields, rendered in the message's
+    language when sent (a list of them renders one per line)."""
+
+    key: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """A message for a chat, as a catalogue key and its fields (never a finished text)."""
 

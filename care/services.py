@@ -19,6 +19,7 @@ from care.ports import Messenger
 from care.settings import CareSettings
 from care.staff import StaffService
 from care.stages.service import StageService
+from care.stages.status import StatusService
 from care.tickets.service import TicketService
 from storage.db import Database
 
@@ -43,6 +44,7 @@ class CareServices:
     stages: StageService
     outreach: OutreachService
     ops: OpsService
+    status: StatusService
 
     @classmethod
     def build(
@@ -52,9 +54,14 @@ class CareServices:
         outbox = Outbox(db, clock, messenger)
         staff = StaffService(db, clock, settings.staff, region_for(settings.locale))
         stages = StageService(db, clock, settings.stages, settings.outreach, staff)
+        status = StatusService(
+            db, clock, stages, staff, outbox,
+            settings.locale.default_language, settings.locale.timezone,
+        )  # fmt: skip
         loyalty = LoyaltyService(
-            db, clock, settings.loyalty, settings.locale, staff=staff, stages=stages, outbox=outbox
-        )
+            db, clock, settings.loyalty, settings.locale,
+            staff=staff, stages=stages, outbox=outbox, status=status,
+        )  # fmt: skip
         customers = CustomerService(db, clock, settings.locale, settings.business.name)
         return cls(
             db=db,
@@ -96,4 +103,5 @@ class CareServices:
             ops=OpsService(
                 db, clock, settings.staff, staff, outbox, settings.locale.default_language
             ),
+            status=status,
         )

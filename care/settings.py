@@ -258,12 +258,13 @@ class StageSettings:
     rating_window_days: int = 365
     interaction_window_days: int = 90
     at_risk_gap_factor: float = 2.0
-    at_risk_min_days: int = 14
+    at_risk_min_days: int = 7
     at_risk_default_days: int = 45
     gap_min_purchases: int = 3
     lapsed_factor: float = 2.0
     lapsed_min_days: int = 90
     reevaluate_every_hours: int = 24
+    demote_after_days: int = 14  # a stage drops only once the drop has been due this long
     # Recency model: "alive" (care.stages.alive, P(still coming back)) or "gap" (the factor rule).
     recency_model: str = "alive"
     at_risk_below: float = 0.4
@@ -272,7 +273,7 @@ class StageSettings:
     alive_prior_gap_days: float = 14.0
     alive_prior_spread: float = 0.8
     alive_prior_weight: float = 1.0
-    alive_half_life_gaps: float = 8.0
+    alive_half_life_gaps: float = 32.0
 
     def __post_init__(self) -> None:
         for name in (

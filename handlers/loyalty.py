@@ -45,7 +45,7 @@ from care.loyalty.service import (
 from care.loyalty.units import format_money
 from handlers.common import error_text, keyboard, reply, require_text_message
 from handlers.context import CareContext
-from handlers.stages import stage_label
+from handlers.stages import reason_text, stage_label, status_label
 from handlers.texts import LANGUAGES, t, tier_label
 
 log = logging.getLogger(__name__)
@@ -203,6 +203,11 @@ def card_text(card: CustomerCard, lang: str) -> str:
           balance=card.standing.balance, tickets=card.open_tickets,
           last_seen=f"{last_seen[:16].replace('T', ' ')} UTC" if last_seen else none)
     ]  # fmt: skip
+    if card.recency is not None:
+        lines.append(
+            t("customers.card_recency", lang, status=status_label(card.recency.recency, lang),
+              reason=reason_text(card.recency.reason, lang))
+        )  # fmt: skip
     if card.recent:
         lines += ["", t("loyalty.card_entries", lang)]
         lines += [render_movement(movement, lang, numbered=True) for movement in card.recent]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ _ENTRY_COLUMNS = (
 )
 # Entries that still count in windows (tier, daily cap, expiry): neither a voided entry nor the
 # reversal that voided it. Sums over all entries (balance, lifetime) include both: they cancel.
+_END = "9999"  # after every stored moment: no upper bound
 _LIVE = "voids IS NULL AND id NOT IN (SELECT voids FROM points_ledger WHERE voids IS NOT NULL)"
 
 
@@ -148,28 +150,32 @@ async def balance(tx: aiosqlite.Connection, customer_id: int) -> int:
 
 
 async def balance_and_earned(
-    tx: aiosqlite.Connection, customer_id: int, earned_since: str
+    tx: aiosqlite.Connection, customer_id: int, earned_since: str, until: str = _END
 ) -> tuple[int, int]:
-    """The balance and the points earned (earn, bonus; not voided) since `earned_since`."""
+    """The balance and the points earned (earn, bonus; not voided) since `earned_since`, both
+    as they stood at `until` (an imported purchase of the past; default: everything)."""
     row = await _first(
         tx,
         "SELECT COALESCE(SUM(delta), 0),"  # noqa: S608
         " COALESCE(SUM(CASE WHEN kind IN ('earn', 'bonus') AND created_at >= ?"
         f" AND {_LIVE} THEN delta END), 0)"
-        " FROM points_ledger WHERE customer_id = ?",
-        (earned_since, customer_id),
+        " FROM points_ledger WHERE customer_id = ? AND created_at <= ?",
+        (earned_since, customer_id, until),
     )
     assert row is not None
     return int(row[0]), int(row[1])
 
 
-async def earned_since(tx: aiosqlite.Connection, customer_id: int, since: str) -> int:
-    """Points entered as 'earn' at or after `since`, not voided (for the daily cap)."""
+async def earned_since(
+    tx: aiosqlite.Connection, customer_id: int, since: str, until: str = _END
+) -> int:
+    """Points entered as 'earn' from `since` to `until`, not voided (for the daily cap)."""
     value = await _scalar(
         tx,
         "SELECT COALESCE(SUM(delta), 0) FROM points_ledger"  # noqa: S608
-        f" WHERE customer_id = ? AND created_at >= ? AND kind = 'earn' AND {_LIVE}",
-        (customer_id, since),
+        " WHERE customer_id = ? AND created_at >= ? AND created_at <= ? AND kind = 'earn'"
+        f" AND {_LIVE}",
+        (customer_id, since, until),
     )
     return int(value)
 
@@ -407,3 +413,26 @@ async def last_purchase_at(tx: aiosqlite.Connection, customer_id: int) -> str | 
         tx, "SELECT MAX(created_at) FROM purchases WHERE customer_id = ?", (customer_id,)
     )
     return None if value is None else str(value)
+
+
+async def purchase_receipts(tx: aiosqlite.Connection, receipts: list[str]) -> dict[str, int]:
+    """Which of these receipts a purchase already carries, and whose (one scan for them all)."""
+    if not receipts:
+        return {}
+    rows = await tx.execute_fetchall(
+        "SELECT reference, customer_id FROM purchases"
+        " WHERE reference IN (SELECT value FROM json_each(?))",
+        (json.dumps(receipts),),
+    )
+    return {str(row[0]): int(row[1]) for row in rows}
+
+
+async def add_purchases(
+    tx: aiosqlite.Connection, purchases: list[tuple[int, int, str, str]]
+) -> None:
+    """Record (customer id, amount cents, reference, time) purchases in one batch."""
+    await tx.executemany(
+        "INSERT INTO purchases (customer_id, amount_cents, reference, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        purchases,
+    )

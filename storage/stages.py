@@ -137,6 +137,24 @@ async def load_facts(tx: aiosqlite.Connection, first_id: int, last_id: int) -> l
     ]
 
 
+async def load_facts_for(
+    tx: aiosqlite.Connection, customer_ids: list[int], span: int = 1000
+) -> list[FactsRow]:
+    """Facts for these customers (scattered ids: one range query per run of nearby ids)."""
+    ids = sorted(set(customer_ids))
+    found: list[FactsRow] = []
+    start = 0
+    while start < len(ids):
+        end = start
+        while end + 1 < len(ids) and ids[end + 1] - ids[start] < span:
+            end += 1
+        wanted = set(ids[start : end + 1])
+        rows = await load_facts(tx, ids[start], ids[end])
+        found += [row for row in rows if row.customer_id in wanted]
+        start = end + 1
+    return found
+
+
 async def change_stage(
     tx: aiosqlite.Connection,
     customer_id: int,
@@ -207,3 +225,35 @@ async def history(tx: aiosqlite.Connection, customer_id: int, limit: int) -> lis
         (customer_id, limit),
     )
     return [HistoryRow(**dict(row)) for row in await cursor.fetchall()]
+
+
+async def at_risk_ids(tx: aiosqlite.Connection, at: str) -> list[int]:
+    """Customers whose stored moments make them at risk at `at` (not yet lapsed), by id."""
+    cursor = await tx.execute(
+        "SELECT id FROM customers WHERE at_risk_at <= ? AND (lapsed_at IS NULL OR lapsed_at > ?)"
+        " AND forgotten_at IS NULL ORDER BY id",
+        (at, at),
+    )
+    return [int(row[0]) for row in await cursor.fetchall()]
+
+
+async def names(
+    tx: aiosqlite.Connection, first_id: int, last_id: int
+) -> dict[int, tuple[str, str | None]]:
+    """Member code and name of the customers with ids in [first_id, last_id]."""
+    cursor = await tx.execute(
+        "SELECT id, member_code, name FROM customers WHERE id BETWEEN ? AND ?", (first_id, last_id)
+    )
+    return {int(row[0]): (str(row[1]), row[2]) for row in await cursor.fetchall()}
+
+
+async def spend_between(
+    tx: aiosqlite.Connection, first_id: int, last_id: int, since: str, until: str
+) -> dict[int, int]:
+    """What each customer in [first_id, last_id] spent (cents) after `since`, up to `until`."""
+    cursor = await tx.execute(
+        "SELECT customer_id, SUM(amount_cents) FROM purchases WHERE customer_id BETWEEN ? AND ?"
+        " AND created_at > ? AND created_at <= ? GROUP BY customer_id",
+        (first_id, last_id, since, until),
+    )
+    return {int(row[0]): int(row[1] or 0) for row in await cursor.fetchall()}

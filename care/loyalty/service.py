@@ -61,6 +61,7 @@ from care.roles import Role
 from care.settings import LocaleSettings, LoyaltySettings
 from care.staff import StaffService
 from care.stages.service import StageService
+from care.stages.status import CustomerStatus, StatusService
 from storage import customers as customers_repo
 from storage import points as points_repo
 from storage.customer_admin import open_ticket_count
@@ -192,6 +193,7 @@ class CustomerCard:
     standing: Standing
     open_tickets: int
     recent: list[Movement]
+    recency: CustomerStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,9 +226,11 @@ class LoyaltyService:
         staff: StaffService,
         stages: StageService,
         outbox: Outbox,
+        status: StatusService | None = None,
     ) -> None:
         self._db, self._clock, self._settings, self._locale = db, clock, settings, locale
         self._staff, self._stages, self._outbox = staff, stages, outbox
+        self._status = status
         self._region = region_for(locale)
         warning_hooks(outbox, clock.now)
 
@@ -552,22 +556,36 @@ class LoyaltyService:
             raise ExpiredButton()
         return pending
 
+    async def earn_past_in(
+        self, tx: aiosqlite.Connection, customer: CustomerRow, request: EarnRequest, at: datetime
+    ) -> int:
+        """A purchase made at `at` (an import), with the points a live earn at that moment
+        would have given (the same tier, cap and rounding), inside the caller's transaction;
+        no promotion notice for the past and no stage refresh (the caller refreshes once)."""
+        result = await self._record_earn(tx, customer, request, at=at, live=False)
+        return result.points
+
     async def _record_earn(
-        self, tx: aiosqlite.Connection, customer: CustomerRow, request: EarnRequest
+        self,
+        tx: aiosqlite.Connection,
+        customer: CustomerRow,
+        request: EarnRequest,
+        *,
+        at: datetime | None = None,
+        live: bool = True,
     ) -> EarnResult:
         if not 0 < request.amount_cents <= MAX_AMOUNT_CENTS:
             raise InvalidAmount(format_money(request.amount_cents), "too_large")
-        now = self._clock.now()
+        now = at or self._clock.now()
         await expire_customer(tx, customer.id, now, self._settings.expiry_months)
-        since = iso(add_months(now, -TIER_WINDOW_MONTHS))
-        balance, earned = await points_repo.balance_and_earned(tx, customer.id, since)
+        since, until = iso(add_months(now, -TIER_WINDOW_MONTHS)), iso(now)
+        balance, earned = await points_repo.balance_and_earned(tx, customer.id, since, until)
         before = tier_for(self._settings, earned)
         points = points_for(self._settings, request.amount_cents, before)
         capped = False
         if self._settings.daily_cap is not None:
-            today = await points_repo.earned_since(
-                tx, customer.id, day_start(now, customer_zone(customer, self._locale))
-            )
+            start = day_start(now, customer_zone(customer, self._locale))
+            today = await points_repo.earned_since(tx, customer.id, start, until)
             room = max(0, self._settings.daily_cap - today)
             capped, points = points > room, min(points, room)
         entry_id = await points_repo.append(
@@ -580,7 +598,7 @@ class LoyaltyService:
         after = tier_for(self._settings, earned + points)
         promoted = after.threshold > before.threshold
         announced = False
-        if promoted and customer.telegram_id is not None:
+        if live and promoted and customer.telegram_id is not None:
             notice = OutboundMessage(
                 customer.telegram_id, PROMOTED, customer.language,
                 {"tier": Label(f"loyalty.tier.{after.name}", after.name)},
@@ -590,7 +608,8 @@ class LoyaltyService:
                 dedupe_key=f"{PROMOTED}:{entry_id}", promotional=True,
             )  # fmt: skip
             announced = customer.reachable and not customer.opted_out
-        await self._stages.refresh_in(tx, customer.id)
+        if live:
+            await self._stages.refresh_in(tx, customer.id)
         return EarnResult(
             customer=customer,
             points=points,
@@ -670,7 +689,8 @@ class LoyaltyService:
         standing_ = await self._read_standing(tx, customer.id)
         tickets = await open_ticket_count(tx, customer.id)
         recent = await self._movements(tx, customer, limit=RECENT_MOVEMENTS)
-        return CustomerCard(customer, standing_, tickets, recent)
+        recency = await self._status.status_in(tx, customer.id) if self._status else None
+        return CustomerCard(customer, standing_, tickets, recent, recency)
 
     async def _read_standing(self, tx: aiosqlite.Connection, customer_id: int) -> Standing:
         since = iso(add_months(self._clock.now(), -TIER_WINDOW_MONTHS))

@@ -30,7 +30,7 @@ stored so outreach can select due customers by index.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from care.clock import iso, parse_iso
@@ -59,11 +59,14 @@ class Recency:
 
     def reason(self, now: datetime) -> Reason | None:
         """Why the customer is at risk or lapsed at `now` (None when active)."""
-        status = self.status(now)
-        if status == "active":
-            return None
+        return None if self.status(now) == "active" else self.explain(now)
+
+    def explain(self, now: datetime) -> Reason:
+        """Why the customer is active, at risk or lapsed at `now` (no purchase yet: says so)."""
+        if self.at_risk_at is None:
+            return rule_reason("no_purchase")
         code = "alive" if self.probability is not None else "gap"
-        return Reason(f"{status}_{code}", self.fields)
+        return Reason(f"{self.status(now)}_{code}", self.fields)
 
     def status(self, now: datetime) -> str:
         """active, at_risk or lapsed at `now`."""
@@ -202,6 +205,33 @@ def next_winback(lapsed_at: datetime | None, now: datetime) -> datetime | None:
 def winback_occasion(last_purchase_at: str) -> str:
     """The outbox occasion of the lapse episode that began after this purchase."""
     return f"winback:{last_purchase_at[:10]}"
+
+
+def known_at(facts: FactsRow, at: datetime) -> FactsRow:
+    """The facts as they stood at `at`: later purchases and ratings left out."""
+    stamp = iso(at)
+    return replace(
+        facts,
+        purchases=tuple(p for p in facts.purchases if p <= stamp),
+        ratings=tuple(r for r in facts.ratings if r.at <= stamp),
+    )
+
+
+def drop_has_held(facts: FactsRow, s: StageSettings, now: datetime) -> bool:
+    """Whether the rules, on the facts of each day, have put the customer below their current
+    stage for the last `demote_after_days` days (checked day by day; without a purchase or a
+    rating in that time only time moved, which lowers a stage only, so the ends suffice)."""
+    since = iso(now - timedelta(days=s.demote_after_days))
+    quiet = (not facts.purchases or facts.purchases[-1] <= since) and all(
+        r.at <= since for r in facts.ratings
+    )
+    days = (0, s.demote_after_days) if quiet else range(s.demote_after_days + 1)
+    for back in days:
+        then = now - timedelta(days=back)
+        stage, _ = rule_stage(known_at(facts, then), s, then)
+        if rank(stage) >= rank(facts.stage):
+            return False
+    return True
 
 
 def has_new_fact(facts: FactsRow) -> bool:

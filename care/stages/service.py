@@ -22,7 +22,9 @@ from care.settings import STAGES, OutreachSettings, StaffSettings, StageSettings
 from care.staff import StaffService
 from care.stages.reasons import Reason, rule_reason, staff_reason
 from care.stages.rules import (
+    Recency,
     count_since,
+    drop_has_held,
     has_new_fact,
     next_checkin,
     next_winback,
@@ -49,6 +51,21 @@ class Evaluation:
     reason: Reason
     changed: bool
     manual: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What one evaluation decides: the stage and why, whether it changes (or a staff-set
+    stage is released), the recency and the next check-in and win-back moments."""
+
+    stage: str
+    reason: Reason
+    changed: bool
+    release: bool
+    manual: bool
+    recency: Recency
+    checkin: datetime | None
+    winback: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +137,15 @@ class StageService:
         commits with their new stage, or neither does); None for an unknown customer."""
         rows = await repo.load_facts(tx, customer_id, customer_id)
         return await self._apply(tx, rows[0], self._clock.now()) if rows else None
+
+    async def refresh_many_in(self, tx: aiosqlite.Connection, customer_ids: list[int]) -> int:
+        """Re-evaluate these customers inside the caller's transaction (after an import);
+        how many stages changed."""
+        now = self._clock.now()
+        changed = 0
+        for facts in await repo.load_facts_for(tx, customer_ids):
+            changed += int((await self._apply(tx, facts, now)).changed)
+        return changed
 
     async def evaluate(self, customer_id: int) -> Evaluation:
         """Apply the rules to one customer (call after a purchase, complaint or rating).
@@ -254,34 +280,29 @@ class StageService:
             recency_reason=moments.reason(now),
         )
 
-    async def _apply(self, tx: aiosqlite.Connection, facts: FactsRow, now: datetime) -> Evaluation:
+    def decide(self, facts: FactsRow, now: datetime) -> Decision:
+        """What an evaluation at `now` gives for these facts, writing nothing (the bot's writes
+        and `customers status` both start here)."""
         target, reason = rule_stage(facts, self._s, now)
         current, manual = facts.stage, facts.stage_manual
-        if not manual and rank(target) < rank(current) - 1:
-            # Hysteresis: an earned stage drops one step per evaluation (a staff-set one that a
-            # new fact releases goes straight to what the rules say).
-            target = STAGES[rank(current) - 1]
-        changed = False
-        if manual and has_new_fact(facts):
-            await repo.release_manual(tx, facts.customer_id)
-            manual = False
+        if not manual and rank(target) < rank(current):
+            # Hysteresis: an earned stage drops one step per evaluation, and only once the drop
+            # has been due for `demote_after_days` (a staff-set one that a new fact releases
+            # goes straight to what the rules say).
+            if not drop_has_held(facts, self._s, now):
+                target, reason = current, rule_reason("holding", stage=target)
+            else:
+                target = STAGES[rank(current) - 1]
+        release = manual and has_new_fact(facts)
+        manual = manual and not release
+        stage, changed = current, False
         if not manual and target != current:
             if rank(target) > rank(current) and facts.open_complaints:
                 reason = rule_reason("blocked", stage=target)
             else:
-                await repo.change_stage(
-                    tx,
-                    facts.customer_id,
-                    from_stage=current,
-                    to_stage=target,
-                    reason=reason.stored(),
-                    manual=False,
-                    staff_id=None,
-                    at=iso(now),
-                )
-                current, changed = target, True
+                stage, changed = target, True
         moments = recency(facts, self._s, now)
-        checkin = next_checkin(facts, current, self._o)
+        checkin = next_checkin(facts, stage, self._o)
         if changed and facts.last_checkin_due and checkin is not None and checkin < now:
             # A new stage's shorter cadence must not put the check-in in the past (it would be
             # recorded as missed for a downtime that never happened): due now at the earliest.
@@ -292,16 +313,40 @@ class StageService:
         winback = None
         if last is not None and winback_occasion(last) not in facts.winback_occasions:
             winback = next_winback(moments.lapsed_at, now)
+        return Decision(stage, reason, changed, release, manual, moments, checkin, winback)
+
+    async def _apply(self, tx: aiosqlite.Connection, facts: FactsRow, now: datetime) -> Evaluation:
+        d = self.decide(facts, now)
+        if d.release:
+            await repo.release_manual(tx, facts.customer_id)
+        if d.changed:
+            await repo.change_stage(
+                tx,
+                facts.customer_id,
+                from_stage=facts.stage,
+                to_stage=d.stage,
+                reason=d.reason.stored(),
+                manual=False,
+                staff_id=None,
+                at=iso(now),
+            )
+        moments = d.recency
         await repo.set_schedule(
             tx,
             facts.customer_id,
-            last_purchase_at=last,
+            last_purchase_at=facts.purchases[-1] if facts.purchases else None,
             at_risk_at=iso(moments.at_risk_at) if moments.at_risk_at else None,
             lapsed_at=iso(moments.lapsed_at) if moments.lapsed_at else None,
-            next_checkin_at=iso(checkin) if checkin else None,
-            winback_due_at=iso(winback) if winback else None,
+            next_checkin_at=iso(d.checkin) if d.checkin else None,
+            winback_due_at=iso(d.winback) if d.winback else None,
             at=iso(now),
         )
         return Evaluation(
-            facts.customer_id, current, facts.stage, moments.status(now), reason, changed, manual
+            facts.customer_id,
+            d.stage,
+            facts.stage,
+            moments.status(now),
+            d.reason,
+            d.changed,
+            d.manual,
         )

@@ -170,7 +170,8 @@ async def test_a_lapsed_customer_gets_one_winback_and_is_won_back(
         await stages.reevaluate_all()
         await outreach.run_once()
     winbacks = [m for m in sent.sent if m.key.startswith("outreach.winback")]
-    assert [m.key for m in winbacks] == ["outreach.winback.engaged"]  # fell back by then
+    # The drop to engaged (due since day 100) waits demote_after_days: still understanding.
+    assert [m.key for m in winbacks] == ["outreach.winback.understanding"]
     [row] = await rows(db, "SELECT * FROM outreach WHERE kind = 'winback'")
     assert row["occasion"] == "winback:2026-12-12" and row["status"] == "sent"
     await add_purchase(db, cid, clock.now())  # within the 14-day offer? no: sent weeks ago
@@ -604,7 +605,9 @@ async def test_a_demotion_never_puts_a_checkin_in_the_past(db: Database, clock: 
         )
     stages, outreach, sent = build(db, clock)
     assert (await stages.evaluate(cid)).stage == "trust"  # next check-in in 10 days (60-day)
-    clock.advance(days=2)  # the oldest purchase leaves the window: understanding, 45-day cadence
+    # The oldest purchase leaves the window; two weeks later (demote_after_days) the stage drops
+    # to understanding, whose 45-day cadence puts the next check-in in the past.
+    clock.advance(days=16)
     assert (await stages.evaluate(cid)).stage == "understanding"
     await outreach.run_once()
     [row] = await rows(db, "SELECT status, reason FROM outreach WHERE status != 'sent' OR id > 1")

@@ -266,3 +266,25 @@ async def test_the_stage_report_says_why_a_customer_is_at_risk(
     report = await stages.report(cid)
     text = report_text("Pia", report, "zh")
     assert "有流失风险的原因" in text and "已 19 天未来" in text
+
+
+async def test_a_stage_drops_only_after_the_drop_has_held_for_a_while(
+    db: Database, clock: FakeClock
+) -> None:
+    stages, _, _ = build(db, clock)
+    nia = await add_customer(db, clock, 73, "Nia")
+    now = clock.now()
+    for days in (85, 80):  # understanding: 2 purchases in 90 days, until 5 days from now
+        await add_purchase(db, nia, now - timedelta(days=days))
+    assert (await stages.evaluate(nia)).stage == "understanding"
+    clock.advance(days=6)  # the first purchase left the window a day ago
+    held = await stages.evaluate(nia)
+    assert held.stage == "understanding" and not held.changed
+    assert held.reason == rule_reason("holding", stage="engaged")
+    assert "the rules say engaged" in t("stage.reason.holding", "en", stage="engaged")
+    clock.advance(days=13)
+    assert (await stages.evaluate(nia)).stage == "understanding"  # 13 days: not yet
+    clock.advance(days=1)
+    dropped = await stages.evaluate(nia)
+    assert dropped.stage == "engaged" and dropped.changed
+    assert [stage for stage, _ in await _history(db, nia)] == ["understanding", "engaged"]
