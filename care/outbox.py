@@ -16,12 +16,13 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
 from care.clock import Clock, iso
+from care.outreach.send import Pacer
 from care.ports import Label, Messenger, OutboundMessage, SendResult, SendStatus
 from storage import customers as customers_repo
 from storage import outbox as repo
@@ -40,6 +41,8 @@ BATCH = 50
 # (sent) or the status (undelivered): e.g. a ticket remembers the id of its staff-chat post.
 SentHook = Callable[[aiosqlite.Connection, OutboxRow, int], Awaitable[None]]
 UndeliveredHook = Callable[[aiosqlite.Connection, OutboxRow, SendStatus], Awaitable[None]]
+# Called in the transaction that claims a row for sending: a reason to skip it, or None to send.
+SkipHook = Callable[[aiosqlite.Connection, OutboxRow], Awaitable[str | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +51,19 @@ class Hooks:
 
     sent: SentHook | None = None
     undelivered: UndeliveredHook | None = None
+    skip: SkipHook | None = None
 
 
 class Outbox:
     """Queues messages inside use cases and sends them after commit."""
 
-    def __init__(self, db: Database, clock: Clock, messenger: Messenger) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, messenger: Messenger, pacer: Pacer | None = None
+    ) -> None:
         self._db, self._clock, self._messenger = db, clock, messenger
+        # Promotional messages go out in bulk: spaced under Telegram's limits (overall and per
+        # chat). Replies-like messages (ticket relays, staff posts) are not held behind them.
+        self.pacer = pacer or Pacer(rate=25.0)
         self._hooks: dict[str, Hooks] = {}
         self._wake = asyncio.Event()
 
@@ -72,8 +81,10 @@ class Outbox:
         ref: str | int | None = None,
         dedupe_key: str | None = None,
         promotional: bool = False,
+        not_before: datetime | None = None,
     ) -> bool:
-        """Queue `message` in the caller's transaction; False if `dedupe_key` was queued before."""
+        """Queue `message` in the caller's transaction, due now or at `not_before`; False if
+        `dedupe_key` was queued before."""
         added = await repo.add(
             tx,
             chat_id=message.chat_id,
@@ -84,6 +95,7 @@ class Outbox:
             message=encode(message),
             promotional=promotional,
             at=iso(self._clock.now()),
+            not_before=iso(not_before) if not_before is not None else None,
         )
         # The sender waits for the database lock, which this transaction holds: it reads the
         # row only after commit, and finds nothing after a rollback.
@@ -131,12 +143,17 @@ class Outbox:
             if row.customer_id is not None:
                 customer = await customers_repo.find_by_id(tx, row.customer_id)
             skip = _skip_reason(row, customer)
+            hooks = self._hooks.get(row.kind)
+            if skip is None and hooks is not None and hooks.skip is not None:
+                skip = await hooks.skip(tx, row)
             if skip is not None:
                 await repo.finish(tx, row.id, "skipped", now, error=skip)
                 await self._undelivered(tx, row, SendStatus.FAILED)
         if skip is not None:
             log.info("outbox skipped id=%s kind=%s reason=%s", row.id, row.kind, skip)
             return None
+        if row.promotional:
+            await self.pacer.wait(row.chat_id)
         result = await self._messenger.send(decode(row.message))
         await self._record(row, customer, result)
         return result.status
@@ -208,6 +225,7 @@ def encode(message: OutboundMessage) -> str:
             "buttons": [list(button) for button in message.buttons],
             "reply_to": message.reply_to_message_id,
             "photo": message.photo,
+            "link": list(message.link) if message.link else None,
         },
         ensure_ascii=False,
     )
@@ -228,4 +246,5 @@ def decode(text: str) -> OutboundMessage:
         buttons=tuple((str(key), str(callback)) for key, callback in data["buttons"]),
         reply_to_message_id=data.get("reply_to"),
         photo=data.get("photo"),
+        link=(str(data["link"][0]), str(data["link"][1])) if data.get("link") else None,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from care.arrival import Arrivals
+from care.campaigns.service import CampaignService
 from care.clock import Clock
 from care.customers import CustomerService
 from care.faq.service import FaqService
@@ -13,9 +14,11 @@ from care.loyalty.linking import PhoneLinking
 from care.loyalty.service import LoyaltyService
 from care.ops import OpsService
 from care.outbox import Outbox
+from care.outreach.send import Pacer
 from care.outreach.service import OutreachService
 from care.phones import region_for
 from care.ports import Messenger
+from care.segments.service import SegmentService
 from care.settings import CareSettings
 from care.staff import StaffService
 from care.stages.service import StageService
@@ -43,19 +46,22 @@ class CareServices:
     stages: StageService
     outreach: OutreachService
     ops: OpsService
+    segments: SegmentService
+    campaigns: CampaignService
 
     @classmethod
     def build(
         cls, db: Database, clock: Clock, settings: CareSettings, messenger: Messenger
     ) -> CareServices:
         """Wire every service to the database, the clock, its settings and the messenger."""
-        outbox = Outbox(db, clock, messenger)
+        outbox = Outbox(db, clock, messenger, Pacer(settings.outreach.send_rate))
         staff = StaffService(db, clock, settings.staff, region_for(settings.locale))
         stages = StageService(db, clock, settings.stages, settings.outreach, staff)
         loyalty = LoyaltyService(
             db, clock, settings.loyalty, settings.locale, staff=staff, stages=stages, outbox=outbox
         )
         customers = CustomerService(db, clock, settings.locale, settings.business.name)
+        segments = SegmentService(db, clock, settings.loyalty, settings.outreach, staff)
         return cls(
             db=db,
             clock=clock,
@@ -94,5 +100,16 @@ class CareServices:
             ),
             ops=OpsService(
                 db, clock, settings.staff, staff, outbox, settings.locale.default_language
+            ),
+            segments=segments,
+            campaigns=CampaignService(
+                db,
+                clock,
+                settings.outreach,
+                settings.locale,
+                settings.staff,
+                outbox,
+                staff,
+                segments,
             ),
         )

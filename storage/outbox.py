@@ -50,22 +50,35 @@ async def add(
     message: str,
     promotional: bool,
     at: str,
+    not_before: str | None = None,
 ) -> int | None:
-    """Queue one message; None if its dedupe key was already queued."""
+    """Queue one message, due at `not_before` (default: `at`); None if its dedupe key was
+    already queued."""
     cursor = await tx.execute(
         "INSERT INTO outbox (chat_id, customer_id, kind, ref, dedupe_key, message, promotional,"
         " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (dedupe_key) DO NOTHING",
-        (chat_id, customer_id, kind, ref, dedupe_key, message, int(promotional), at, at),
+        (
+            chat_id,
+            customer_id,
+            kind,
+            ref,
+            dedupe_key,
+            message,
+            int(promotional),
+            not_before or at,
+            at,
+        ),
     )
     return cursor.lastrowid if cursor.rowcount == 1 else None
 
 
 async def due(tx: aiosqlite.Connection, now: str, limit: int) -> list[OutboxRow]:
-    """Pending messages due by `now`, oldest first."""
+    """Pending messages due by `now`, oldest first; bulk (promotional) ones after the others,
+    so a campaign's thousands of rows never hold a ticket's answer back."""
     cursor = await tx.execute(
         f"SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND not_before <= ?"  # noqa: S608
-        " ORDER BY id LIMIT ?",
+        " ORDER BY promotional, id LIMIT ?",
         (now, limit),
     )
     return [_row(row) for row in await cursor.fetchall()]
