@@ -34,12 +34,14 @@ from care.ops import STAFF_CHAT_FACT
 from care.services import CareServices
 from care.settings import CareSettings
 from handlers import (
+    campaigns,
     customer,
     fallback,
     faq,
     loyalty,
     outreach,
     pipeline,
+    segments,
     setup,
     staff,
     stages,
@@ -80,6 +82,9 @@ HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], 
     (FEATURES, stages.handlers),
     # /birthday, staff /outreach, check-in and mute buttons
     (FEATURES, outreach.handlers),
+    # staff /segment /tag, managers' /campaign and its buttons, customers' "stop these"
+    (FEATURES, segments.handlers),
+    (FEATURES, campaigns.handlers),
     # staff /faq /unanswered, the FAQ's own buttons
     (FEATURES, faq.handlers),
     # free text goes to the FAQ only after every conversation above had its chance

@@ -34,7 +34,9 @@ class TelegramMessenger:
             for key, data in message.buttons
         ]
         if message.link is not None:
-            rows.insert(0, [InlineKeyboardButton(t(message.link[0], message.lang), url=message.link[1])])
+            rows.insert(
+                0, [InlineKeyboardButton(t(message.link[0], message.lang), url=message.link[1])]
+            )
         markup = InlineKeyboardMarkup(rows) if rows else None
         error = "no attempt"
         for attempt in range(1, self._max_attempts + 1):

@@ -106,6 +106,8 @@ class SegmentService:
     async def tag(self, actor_id: int, reference: str, tag: str) -> Tagged:
         """/tag <customer> <tag>: put a tag on a customer (audited)."""
         async with self._staff.act(actor_id, "tag", f"{reference} {tag}", Role.STAFF) as act:
+            if not reference.strip() or not tag.strip():
+                raise InvalidArgument("tag arguments", usage="usage.tag")
             customer = await find_customer(act.tx, reference, act.region)
             normal = normal_tag(tag)
             added = await repo.add_tag(act.tx, customer.id, normal, iso(self._clock.now()))
