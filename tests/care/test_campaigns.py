@@ -38,7 +38,8 @@ async def _crowd(care: CareServices, clock: FakeClock) -> None:
     promo = await add_customer(care, 17, "NoPromo")
     async with care.db.transaction() as tx:
         await tx.execute(
-            "INSERT INTO outreach_optouts (customer_id, kind, created_at) VALUES (?, 'promotions', '')",
+            "INSERT INTO outreach_optouts (customer_id, kind, created_at)"
+            " VALUES (?, 'promotions', '')",
             (promo,),
         )
 
