@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 
 from care.clock import iso
+from care.customer_import import CustomerTransfer, unknown_columns
 from care.errors import NotStaff
 from care.segments.filter import BadFilter, parse_filter
+from care.settings import LocaleSettings
 from storage.db import Database
 from tests.campaign_support import OWNER, add_customer, services
 from tests.fakes import FakeClock
@@ -108,3 +110,19 @@ async def test_show_counts_live_and_tags_are_audited(db: Database, clock: FakeCl
         audit = [tuple(row) for row in await cursor.fetchall()]
     assert ("tag", "had 1 regular") in audit
     assert audit[-1] == ("segment", "refused: needs staff")
+
+
+async def test_an_import_with_a_tags_column_tags_customers(db: Database, clock: FakeClock) -> None:
+    care = services(db, clock)
+    transfer = CustomerTransfer(db, clock, LocaleSettings())
+    assert unknown_columns(["telegram_id", "tags"]) == []
+    report = await transfer.import_rows(
+        [
+            (2, {"telegram_id": "501", "name": "Ann", "tags": "VIP, regular"}),
+            (3, {"telegram_id": "502", "name": "Ben", "tags": "regular"}),
+            (4, {"telegram_id": "503", "name": "Cy", "tags": "no good!"}),
+        ]
+    )
+    assert (report.created, [r.row for r in report.rejected]) == (2, [4])
+    assert (await care.segments.define(OWNER, "vips", "tag=vip")).samples == ("Ann",)
+    assert (await care.segments.define(OWNER, "regulars", "tag=regular")).count == 2
