@@ -135,6 +135,9 @@ class Outbox:
                     sent += 1
 
     async def _send(self, row: OutboxRow) -> SendStatus | None:
+        if row.promotional:
+            # Wait before claiming: a crash while waiting leaves the row pending, not lost.
+            await self.pacer.wait(row.chat_id)
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:
             if not await repo.mark_sending(tx, row.id):
@@ -152,8 +155,6 @@ class Outbox:
         if skip is not None:
             log.info("outbox skipped id=%s kind=%s reason=%s", row.id, row.kind, skip)
             return None
-        if row.promotional:
-            await self.pacer.wait(row.chat_id)
         result = await self._messenger.send(decode(row.message))
         await self._record(row, customer, result)
         return result.status
