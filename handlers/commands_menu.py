@@ -27,6 +27,8 @@ STAFF_COMMANDS += ("earn", "redeem", "adjust", "void", "customer")
 # Stages and outreach (issue 6).
 CUSTOMER_COMMANDS += ("birthday", "timezone")
 STAFF_COMMANDS += ("stage", "outreach")
+# Segments and campaigns (issue 13).
+STAFF_COMMANDS += ("segment", "tag", "campaign")
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:

@@ -94,3 +94,26 @@ async def test_a_campaign_at_10_local_arrives_at_10_in_each_zone(harness: Harnes
     harness.clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))  # 10:00 in London (GMT)
     await harness.care.outbox.drain()
     assert (await london.next_message()).text == "Good morning"
+
+
+async def test_a_429_pauses_and_a_403_marks_unreachable_during_a_campaign(
+    harness: Harness,
+) -> None:
+    alice, bob = harness.customer("Alice"), harness.customer("Bob")
+    for user in (alice, bob):
+        await _join(harness, user)
+    harness.sandbox.block(bob)
+    harness.sandbox.fail("sendMessage", status=429, retry_after=1, chat_id=alice.id)
+    await harness.owner.send("/campaign new stage=aware | en Hello all")
+    preview = await harness.owner.next_message()
+    assert "Will receive it: 2" in (preview.text or "")
+    await harness.owner.press(preview, "Send")
+    await harness.owner.next_message()
+    assert (await alice.next_message(timeout=10)).text == "Hello all"
+    await harness.owner.next_message(chat=harness.staff_chat, timeout=10)
+    await alice.expect_no_message(0.5)  # once, though the first try was refused with a 429
+    customer = await harness.care.customers.require(bob.id)
+    assert not customer.reachable
+    await harness.owner.send("/campaign stats 1")
+    stats = (await harness.owner.next_message()).text or ""
+    assert "sent 1, failed 1 (blocked 1), blocked during 1" in stats
