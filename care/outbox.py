@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,10 +81,8 @@ class Outbox:
         ref: str | int | None = None,
         dedupe_key: str | None = None,
         promotional: bool = False,
-        not_before: datetime | None = None,
     ) -> bool:
-        """Queue `message` in the caller's transaction, due now or at `not_before`; False if
-        `dedupe_key` was queued before."""
+        """Queue `message` in the caller's transaction; False if `dedupe_key` was queued before."""
         added = await repo.add(
             tx,
             chat_id=message.chat_id,
@@ -95,12 +93,31 @@ class Outbox:
             message=encode(message),
             promotional=promotional,
             at=iso(self._clock.now()),
-            not_before=iso(not_before) if not_before is not None else None,
         )
         # The sender waits for the database lock, which this transaction holds: it reads the
         # row only after commit, and finds nothing after a rollback.
         self._wake.set()
         return added is not None
+
+    async def add_bulk(
+        self,
+        tx: aiosqlite.Connection,
+        messages: Sequence[tuple[OutboundMessage, int, str, datetime]],
+        *,
+        kind: str,
+        ref: str | int,
+    ) -> None:
+        """Queue promotional messages in bulk, one statement: (message, customer id, dedupe key,
+        due) each; a dedupe key queued before is left alone."""
+        at = iso(self._clock.now())
+        await repo.add_many(
+            tx,
+            [
+                (m.chat_id, customer_id, kind, str(ref), key, encode(m), 1, iso(due), at)
+                for m, customer_id, key, due in messages
+            ],
+        )
+        self._wake.set()
 
     async def run(self) -> None:
         """Send forever: after every wake-up, and every few seconds for other processes' rows."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 
@@ -50,27 +51,26 @@ async def add(
     message: str,
     promotional: bool,
     at: str,
-    not_before: str | None = None,
 ) -> int | None:
-    """Queue one message, due at `not_before` (default: `at`); None if its dedupe key was
-    already queued."""
+    """Queue one message; None if its dedupe key was already queued."""
     cursor = await tx.execute(
         "INSERT INTO outbox (chat_id, customer_id, kind, ref, dedupe_key, message, promotional,"
         " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (dedupe_key) DO NOTHING",
-        (
-            chat_id,
-            customer_id,
-            kind,
-            ref,
-            dedupe_key,
-            message,
-            int(promotional),
-            not_before or at,
-            at,
-        ),
+        (chat_id, customer_id, kind, ref, dedupe_key, message, int(promotional), at, at),
     )
     return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+async def add_many(tx: aiosqlite.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Queue many messages at once: (chat_id, customer_id, kind, ref, dedupe_key, message,
+    promotional, not_before, created_at) each; a dedupe key queued before is left alone."""
+    await tx.executemany(
+        "INSERT INTO outbox (chat_id, customer_id, kind, ref, dedupe_key, message, promotional,"
+        " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (dedupe_key) DO NOTHING",
+        rows,
+    )
 
 
 async def due(tx: aiosqlite.Connection, now: str, limit: int) -> list[OutboxRow]:

@@ -257,17 +257,16 @@ class CampaignService:
         spec = _spec_of(row)
         f = self._segments.parse(row.filter)
         recipients, excluded = await self._plan(tx, f, spec)
-        for r in recipients:
-            await self._outbox.add(
-                tx,
-                self._message(campaign_id, spec, r),
-                kind=KIND,
-                customer_id=r.customer.id,
-                ref=campaign_id,
-                dedupe_key=f"{KIND}:{campaign_id}:{r.customer.id}",
-                promotional=True,
-                not_before=r.due,
-            )
+        await self._outbox.add_bulk(
+            tx,
+            [
+                (self._message(campaign_id, spec, r), r.customer.id,
+                 f"{KIND}:{campaign_id}:{r.customer.id}", r.due)
+                for r in recipients
+            ],
+            kind=KIND,
+            ref=campaign_id,
+        )  # fmt: skip
         now = iso(self._clock.now())
         await repo.mark_queued(tx, campaign_id, len(recipients), json.dumps(excluded), now)
         if not recipients:
