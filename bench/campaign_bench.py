@@ -1,6 +1,7 @@
 """A campaign to 10,000 customers through the sandbox: planning, pace, memory, a kill -9.
 
 Run: .venv/bin/python bench/campaign_bench.py [--customers 10000] [--rate 25] [--kill-at 0.5]
+                                             [--plan-only]
 
 1. A database of N customers (every tenth Chinese-speaking, eight time zones, a fiftieth opted
    out, a ninety-seventh unreachable) is written with sqlite3 (set-up, not measured).
@@ -102,6 +103,8 @@ async def run(args: argparse.Namespace) -> None:
         print(f"plan, dry run: {dry:.2f} s; send (segment + {recipients:,} outbox rows, one"
               f" transaction): {real:.2f} s; excluded {excluded}")  # fmt: skip
         print(f"peak RSS of the planning process (sandbox not started yet): {peak_plan:.0f} MiB")
+        if args.plan_only:
+            return
         async with Sandbox() as sandbox:
             users = [
                 sandbox.create_user(f"Customer {i}", user_id=FIRST_ID + i, started=True)
@@ -175,6 +178,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=25.0, help="[outreach] send_rate")
     parser.add_argument("--kill-at", type=float, default=0.5, help="share sent before SIGKILL")
+    parser.add_argument("--plan-only", action="store_true", help="measure planning, send nothing")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -205,9 +205,10 @@ class CampaignService:
                 f = await self._segments.resolve(tx, spec.segment)
                 return self._preview(None, spec, f, await self._plan(tx, f, spec))
         async with self._db.transaction() as tx:
-            draft = await self._draft(tx, spec, CLI_ACTOR)
+            plan: list[tuple[list[Recipient], dict[str, int]]] = []
+            draft = await self._draft(tx, spec, CLI_ACTOR, keep=plan)
             assert draft.campaign_id is not None
-            preview = await self._confirm(tx, draft.campaign_id)
+            preview = await self._confirm(tx, draft.campaign_id, plan[0])
             await audit_repo.add(
                 tx, CLI_ACTOR, "campaign", f"send {spec.name}",
                 f"queued {preview.campaign_id} recipients={preview.recipients}",
@@ -234,9 +235,18 @@ class CampaignService:
 
     # ------------------------------------------------------------------ planning
 
-    async def _draft(self, tx: aiosqlite.Connection, spec: CampaignSpec, actor: int) -> Preview:
+    async def _draft(
+        self,
+        tx: aiosqlite.Connection,
+        spec: CampaignSpec,
+        actor: int,
+        keep: list[tuple[list[Recipient], dict[str, int]]] | None = None,
+    ) -> Preview:
+        """Write a draft; its plan is appended to `keep` for a confirm in the same transaction."""
         f = await self._segments.resolve(tx, spec.segment)
         plan = await self._plan(tx, f, spec)
+        if keep is not None:
+            keep.append(plan)
         campaign_id = await repo.add(
             tx,
             name=spec.name,
@@ -250,17 +260,24 @@ class CampaignService:
         )
         return self._preview(campaign_id, spec, f, plan)
 
-    async def _confirm(self, tx: aiosqlite.Connection, campaign_id: int) -> Preview:
+    async def _confirm(
+        self,
+        tx: aiosqlite.Connection,
+        campaign_id: int,
+        planned: tuple[list[Recipient], dict[str, int]] | None = None,
+    ) -> Preview:
+        """Queue the draft's messages: planned again now, unless `planned` in this transaction."""
         row = await self._row(tx, campaign_id)
         if row.status != "draft":
             raise CampaignClosed(campaign_id, row.status)
         spec = _spec_of(row)
         f = self._segments.parse(row.filter)
-        recipients, excluded = await self._plan(tx, f, spec)
+        recipients, excluded = planned or await self._plan(tx, f, spec)
+        buttons, link = _buttons(campaign_id, spec)
         await self._outbox.add_bulk(
             tx,
             [
-                (self._message(campaign_id, spec, r), r.customer.id,
+                (self._message(spec, r, buttons, link), r.customer.id,
                  f"{KIND}:{campaign_id}:{r.customer.id}", r.due)
                 for r in recipients
             ],
@@ -328,14 +345,13 @@ class CampaignService:
             status=status,
         )
 
-    def _message(self, campaign_id: int, spec: CampaignSpec, r: Recipient) -> OutboundMessage:
-        buttons: tuple[tuple[str, str], ...] = ()
-        if spec.button == "card":
-            buttons += (("campaigns.card_button", callbacks.build("loyalty", "card")),)
-        buttons += (("campaigns.stop_button", callbacks.build(FEATURE, "stop", campaign_id)),)
-        link = None
-        if spec.button is not None and spec.button != "card":
-            link = ("campaigns.link_button", spec.button)
+    def _message(
+        self,
+        spec: CampaignSpec,
+        r: Recipient,
+        buttons: tuple[tuple[str, str], ...],
+        link: tuple[str, str] | None,
+    ) -> OutboundMessage:
         assert r.customer.telegram_id is not None  # excluded as no_chat otherwise
         return OutboundMessage(
             chat_id=r.customer.telegram_id,
@@ -427,6 +443,20 @@ class CampaignService:
         if row is None:
             raise UnknownCampaign(campaign_id)
         return row
+
+
+def _buttons(
+    campaign_id: int, spec: CampaignSpec
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, str] | None]:
+    """The campaign's buttons: "show my card" if asked for, always "stop these"; its link."""
+    buttons: tuple[tuple[str, str], ...] = ()
+    if spec.button == "card":
+        buttons += (("campaigns.card_button", callbacks.build("loyalty", "card")),)
+    buttons += (("campaigns.stop_button", callbacks.build(FEATURE, "stop", campaign_id)),)
+    link = None
+    if spec.button is not None and spec.button != "card":
+        link = ("campaigns.link_button", spec.button)
+    return buttons, link
 
 
 def _exclusion(c: CustomerFacts, cap_since: str) -> str | None:
