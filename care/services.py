@@ -54,7 +54,8 @@ class CareServices:
         cls, db: Database, clock: Clock, settings: CareSettings, messenger: Messenger
     ) -> CareServices:
         """Wire every service to the database, the clock, its settings and the messenger."""
-        outbox = Outbox(db, clock, messenger, Pacer(settings.outreach.send_rate))
+        # Bulk sends make up for a slow send within a quarter second (a burst of a few).
+        outbox = Outbox(db, clock, messenger, Pacer(settings.outreach.send_rate, catch_up=0.25))
         staff = StaffService(db, clock, settings.staff, region_for(settings.locale))
         stages = StageService(db, clock, settings.stages, settings.outreach, staff)
         loyalty = LoyaltyService(

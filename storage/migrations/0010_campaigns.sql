@@ -40,5 +40,9 @@ CREATE TABLE campaigns (
     finished_at  TEXT
 );
 
+-- A campaign's messages not finished yet: checked after every send, to notice the last one.
+CREATE INDEX outbox_campaign_open ON outbox (ref)
+    WHERE kind = 'campaign' AND status IN ('pending', 'sending');
+
 PRAGMA user_version = 10;
 COMMIT;

@@ -10,6 +10,7 @@ from care.campaigns.service import CampaignClosed
 from care.campaigns.spec import BadCampaign, CampaignSpec, spec_from_mapping
 from care.clock import iso
 from care.errors import NotStaff
+from care.outreach.send import Pacer
 from care.ports import SendStatus
 from care.services import CareServices
 from care.settings import OutreachSettings
@@ -207,3 +208,25 @@ def test_the_file_names_its_bad_key() -> None:
     with pytest.raises(BadCampaign) as caught:
         spec_from_mapping({"name": "x", "segment": "a=b", "when": "now", "text": {"en": "x"}})
     assert caught.value.field_name == "when"
+
+
+async def test_the_bulk_pacer_makes_up_a_slow_send_but_never_bursts_past_its_allowance() -> None:
+    now = [0.0]
+    sends: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = Pacer(rate=10.0, catch_up=0.25, monotonic=lambda: now[0], sleep=sleep)
+    for chat in range(1, 6):
+        await pacer.wait(chat)
+        sends.append(now[0])
+    now[0] += 1.0  # a slow send: a second lost
+    for chat in range(6, 16):
+        await pacer.wait(chat)
+        sends.append(now[0])
+    late = sends[5:]
+    assert late[:3] == pytest.approx([late[0]] * 3)  # the quarter second made up at once
+    assert all(b - a == pytest.approx(0.1) for a, b in zip(late[3:], late[4:], strict=False))
+    await pacer.wait(15)  # the same chat again: still a full second after its last send
+    assert now[0] == pytest.approx(sends[-1] + 1.0)
