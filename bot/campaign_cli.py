@@ -17,7 +17,7 @@ from typing import TextIO
 from bot.config import Settings
 from bot.database import migrated_database
 from bot.messenger import OfflineMessenger
-from care.campaigns.service import CampaignStats, Preview, UnknownCampaign
+from care.campaigns.results import CampaignStats, Preview, UnknownCampaign
 from care.campaigns.spec import spec_from_mapping
 from care.clock import SystemClock
 from care.errors import CareError

@@ -7,7 +7,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from care import callbacks
 from care.callbacks import ID
-from care.campaigns.service import FEATURE, CampaignStats, Preview
+from care.campaigns.results import CampaignStats, Preview
+from care.campaigns.service import FEATURE
 from handlers.common import edit_quietly, keyboard, reply
 from handlers.context import CareContext
 from handlers.texts import t

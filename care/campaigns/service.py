@@ -14,15 +14,22 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import aiosqlite
 
 from care import callbacks
-from care.campaigns.spec import BadCampaign, CampaignSpec, check_button, parse_local_at
+from care.campaigns.results import (
+    EXCLUSIONS,
+    CampaignClosed,
+    CampaignStats,
+    Preview,
+    Recipient,
+    UnknownCampaign,
+)
+from care.campaigns.spec import CampaignSpec, parse_command, parse_local_at
 from care.clock import Clock, iso, parse_iso
-from care.errors import CareError, ExpiredButton, InvalidArgument, NotRegistered
+from care.errors import ExpiredButton, InvalidArgument, NotRegistered
 from care.outbox import Hooks, Outbox
 from care.outreach.rules import after_quiet_hours, local_moment, zone_of
 from care.ports import OutboundMessage, SendStatus
@@ -42,95 +49,6 @@ from storage.segments import CustomerFacts
 FEATURE = "campaigns"
 FINISHED = "campaign.finished"
 CLI_ACTOR = 0  # audit rows written by `carebot campaign send`
-EXCLUSIONS = (
-    "no_chat",
-    "opted_out",
-    "opted_out_promotions",
-    "unreachable",
-    "open_complaint",
-    "cap",
-)
-
-
-class UnknownCampaign(CareError):
-    """No campaign has this id."""
-
-    key = "campaigns.error.unknown"
-
-    def __init__(self, campaign_id: int) -> None:
-        super().__init__(f"unknown campaign {campaign_id}")
-        self.fields = {"id": campaign_id}
-
-
-class CampaignClosed(CareError):
-    """The campaign was already confirmed, finished or cancelled."""
-
-    key = "campaigns.error.closed"
-
-    def __init__(self, campaign_id: int, status: str) -> None:
-        super().__init__(f"campaign {campaign_id} is {status}")
-        self.fields = {"id": campaign_id, "status": status}
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """One customer who gets the campaign, in which language, and when."""
-
-    customer: CustomerFacts
-    lang: str
-    due: datetime
-    held: bool  # moved past the customer's quiet hours
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """What a campaign will do: who gets it (by language), who not and why, the texts."""
-
-    campaign_id: int | None
-    name: str
-    filter: str
-    recipients: int
-    excluded: dict[str, int]
-    quiet_hours: int  # recipients whose message waits for the end of their quiet hours
-    by_language: dict[str, int]
-    texts: dict[str, str]  # what each language's customers get
-    missing: tuple[str, ...]  # languages without their own text (they get `texts[lang]`)
-    at: str | None
-    photo: str | None
-    button: str | None
-    status: str = "draft"
-
-    def as_json(self) -> dict[str, object]:
-        """The `carebot campaign send --json` object."""
-        return {"campaign": self.campaign_id, "recipients": self.recipients,
-                "excluded": dict(self.excluded)}  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignStats:
-    """Where a campaign's messages stand."""
-
-    campaign_id: int
-    name: str
-    status: str
-    recipients: int
-    excluded: dict[str, int]
-    queued: int
-    sent: int
-    failed: int
-    skipped: int
-    failed_by_reason: dict[str, int] = field(default_factory=dict)
-    skipped_by_reason: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def blocked(self) -> int:
-        """Messages refused because the customer blocked the bot (403) during the campaign."""
-        return self.failed_by_reason.get(SendStatus.BLOCKED.value, 0)
-
-    def as_json(self) -> dict[str, int]:
-        """The `carebot campaign status --json` object."""
-        return {"queued": self.queued, "sent": self.sent, "failed": self.failed,
-                "skipped": self.skipped}  # fmt: skip
 
 
 class CampaignService:
@@ -485,28 +403,3 @@ def _spec_of(row: CampaignRow) -> CampaignSpec:
         photo=row.photo,
         button=row.button,
     )
-
-
-def parse_command(text: str) -> CampaignSpec:
-    """`new <segment> [at=YYYY-MM-DDTHH:MM] [button=card|https://…] | en … | zh …`."""
-    head, *parts = text.split("|")
-    words = head.split()
-    if len(words) < 2 or words[0].lower() != "new" or not parts:
-        raise InvalidArgument("campaign new", usage="usage.campaign")
-    segment, at, button = words[1], None, None
-    for option in words[2:]:
-        key, _, value = option.partition("=")
-        if key == "at":
-            at = parse_local_at(value)
-        elif key == "button":
-            button = check_button(value)
-        else:
-            raise BadCampaign(key, "unknown option (at=, button=)")
-    texts: dict[str, str] = {}
-    for part in parts:
-        lang, _, body = part.strip().partition(" ")
-        lang = lang.rstrip(":").lower()
-        if lang not in LANGUAGES or not body.strip():
-            raise BadCampaign(f"text.{lang}", f"each part starts with {' or '.join(LANGUAGES)}")
-        texts[lang] = body.strip()
-    return CampaignSpec(f"{segment}", segment, texts, at, None, button)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from care.errors import CareError
+from care.errors import CareError, InvalidArgument
 from care.settings import LANGUAGES
 
 MAX_TEXT = 1024  # Telegram's caption limit, so a photo campaign fits too
@@ -105,3 +105,28 @@ def check_button(value: object) -> str | None:
     if value == "card" or (isinstance(value, str) and re.match(r"^https://\S+$", value)):
         return str(value)
     raise BadCampaign("button", "'card' or an https:// link")
+
+
+def parse_command(text: str) -> CampaignSpec:
+    """`new <segment> [at=YYYY-MM-DDTHH:MM] [button=card|https://…] | en … | zh …`."""
+    head, *parts = text.split("|")
+    words = head.split()
+    if len(words) < 2 or words[0].lower() != "new" or not parts:
+        raise InvalidArgument("campaign new", usage="usage.campaign")
+    segment, at, button = words[1], None, None
+    for option in words[2:]:
+        key, _, value = option.partition("=")
+        if key == "at":
+            at = parse_local_at(value)
+        elif key == "button":
+            button = check_button(value)
+        else:
+            raise BadCampaign(key, "unknown option (at=, button=)")
+    texts: dict[str, str] = {}
+    for part in parts:
+        lang, _, body = part.strip().partition(" ")
+        lang = lang.rstrip(":").lower()
+        if lang not in LANGUAGES or not body.strip():
+            raise BadCampaign(f"text.{lang}", f"each part starts with {' or '.join(LANGUAGES)}")
+        texts[lang] = body.strip()
+    return CampaignSpec(f"{segment}", segment, texts, at, None, button)

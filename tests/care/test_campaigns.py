@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from care.campaigns.service import CampaignClosed
+from care.campaigns.results import CampaignClosed
 from care.campaigns.spec import BadCampaign, CampaignSpec, spec_from_mapping
 from care.clock import iso
 from care.errors import NotStaff
