@@ -230,3 +230,21 @@ async def test_the_bulk_pacer_makes_up_a_slow_send_but_never_bursts_past_its_all
     assert all(b - a == pytest.approx(0.1) for a, b in zip(late[3:], late[4:], strict=False))
     await pacer.wait(15)  # the same chat again: still a full second after its last send
     assert now[0] == pytest.approx(sends[-1] + 1.0)
+
+
+async def test_a_photo_and_a_link_or_card_button_go_with_the_message(
+    db: Database, clock: FakeClock
+) -> None:
+    care = services(db, clock, outreach=OutreachSettings(frequency_cap_days=0))
+    await add_customer(care, 11, "Ann")
+    sent = care.outbox._messenger
+    assert isinstance(sent, RecordingMessenger)
+    link = CampaignSpec("a", "", TEXTS, photo="file-1", button="https://example.com/menu")
+    card = CampaignSpec("b", "", TEXTS, button="card")
+    for spec in (link, card):
+        await care.campaigns.send_spec(spec, dry_run=False)
+        await care.outbox.drain()
+    first, second = (m for m in sent.sent if m.chat_id == 11)
+    assert (first.photo, first.link) == ("file-1", ("campaigns.link_button", link.button))
+    assert [data for _, data in second.buttons] == ["loyalty:card", "campaigns:stop:2"]
+    assert second.photo is None and second.link is None

@@ -117,3 +117,15 @@ async def test_a_429_pauses_and_a_403_marks_unreachable_during_a_campaign(
     await harness.owner.send("/campaign stats 1")
     stats = (await harness.owner.next_message()).text or ""
     assert "sent 1, failed 1 (blocked 1), blocked during 1" in stats
+
+
+async def test_a_link_button_opens_the_link(harness: Harness) -> None:
+    alice = harness.customer("Alice")
+    await _join(harness, alice)
+    await harness.owner.send("/campaign new stage=aware button=https://example.com/menu | en Menu")
+    await harness.owner.press(await harness.owner.next_message(), "Send")
+    await harness.owner.next_message()
+    got = await alice.next_message()
+    rows_ = (got.reply_markup or {}).get("inline_keyboard") or []
+    assert rows_[0] == [{"text": "🔗 Open", "url": "https://example.com/menu"}]
+    assert rows_[1][0]["text"] == "🔕 Stop these"
