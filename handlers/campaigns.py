@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from care import callbacks
 from care.callbacks import ID
@@ -12,6 +12,8 @@ from care.campaigns.service import FEATURE
 from handlers.common import edit_quietly, keyboard, reply
 from handlers.context import CareContext
 from handlers.texts import t
+
+CAPTION = r"^/campaign(@\w+)?(\s|$)"
 
 
 def preview_text(p: Preview, lang: str) -> str:
@@ -56,7 +58,7 @@ async def cmd_campaign(update: Update, context: CareContext) -> None:
     user, message, lang = update.effective_user, update.effective_message, context.lang
     if user is None or message is None:
         return
-    rest = (message.text or "").partition(" ")[2].strip()
+    rest = (message.text or message.caption or "").partition(" ")[2].strip()
     verb, _, number = rest.partition(" ")
     campaigns = context.care.campaigns
     if verb in ("stats", "cancel") and number.strip().isdecimal():
@@ -70,7 +72,8 @@ async def cmd_campaign(update: Update, context: CareContext) -> None:
     if verb != "new":
         await campaigns.usage(user.id, rest)
         return
-    preview = await campaigns.create(user.id, rest)
+    photo = message.photo[-1].file_id if message.photo else None  # the largest size
+    preview = await campaigns.create(user.id, rest, photo)
     assert preview.campaign_id is not None
     number_ = preview.campaign_id
     buttons = keyboard([[
@@ -120,6 +123,10 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     """This module's handlers."""
     return [
         CommandHandler("campaign", cmd_campaign),
+        # a photo whose caption is the /campaign command: the campaign carries the photo
+        MessageHandler(
+            filters.PHOTO & filters.CaptionRegex(r"^/campaign(@\w+)?(\s|$)"), cmd_campaign
+        ),
         CallbackQueryHandler(on_confirm, pattern=callbacks.pattern(FEATURE, "confirm")),
         CallbackQueryHandler(on_cancel, pattern=callbacks.pattern(FEATURE, "cancel")),
         CallbackQueryHandler(on_stop, pattern=callbacks.pattern(FEATURE, "stop")),

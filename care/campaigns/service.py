@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 import aiosqlite
@@ -72,10 +73,11 @@ class CampaignService:
 
     # ------------------------------------------------------------------ staff in Telegram
 
-    async def create(self, actor_id: int, text: str) -> Preview:
-        """/campaign new <segment> [at=…] [button=…] | en … | zh …: a draft and its preview."""
+    async def create(self, actor_id: int, text: str, photo: str | None = None) -> Preview:
+        """/campaign new <segment> [at=…] [button=…] | en … | zh … (as a photo's caption: with
+        that photo): a draft and its preview."""
         async with self._staff.act(actor_id, "campaign", text, Role.MANAGER) as act:
-            spec = parse_command(text)
+            spec = replace(parse_command(text), photo=photo)
             preview = await self._draft(act.tx, spec, actor_id)
             act.result = f"draft {preview.campaign_id} recipients={preview.recipients}"
         return preview

@@ -129,3 +129,17 @@ async def test_a_link_button_opens_the_link(harness: Harness) -> None:
     rows_ = (got.reply_markup or {}).get("inline_keyboard") or []
     assert rows_[0] == [{"text": "🔗 Open", "url": "https://example.com/menu"}]
     assert rows_[1][0]["text"] == "🔕 Stop these"
+
+
+async def test_a_photo_captioned_with_the_command_is_sent_with_the_campaign(
+    harness: Harness,
+) -> None:
+    alice = harness.customer("Alice")
+    await _join(harness, alice)
+    await harness.owner.send_photo("/campaign new stage=aware | en Our new cake")
+    preview = await harness.owner.next_message()
+    assert "Will receive it: 1" in (preview.text or "")
+    await harness.owner.press(preview, "Send")
+    await harness.owner.next_message()
+    got = await alice.next_message()
+    assert got.photo is not None and got.caption == "Our new cake"
