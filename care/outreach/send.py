@@ -72,7 +72,8 @@ class Pacer:
 
     Slots are scheduled from the previous slot, not from the end of the previous send, so the
     configured rate is reached when sends are fast; a slow send (a 429 the messenger slept on)
-    moves the next slot later instead of causing a catch-up burst.
+    moves the next slot later instead of causing a catch-up burst, beyond the `catch_up`
+    seconds of lateness a bulk sender may make up.
     """
 
     rate: float
