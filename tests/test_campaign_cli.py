@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from care.campaigns.results import EXCLUSIONS
 from care.customers import CustomerService
 from care.settings import LocaleSettings
+from handlers.texts import catalogue
 from storage.db import Database
 from storage.migrate import migrate
 from tests.fakes import FakeClock
@@ -74,3 +76,11 @@ def test_a_bad_file_names_the_problem_and_writes_nothing(
     assert main(["campaign", "send", str(spec), "--config", str(config)]) == 2
     assert named in capsys.readouterr().err
     assert main(["campaign", "status", "1", "--config", str(config)]) == 1
+
+
+def test_every_exclusion_and_filter_problem_has_a_text() -> None:
+    problems = ("not_a_term", "unknown_key", "unknown_value", "comma_needs_equals",
+                "not_ordered", "unknown_tag")  # fmt: skip
+    keys = [f"campaigns.reason.{reason}" for reason in EXCLUSIONS]
+    keys += [f"segments.error.{problem}" for problem in problems]
+    assert [key for key in keys if key not in catalogue()] == []
