@@ -50,7 +50,7 @@ def stats_text(s: CampaignStats, lang: str) -> str:
     return t("campaigns.stats", lang, id=s.campaign_id, name=s.name, status=s.status,
              recipients=s.recipients, queued=s.queued, sent=s.sent, failed=s.failed,
              failed_reasons=reasons(s.failed_by_reason), blocked=s.blocked, skipped=s.skipped,
-             skipped_reasons=reasons(s.skipped_by_reason))  # fmt: skip
+             skipped_reasons=reasons(s.skipped_by_reason), replies=s.replies)  # fmt: skip
 
 
 async def cmd_campaign(update: Update, context: CareContext) -> None:

@@ -153,3 +153,16 @@ async def received(tx: aiosqlite.Connection, campaign_id: int, customer_id: int)
     )
     row = await cursor.fetchone()
     return bool(row and row[0])
+
+
+async def replies(tx: aiosqlite.Connection, campaign_id: int) -> int:
+    """Recipients who wrote to the bot (a message, not a button) after their message was sent."""
+    cursor = await tx.execute(
+        "SELECT COUNT(DISTINCT o.customer_id) FROM outbox o JOIN inbox i"
+        " ON i.chat_key = 'c' || o.chat_id AND i.received_at > o.sent_at"
+        " AND json_extract(i.raw, '$.message') IS NOT NULL"
+        " WHERE o.kind = ? AND o.ref = ? AND o.status = 'sent'",
+        (KIND, str(campaign_id)),
+    )
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0

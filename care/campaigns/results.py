@@ -86,6 +86,7 @@ class CampaignStats:
     sent: int
     failed: int
     skipped: int
+    replies: int = 0  # recipients who wrote to the bot after it reached them
     failed_by_reason: dict[str, int] = field(default_factory=dict)
     skipped_by_reason: dict[str, int] = field(default_factory=dict)
 

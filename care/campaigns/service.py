@@ -354,6 +354,7 @@ class CampaignService:
             sent=counts["sent"],
             failed=counts["failed"],
             skipped=counts["skipped"],
+            replies=await repo.replies(tx, campaign_id),
             failed_by_reason=dict(failed),
             skipped_by_reason=dict(skipped),
         )

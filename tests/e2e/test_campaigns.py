@@ -50,9 +50,12 @@ async def test_staff_define_a_segment_preview_and_send(harness: Harness) -> None
     # "Stop these": the next campaign leaves Alice out and counts her.
     await alice.press(got, "Stop these")
     assert "no more of these messages" in ((await alice.next_message()).text or "")
+    harness.clock.advance(minutes=5)
+    await wei.send("好的，谢谢")  # a reply; Alice's button press is not one
+    await wei.next_message()
     await owner.send("/campaign stats 1")
     stats = (await owner.next_message()).text or ""
-    assert "sent 2" in stats and "done" in stats
+    assert "sent 2" in stats and "done" in stats and "replies 1" in stats
     audit = await rows(
         harness.care.db, "SELECT action, result FROM audit_log WHERE action = 'campaign'"
     )
