@@ -28,7 +28,7 @@ async def test_staff_define_a_segment_preview_and_send(harness: Harness) -> None
         await tx.execute("UPDATE customers SET reachable = 0 WHERE name = 'Bob'")
     await owner.send("/segment new everyone stage>=aware")
     saved = (await owner.next_message()).text or ""
-    assert "Segment “everyone” saved" in saved and "4 customers" in saved
+    assert "Segment “everyone” saved" in saved and "Customers now: 4." in saved
     await owner.send("/segment new bad colour=red")
     assert "Unknown key “colour”" in ((await owner.next_message()).text or "")
     await owner.send("/campaign new everyone | en Our autumn menu is here | zh 秋季菜单上新了")
@@ -146,3 +146,20 @@ async def test_a_photo_captioned_with_the_command_is_sent_with_the_campaign(
     await harness.owner.next_message()
     got = await alice.next_message()
     assert got.photo is not None and got.caption == "Our new cake"
+
+
+async def test_the_guided_segment_asks_again_for_a_bad_term(harness: Harness) -> None:
+    await _join(harness, harness.customer("Alice", language_code="zh"))
+    owner = harness.owner
+    await owner.send("/segment")
+    assert "send its name" in ((await owner.next_message()).text or "")
+    await owner.send("chinese")
+    assert "Now the terms for “chinese”" in ((await owner.next_message()).text or "")
+    await owner.send("language=fr")
+    assert "Unknown value “fr”" in ((await owner.next_message()).text or "")
+    await owner.send("language=zh")
+    assert "Customers now: 1." in ((await owner.next_message()).text or "")
+    alice = harness.customer("Eve")
+    await _join(harness, alice)
+    await alice.send("/segment")
+    assert (await alice.next_message()).text == "Sorry, that command is for staff only."
