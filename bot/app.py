@@ -35,6 +35,7 @@ from care.services import CareServices
 from care.settings import CareSettings
 from handlers import (
     at_risk,
+    campaigns,
     customer,
     fallback,
     faq,
@@ -42,6 +43,7 @@ from handlers import (
     membership,
     outreach,
     pipeline,
+    segments,
     setup,
     staff,
     stages,
@@ -87,6 +89,9 @@ HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], 
     (FEATURES, at_risk.handlers),
     # /birthday, staff /outreach, check-in and mute buttons
     (FEATURES, outreach.handlers),
+    # staff /segment /tag, managers' /campaign and its buttons, customers' "stop these"
+    (FEATURES, segments.handlers),
+    (FEATURES, campaigns.handlers),
     # staff /faq /unanswered, the FAQ's own buttons
     (FEATURES, faq.handlers),
     # free text goes to the FAQ only after every conversation above had its chance

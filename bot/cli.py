@@ -16,7 +16,16 @@ from pathlib import Path
 
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
-from bot import backup, customers_cli, faq_cli, first_run, health, inbox_cli, purchases_cli
+from bot import (
+    backup,
+    campaign_cli,
+    customers_cli,
+    faq_cli,
+    first_run,
+    health,
+    inbox_cli,
+    purchases_cli,
+)
 from bot.app import care_settings
 from bot.backup import BackupError
 from bot.config import (
@@ -89,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("file", help="the backup file to restore")
     status = command("status", "is the bot polling, running its jobs, backed up? (exit 1 if not)")
     status.add_argument("--json", action="store_true", help="one JSON object")
+    campaign_cli.configure(command("campaign", "queue a campaign from a TOML file, or its status"))
     return parser
 
 
@@ -188,6 +198,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _restore(_load(config, require_token=False), Path(args.file))
     if args.command == "status":
         return asyncio.run(_status(_load(config, require_token=False), as_json=args.json))
+    if args.command == "campaign":
+        return campaign_cli.run(args, _load(config, require_token=False))
     raise AssertionError(args.command)
 
 

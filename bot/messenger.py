@@ -36,14 +36,15 @@ class TelegramMessenger:
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message; never raises for Telegram's refusals."""
         text = rendered(Text(message.key, message.fields), message.lang)
-        markup = None
-        if message.buttons:
-            markup = InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(t(key, message.lang), callback_data=data)]
-                    for key, data in message.buttons
-                ]
+        rows = [
+            [InlineKeyboardButton(t(key, message.lang), callback_data=data)]
+            for key, data in message.buttons
+        ]
+        if message.link is not None:
+            rows.insert(
+                0, [InlineKeyboardButton(t(message.link[0], message.lang), url=message.link[1])]
             )
+        markup = InlineKeyboardMarkup(rows) if rows else None
         error = "no attempt"
         for attempt in range(1, self._max_attempts + 1):
             try:

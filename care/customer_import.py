@@ -23,9 +23,11 @@ from care.csv_cells import imported_text, neutralise, plain_length, unescaped
 from care.customers import MEMBER_CODE_ALPHABET, new_member_code
 from care.errors import InvalidArgument
 from care.phones import normalise_phone, region_for, stored_forms
+from care.segments.filter import BadFilter, normal_tag
 from care.settings import LANGUAGES, STAGES, LocaleSettings
 from storage import customer_admin as admin_repo
 from storage import points as points_repo
+from storage import segments as segments_repo
 from storage.customer_admin import ImportTarget, Profile, StageChange
 from storage.db import Database
 from storage.points import NewEntry
@@ -42,6 +44,7 @@ COLUMNS = (
     "stage",
     "member_code",
 )
+TAGS_COLUMN = "tags"  # import only: tags separated by commas or spaces, added (never removed)
 _CODE = re.compile(f"^[{MEMBER_CODE_ALPHABET}]{{4,12}}$")
 MAX_NAME = 200
 # Unicode's control characters (Cc: C0, DEL, C1) and its line and paragraph separators.
@@ -78,7 +81,7 @@ class ImportReport:
 
 def unknown_columns(header: Sequence[str]) -> list[str]:
     """Header names that are not import columns."""
-    return [name for name in header if name not in COLUMNS]
+    return [name for name in header if name not in COLUMNS and name != TAGS_COLUMN]
 
 
 def _birthday(text: str, today: date) -> str:
@@ -165,6 +168,13 @@ def parse_row(raw: dict[str, Any], locale: LocaleSettings, today: date) -> dict[
         if not _CODE.fullmatch(code.upper()):
             raise RowRejected(f"member_code: not a member code ({code!r})")
         values["member_code"] = code.upper()
+    if tags := unescaped((raw.get(TAGS_COLUMN) or "").strip()):
+        try:
+            values[TAGS_COLUMN] = sorted(
+                {normal_tag(tag) for tag in re.split(r"[,\s]+", tags) if tag}
+            )
+        except BadFilter:
+            raise RowRejected(f"tags: one word each, separated by commas ({tags!r})") from None
     return values
 
 
@@ -229,6 +239,7 @@ class _Plan:
         self.stages: list[tuple[_Customer, str, str]] = []
         self.entries: list[tuple[_Customer, int, int]] = []  # (customer, delta, row)
         self.purchases: list[tuple[_Customer, str]] = []
+        self.tags: list[tuple[_Customer, str]] = []
 
     def _index(self, customer: _Customer) -> None:
         if customer.telegram_id is not None:
@@ -309,6 +320,7 @@ class _Plan:
 
     def _events(self, customer: _Customer, values: dict[str, Any], number: int) -> bool:
         changed = False
+        self.tags += [(customer, tag) for tag in values.get(TAGS_COLUMN, ())]
         if "stage" in values and values["stage"] != customer.stage:
             # Like a stage set by staff, it holds until the rules have a new fact to act on.
             self.stages.append((customer, customer.stage, values["stage"]))
@@ -427,6 +439,7 @@ class CustomerTransfer:
         await admin_repo.add_purchase_marks(
             tx, [(c.id, at) for c, at in plan.purchases], "import:last_purchase"
         )
+        await segments_repo.add_tags(tx, [(c.id, tag) for c, tag in plan.tags], now)
 
     async def export_rows(self) -> list[dict[str, str]]:
         """Every customer not forgotten, as CSV cells in COLUMNS order, safe to open."""

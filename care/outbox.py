@@ -14,14 +14,15 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
 from care.clock import Clock, iso
+from care.outreach.send import Pacer
 from care.ports import Label, Messenger, OutboundMessage, SendResult, SendStatus, Text
 from storage import customers as customers_repo
 from storage import outbox as repo
@@ -40,6 +41,8 @@ BATCH = 50
 # (sent) or the status (undelivered): e.g. a ticket remembers the id of its staff-chat post.
 SentHook = Callable[[aiosqlite.Connection, OutboxRow, int], Awaitable[None]]
 UndeliveredHook = Callable[[aiosqlite.Connection, OutboxRow, SendStatus], Awaitable[None]]
+# Called in the transaction that claims a row for sending: a reason to skip it, or None to send.
+SkipHook = Callable[[aiosqlite.Connection, OutboxRow], Awaitable[str | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +51,19 @@ class Hooks:
 
     sent: SentHook | None = None
     undelivered: UndeliveredHook | None = None
+    skip: SkipHook | None = None
 
 
 class Outbox:
     """Queues messages inside use cases and sends them after commit."""
 
-    def __init__(self, db: Database, clock: Clock, messenger: Messenger) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, messenger: Messenger, pacer: Pacer | None = None
+    ) -> None:
         self._db, self._clock, self._messenger = db, clock, messenger
+        # Promotional messages go out in bulk: spaced under Telegram's limits (overall and per
+        # chat). Replies-like messages (ticket relays, staff posts) are not held behind them.
+        self.pacer = pacer or Pacer(rate=25.0)
         self._hooks: dict[str, Hooks] = {}
         self._wake = asyncio.Event()
 
@@ -90,6 +99,26 @@ class Outbox:
         self._wake.set()
         return added is not None
 
+    async def add_bulk(
+        self,
+        tx: aiosqlite.Connection,
+        messages: Sequence[tuple[OutboundMessage, int, str, datetime]],
+        *,
+        kind: str,
+        ref: str | int,
+    ) -> None:
+        """Queue promotional messages in bulk, one statement: (message, customer id, dedupe key,
+        due) each; a dedupe key queued before is left alone."""
+        at = iso(self._clock.now())
+        await repo.add_many(
+            tx,
+            [
+                (m.chat_id, customer_id, kind, str(ref), key, encode(m), 1, iso(due), at)
+                for m, customer_id, key, due in messages
+            ],
+        )
+        self._wake.set()
+
     async def run(self) -> None:
         """Send forever: after every wake-up, and every few seconds for other processes' rows."""
         async with self._db.transaction() as tx:
@@ -123,6 +152,9 @@ class Outbox:
                     sent += 1
 
     async def _send(self, row: OutboxRow) -> SendStatus | None:
+        if row.promotional:
+            # Wait before claiming: a crash while waiting leaves the row pending, not lost.
+            await self.pacer.wait(row.chat_id)
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:
             if not await repo.mark_sending(tx, row.id):
@@ -131,6 +163,9 @@ class Outbox:
             if row.customer_id is not None:
                 customer = await customers_repo.find_by_id(tx, row.customer_id)
             skip = _skip_reason(row, customer)
+            hooks = self._hooks.get(row.kind)
+            if skip is None and hooks is not None and hooks.skip is not None:
+                skip = await hooks.skip(tx, row)
             if skip is not None:
                 await repo.finish(tx, row.id, "skipped", now, error=skip)
                 await self._undelivered(tx, row, SendStatus.FAILED)
@@ -228,6 +263,7 @@ def encode(message: OutboundMessage) -> str:
             "buttons": [list(button) for button in message.buttons],
             "reply_to": message.reply_to_message_id,
             "photo": message.photo,
+            "link": list(message.link) if message.link else None,
         },
         ensure_ascii=False,
     )
@@ -245,4 +281,5 @@ def decode(text: str) -> OutboundMessage:
         buttons=tuple((str(key), str(callback)) for key, callback in data["buttons"]),
         reply_to_message_id=data.get("reply_to"),
         photo=data.get("photo"),
+        link=(str(data["link"][0]), str(data["link"][1])) if data.get("link") else None,
     )

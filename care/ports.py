@@ -50,6 +50,7 @@ class OutboundMessage:
     buttons: tuple[tuple[str, str], ...] = ()  # (catalogue key, callback data)
     reply_to_message_id: int | None = None
     photo: str | None = None  # a Telegram file id: sent as a photo with the text as caption
+    link: tuple[str, str] | None = None  # (catalogue key, https URL): a button that opens it
 
 
 @dataclass(frozen=True, slots=True)

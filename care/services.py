@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from care.arrival import Arrivals
+from care.campaigns.service import CampaignService
 from care.clock import Clock
 from care.customers import CustomerService
 from care.faq.service import FaqService
@@ -13,9 +14,11 @@ from care.loyalty.linking import PhoneLinking
 from care.loyalty.service import LoyaltyService
 from care.ops import OpsService
 from care.outbox import Outbox
+from care.outreach.send import Pacer
 from care.outreach.service import OutreachService
 from care.phones import region_for
 from care.ports import Messenger
+from care.segments.service import SegmentService
 from care.settings import CareSettings
 from care.staff import StaffService
 from care.stages.service import StageService
@@ -45,13 +48,16 @@ class CareServices:
     outreach: OutreachService
     ops: OpsService
     status: StatusService
+    segments: SegmentService
+    campaigns: CampaignService
 
     @classmethod
     def build(
         cls, db: Database, clock: Clock, settings: CareSettings, messenger: Messenger
     ) -> CareServices:
         """Wire every service to the database, the clock, its settings and the messenger."""
-        outbox = Outbox(db, clock, messenger)
+        # Bulk sends make up for a slow send within a quarter second (a burst of a few).
+        outbox = Outbox(db, clock, messenger, Pacer(settings.outreach.send_rate, catch_up=0.25))
         staff = StaffService(db, clock, settings.staff, region_for(settings.locale))
         stages = StageService(db, clock, settings.stages, settings.outreach, staff)
         status = StatusService(
@@ -63,6 +69,7 @@ class CareServices:
             staff=staff, stages=stages, outbox=outbox, status=status,
         )  # fmt: skip
         customers = CustomerService(db, clock, settings.locale, settings.business.name)
+        segments = SegmentService(db, clock, settings.loyalty, settings.outreach, staff)
         return cls(
             db=db,
             clock=clock,
@@ -104,4 +111,15 @@ class CareServices:
                 db, clock, settings.staff, staff, outbox, settings.locale.default_language
             ),
             status=status,
+            segments=segments,
+            campaigns=CampaignService(
+                db,
+                clock,
+                settings.outreach,
+                settings.locale,
+                settings.staff,
+                outbox,
+                staff,
+                segments,
+            ),
         )

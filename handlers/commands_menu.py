@@ -29,6 +29,8 @@ CUSTOMER_COMMANDS += ("birthday", "timezone")
 STAFF_COMMANDS += ("stage", "outreach")
 # Who is drifting away (issue 12).
 STAFF_COMMANDS += ("customers",)
+# Segments and campaigns (issue 13).
+STAFF_COMMANDS += ("segment", "tag", "campaign")
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 
@@ -61,11 +62,23 @@ async def add(
     return cursor.lastrowid if cursor.rowcount == 1 else None
 
 
+async def add_many(tx: aiosqlite.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Queue many messages at once: (chat_id, customer_id, kind, ref, dedupe_key, message,
+    promotional, not_before, created_at) each; a dedupe key queued before is left alone."""
+    await tx.executemany(
+        "INSERT INTO outbox (chat_id, customer_id, kind, ref, dedupe_key, message, promotional,"
+        " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (dedupe_key) DO NOTHING",
+        rows,
+    )
+
+
 async def due(tx: aiosqlite.Connection, now: str, limit: int) -> list[OutboxRow]:
-    """Pending messages due by `now`, oldest first."""
+    """Pending messages due by `now`, oldest first; bulk (promotional) ones after the others,
+    so a campaign's thousands of rows never hold a ticket's answer back."""
     cursor = await tx.execute(
         f"SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND not_before <= ?"  # noqa: S608
-        " ORDER BY id LIMIT ?",
+        " ORDER BY promotional, id LIMIT ?",
         (now, limit),
     )
     return [_row(row) for row in await cursor.fetchall()]

@@ -1,0 +1,1 @@
+"""Campaigns: one message to a segment, previewed, confirmed, paced, exactly once."""

@@ -1,0 +1,1 @@
+"""Segments: saved filters over customers (the /segment syntax) and customer tags."""
