@@ -22,7 +22,7 @@ from typing import Any
 import aiosqlite
 
 from care.clock import Clock, iso
-from care.outreach.send import Pacer
+from care.pacer import Pacer
 from care.ports import Label, Messenger, OutboundMessage, SendResult, SendStatus, Text
 from storage import customers as customers_repo
 from storage import outbox as repo

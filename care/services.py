@@ -14,8 +14,8 @@ from care.loyalty.linking import PhoneLinking
 from care.loyalty.service import LoyaltyService
 from care.ops import OpsService
 from care.outbox import Outbox
-from care.outreach.send import Pacer
 from care.outreach.service import OutreachService
+from care.pacer import Pacer
 from care.phones import region_for
 from care.ports import Messenger
 from care.segments.service import SegmentService

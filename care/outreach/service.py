@@ -27,7 +27,8 @@ from care.outreach.rules import (
     stored_birthday,
     zone_of,
 )
-from care.outreach.send import OutreachSender, Pacer
+from care.outreach.send import OutreachSender
+from care.pacer import Pacer
 from care.ports import Messenger
 from care.roles import Role
 from care.settings import LocaleSettings, OutreachSettings

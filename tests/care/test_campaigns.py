@@ -10,7 +10,7 @@ from care.campaigns.results import CampaignClosed
 from care.campaigns.spec import BadCampaign, CampaignSpec, spec_from_mapping
 from care.clock import iso
 from care.errors import NotStaff
-from care.outreach.send import Pacer
+from care.pacer import Pacer
 from care.ports import SendStatus
 from care.services import CareServices
 from care.settings import OutreachSettings

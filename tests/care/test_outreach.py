@@ -9,7 +9,7 @@ import pytest
 from care.clock import iso
 from care.errors import BirthdayLocked, InvalidArgument, InvalidBirthday
 from care.outreach.rules import parse_birthday
-from care.outreach.send import Pacer
+from care.pacer import Pacer
 from care.ports import OutboundMessage, SendResult, SendStatus
 from care.settings import StageSettings
 from storage.db import Database
