@@ -40,6 +40,7 @@ from handlers import (
     loyalty,
     outreach,
     pipeline,
+    reports,
     setup,
     staff,
     stages,
@@ -80,6 +81,8 @@ HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], 
     (FEATURES, stages.handlers),
     # /birthday, staff /outreach, check-in and mute buttons
     (FEATURES, outreach.handlers),
+    # managers' /report: an album of charts
+    (FEATURES, reports.handlers),
     # staff /faq /unanswered, the FAQ's own buttons
     (FEATURES, faq.handlers),
     # free text goes to the FAQ only after every conversation above had its chance
@@ -176,6 +179,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
     jobs.schedule(app, ticket_check=timedelta(minutes=settings.tickets.check_every_minutes))
     jobs.schedule_outreach(app, settings.outreach, settings.stages)
     jobs.schedule_ops(app, settings.backup)
+    jobs.schedule_reports(app, settings.reports)
     return app
 
 

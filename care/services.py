@@ -16,6 +16,7 @@ from care.outbox import Outbox
 from care.outreach.service import OutreachService
 from care.phones import region_for
 from care.ports import Messenger
+from care.reports.service import ReportService
 from care.settings import CareSettings
 from care.staff import StaffService
 from care.stages.service import StageService
@@ -43,6 +44,7 @@ class CareServices:
     stages: StageService
     outreach: OutreachService
     ops: OpsService
+    reports: ReportService
 
     @classmethod
     def build(
@@ -94,5 +96,17 @@ class CareServices:
             ),
             ops=OpsService(
                 db, clock, settings.staff, staff, outbox, settings.locale.default_language
+            ),
+            reports=ReportService(
+                db,
+                clock,
+                locale=settings.locale,
+                stages=settings.stages,
+                tickets=settings.tickets,
+                loyalty=settings.loyalty,
+                owners=settings.staff,
+                settings=settings.reports,
+                staff=staff,
+                outbox=outbox,
             ),
         )

@@ -27,6 +27,8 @@ STAFF_COMMANDS += ("earn", "redeem", "adjust", "void", "customer")
 # Stages and outreach (issue 6).
 CUSTOMER_COMMANDS += ("birthday", "timezone")
 STAFF_COMMANDS += ("stage", "outreach")
+# Owner reports (issue 14).
+STAFF_COMMANDS += ("report",)
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:
