@@ -43,31 +43,30 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.out and not args.json:
         print("report: give --out FILE, --json, or both", file=sys.stderr)
         return 2
-    return asyncio.run(_run(args, settings))
-
-
-async def _run(args: argparse.Namespace, settings: Settings) -> int:
     clock = SystemClock()
-    lang = args.lang or settings.locale.default_language
-    async with migrated_database(settings.storage.path) as db:
-        care = CareServices.build(db, clock, care_settings(settings), OfflineMessenger())
-        today = clock.now().astimezone(settings.locale.zone).date()
-        last = args.last or today.isoformat()
-        first = args.first or (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-        try:
-            period = care.reports.dates(first, last)
-        except InvalidArgument:
-            print(f"report: not a pair of dates: --from {first} --to {last}", file=sys.stderr)
-            return 2
-        report = await care.reports.report(period)
+    today = clock.now().astimezone(settings.locale.zone).date()
+    last = args.last or today.isoformat()
+    first = args.first or (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+    try:
+        report = asyncio.run(_compute(settings, first, last))
+    except InvalidArgument:
+        print(f"report: not a pair of dates: --from {first} --to {last}", file=sys.stderr)
+        return 2
     if args.out:
-        charts = await asyncio.to_thread(report_charts.render, report, lang)
+        lang = args.lang or settings.locale.default_language
+        charts = report_charts.render(report, lang)
         Path(args.out).write_text(html_report(report, charts, lang, first, last), "utf-8")
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False))
-    elif args.out:
+    else:
         print(f"report: wrote {args.out} ({len(charts)} charts)")
     return 0
+
+
+async def _compute(settings: Settings, first: str, last: str) -> Report:
+    async with migrated_database(settings.storage.path) as db:
+        care = CareServices.build(db, SystemClock(), care_settings(settings), OfflineMessenger())
+        return await care.reports.report(care.reports.dates(first, last))
 
 
 STYLE = """
@@ -104,9 +103,10 @@ def html_report(report: Report, charts: list[Chart], lang: str, first: str, last
     total = f"{report.at_risk_value_cents / 100:,.2f}"
     at_risk = t("reports.at_risk_top", lang, total=total)
     parts.append(_customers(at_risk, report.at_risk_top, lang))
-    questions = [(t("reports.col.question", lang), t("reports.col.count", lang))] + [
-        (question, str(count)) for question, count in report.faq.top_unanswered
+    questions: list[tuple[str, ...]] = [
+        (t("reports.col.question", lang), t("reports.col.count", lang))
     ]
+    questions += [(question, str(count)) for question, count in report.faq.top_unanswered]
     parts.append(
         f"<section><h2>{html.escape(t('reports.top_unanswered', lang))}</h2>"
         f"{_table(questions)}</section>"
