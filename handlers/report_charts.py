@@ -310,7 +310,7 @@ def _service(report: Report, lang: str) -> Chart:
                 (t("reports.service.p90", lang),
                  [first.p90_hours or 0.0, resolution.p90_hours or 0.0]),
             ],
-            note="  ·  ".join(notes),
+            note="\n".join(notes),
         ),
         empty=first.count == 0 and resolution.count == 0,
     )  # fmt: skip
@@ -432,6 +432,10 @@ def _bar_chart(name: str, lang: str, bars: _Bars, *, empty: bool | None = None) 
         ax.bar_label(drawn, labels=[_shown(v, bars.money) for v in values], fontsize=18, padding=4)
     ax.set_xticks(range(len(bars.categories)), bars.categories)
     ax.set_ylabel(bars.axis)
+    if not bars.money:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.margins(y=0.15)
     if len(bars.series) > 1:
         ax.legend(fontsize=18, frameon=False)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from care.reports.measures import Period
 from care.services import CareServices
-from care.settings import CareSettings, StaffSettings
+from care.settings import CareSettings, ReportSettings, StaffSettings
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger
 from tests.reports_support import WEEK, seed_shop
@@ -123,7 +123,6 @@ async def test_one_customer_and_no_tickets(db: Database, clock: FakeClock) -> No
 
 
 async def test_faq_questions_are_counted_by_outcome(db: Database, clock: FakeClock) -> None:
-    care = _care(db, clock)
     owner = 1
     care = _care(db, clock, [owner])
     await care.faq.add(owner, "en", "What are your opening hours?", (), "9 to 5.")
@@ -162,9 +161,9 @@ async def test_the_digest_is_queued_once_on_monday_morning(db: Database, clock: 
 
 
 async def test_the_digest_can_be_turned_off(db: Database, clock: FakeClock) -> None:
-    from care.settings import ReportSettings
-
-    settings = CareSettings(staff=StaffSettings(owners=[700]), reports=ReportSettings(digest=False))
+    settings = CareSettings(
+        staff=StaffSettings(owners=[700]), reports=ReportSettings(digest=False)
+    )
     care = CareServices.build(db, clock, settings, RecordingMessenger())
     clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     assert await care.reports.queue_digest() == 0
