@@ -49,7 +49,7 @@ def test_out_writes_one_html_file_with_every_chart_embedded(
     assert all(base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n" for data in images)
     assert "<table>" in page and page.count("<section>") >= len(CHARTS)
     assert "客户关系报告" in page and "各阶段顾客" in page and "Do you have wifi?" in page
-    assert "src=\"http" not in page and "<link" not in page  # nothing fetched when opened
+    assert 'src="http' not in page and "<link" not in page  # nothing fetched when opened
 
 
 def test_json_prints_one_object_with_the_contracted_measures(
