@@ -310,7 +310,7 @@ def _service(report: Report, lang: str) -> Chart:
                 (t("reports.service.p90", lang),
                  [first.p90_hours or 0.0, resolution.p90_hours or 0.0]),
             ],
-            note="\n".join(notes),
+            note="\n".join([notes[0], "  ·  ".join(notes[1:])]) if len(notes) > 1 else notes[0],
         ),
         empty=first.count == 0 and resolution.count == 0,
     )  # fmt: skip
@@ -386,7 +386,9 @@ def _outreach(report: Report, lang: str) -> Chart:
 def _figure(title: str) -> tuple[Any, Axes]:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
+    # Fixed margins: a layout engine would measure every label first (a third of the time).
+    fig.subplots_adjust(left=0.1, right=0.97, top=0.88, bottom=0.2)
     ax = fig.add_subplot()
     ax.set_title(title, fontsize=28, pad=18, loc="left")
     ax.tick_params(labelsize=20)

@@ -59,13 +59,16 @@ async def _one(tx: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> A
 
 
 async def stages_at(tx: aiosqlite.Connection, moment: str) -> dict[str, int]:
-    """Customers known before `moment` by the stage they had then (from the stage history)."""
+    """Customers known before `moment` by the stage they had then: their stage now, or for
+    those whose stage changed since, where their first later change started from."""
     rows = await _rows(
         tx,
-        "SELECT COALESCE((SELECT h.to_stage FROM stage_history h WHERE h.customer_id = c.id"
-        " AND h.created_at < ? ORDER BY h.created_at DESC, h.id DESC LIMIT 1), 'aware'), COUNT(*)"
-        " FROM customers c WHERE c.created_at < ?"
-        " AND (c.forgotten_at IS NULL OR c.forgotten_at >= ?) GROUP BY 1",
+        "SELECT CASE WHEN l.customer_id IS NULL THEN c.stage"
+        " ELSE COALESCE(l.from_stage, 'aware') END, COUNT(*) FROM customers c"
+        " LEFT JOIN (SELECT customer_id, from_stage FROM (SELECT customer_id, from_stage,"
+        " ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY created_at, id) AS n"
+        " FROM stage_history WHERE created_at >= ?) WHERE n = 1) l ON l.customer_id = c.id"
+        " WHERE c.created_at < ? AND (c.forgotten_at IS NULL OR c.forgotten_at >= ?) GROUP BY 1",
         (moment, moment, moment),
     )
     return {str(row[0]): int(row[1]) for row in rows}
@@ -317,15 +320,22 @@ async def points_outstanding(tx: aiosqlite.Connection, moment: str) -> int:
     return int(row[0])
 
 
-async def earned_per_customer(tx: aiosqlite.Connection, since: str, end: str) -> list[int]:
-    """Points each customer earned (earn, bonus; net of voids) in [since, end), where positive."""
+async def customers_by_earned(
+    tx: aiosqlite.Connection, since: str, end: str, thresholds: tuple[int, ...]
+) -> dict[int, int]:
+    """Customers who earned points (earn, bonus; net of voids) in [since, end), counted by the
+    highest of the ascending `thresholds` they reached (its index); none reached: -1."""
+    case = " ".join(
+        f"WHEN earned >= {int(n)} THEN {i}" for i, n in reversed(list(enumerate(thresholds)))
+    )
     rows = await _rows(
         tx,
-        "SELECT SUM(delta) FROM points_ledger WHERE created_at >= ? AND created_at < ?"
-        " AND kind IN ('earn', 'bonus') GROUP BY customer_id HAVING SUM(delta) > 0",
+        f"SELECT CASE {case} ELSE -1 END, COUNT(*) FROM (SELECT SUM(delta) AS earned"  # noqa: S608
+        " FROM points_ledger WHERE created_at >= ? AND created_at < ?"
+        " AND kind IN ('earn', 'bonus') GROUP BY customer_id HAVING SUM(delta) > 0) GROUP BY 1",
         (since, end),
     )
-    return [int(row[0]) for row in rows]
+    return {int(row[0]): int(row[1]) for row in rows}
 
 
 async def customers_before(tx: aiosqlite.Connection, moment: str) -> int:

@@ -3,7 +3,8 @@
 Recency comes from the moments the stage engine stored (`care.stages`: at_risk_at, lapsed_at
 from its P(alive) model), never from a second model; response times are counted as the SLA
 check counts them (`care.tickets.hours.counted_time`); tiers as loyalty reaches them
-(`care.loyalty.tiers.tier_for` over points earned in the tier window).
+(the highest threshold the points earned in the tier window reach, as
+`care.loyalty.tiers.tier_for` decides, counted in SQL).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import aiosqlite
 
 from care.clock import Clock, iso, parse_iso
 from care.errors import InvalidArgument
-from care.loyalty.tiers import TIER_WINDOW_MONTHS, tier_for
+from care.loyalty.tiers import TIER_WINDOW_MONTHS
 from care.loyalty.units import add_months
 from care.outbox import Outbox
 from care.ports import Label, OutboundMessage
@@ -269,12 +270,18 @@ class ReportService:
         )
 
     async def _tiers(self, tx: aiosqlite.Connection, end: datetime) -> dict[str, int]:
+        """Customers by the tier their points earned in the tier window reach (`tier_for`)."""
         since = iso(add_months(end, -TIER_WINDOW_MONTHS))
-        earned = await repo.earned_per_customer(tx, since, iso(end))
-        counts = Counter(tier_for(self._loyalty, points).name for points in earned)
-        base = self._loyalty.tiers[0].name
-        counts[base] += max(0, await repo.customers_before(tx, iso(end)) - len(earned))
-        return {tier.name: counts.get(tier.name, 0) for tier in self._loyalty.tiers}
+        tiers = self._loyalty.tiers
+        counts = await repo.customers_by_earned(
+            tx, since, iso(end), tuple(tier.threshold for tier in tiers)
+        )
+        earning = sum(counts.values())
+        everyone = await repo.customers_before(tx, iso(end))
+        result = {tier.name: counts.get(i, 0) for i, tier in enumerate(tiers)}
+        # Those who earned nothing are in the first tier (threshold 0), as `tier_for` says.
+        result[tiers[0].name] += max(0, everyone - earning) + counts.get(-1, 0)
+        return result
 
 
 def _round(value: float | None) -> float | None:

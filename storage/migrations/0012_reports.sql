@@ -14,8 +14,12 @@ CREATE TABLE faq_outcomes (
 -- Period sums of the ledger (issued, redeemed, expired), the outstanding balance and points
 -- earned per customer for tiers, all from this index alone.
 CREATE INDEX points_ledger_report ON points_ledger (created_at, kind, customer_id, delta);
--- Spend, visits and the RFM grid over a window of purchases.
+-- Points earned per customer in the tier window, read in customer order without a sort.
+CREATE INDEX points_ledger_report_customer ON points_ledger (customer_id, created_at, kind, delta);
+-- Spend and visits in a period (by time), and per customer for the RFM grid and the at-risk
+-- customers' value (by customer, without touching the table).
 CREATE INDEX purchases_report ON purchases (created_at, customer_id, amount_cents);
+CREATE INDEX purchases_report_customer ON purchases (customer_id, created_at, amount_cents);
 -- Stage moves in a period.
 CREATE INDEX stage_history_report ON stage_history (created_at);
 -- Tickets opened and resolved in a period.
