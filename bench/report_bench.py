@@ -209,7 +209,8 @@ def main() -> None:
     print(f"  render album (6 charts) {album:6.2f} s")
     print(f"  render all {int(figures['charts'])} charts   {every:6.2f} s")
     print(f"  weekly report, total    {week + album:6.2f} s   (target < {TARGET_SECONDS:.0f} s)")
-    print(f"  peak RSS                {figures['peak_rss_mb']:6.0f} MB  (target < {TARGET_MB:.0f})")
+    rss = figures["peak_rss_mb"]
+    print(f"  peak RSS                {rss:6.0f} MB  (target < {TARGET_MB:.0f} MB)")
 
 
 async def _migrated(path: Path) -> None:
