@@ -45,6 +45,7 @@ from storage.reports import TicketTimes
 PERIODS = {"week": 7, "month": 30}
 DIGEST = "reports.digest"
 DIGEST_FACT = "report_digest_week"  # the week (its start date) whose digest was queued
+DIGEST_OFF = "report_digest_off:"  # + an owner's id: "1" while they opted out with /report digest
 
 
 class ReportService:
@@ -106,6 +107,17 @@ class ReportService:
 
     # ------------------------------------------------------------------ digest
 
+    async def set_digest(self, actor_id: int, wanted: bool) -> bool:
+        """/report digest on|off (owners): whether the caller gets the weekly digest; audited."""
+        state = "on" if wanted else "off"
+        async with self._staff.act(actor_id, "report", f"digest {state}", Role.OWNER) as act:
+            at = iso(self._clock.now())
+            await ops_repo.set_fact(
+                act.tx, f"{DIGEST_OFF}{actor_id}", "0" if wanted else "1", actor_id, at
+            )
+            act.result = f"digest {state}"
+        return wanted
+
     async def queue_digest(self) -> int:
         """On the digest day from the digest time on, queue last week's digest to every owner
         once (the week is recorded with the messages); returns the messages queued."""
@@ -131,6 +143,8 @@ class ReportService:
             if await ops_repo.fact(tx, DIGEST_FACT) == key:
                 return 0
             for owner in self._owners.owners:
+                if await ops_repo.fact(tx, f"{DIGEST_OFF}{owner}") == "1":
+                    continue
                 known = await customers_repo.find_by_telegram_id(tx, owner)
                 lang = known.language if known else self._locale.default_language
                 queued += await self._outbox.add(

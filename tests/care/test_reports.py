@@ -167,3 +167,18 @@ async def test_the_digest_can_be_turned_off(db: Database, clock: FakeClock) -> N
     care = CareServices.build(db, clock, settings, RecordingMessenger())
     clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     assert await care.reports.queue_digest() == 0
+
+
+async def test_an_owner_who_opted_out_gets_no_digest(db: Database, clock: FakeClock) -> None:
+    care = _care(db, clock, [700, 701])
+    assert await care.reports.set_digest(701, False) is False
+    clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    assert await care.reports.queue_digest() == 1
+    async with db.read() as tx:
+        cursor = await tx.execute("SELECT chat_id, message FROM outbox")
+        rows = await cursor.fetchall()
+    assert [row[0] for row in rows] == [700]
+    assert '"reports.digest_empty"' in rows[0][1]  # an empty shop says so
+    await care.reports.set_digest(701, True)
+    clock.set(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    assert await care.reports.queue_digest() == 2

@@ -63,3 +63,14 @@ async def test_report_with_a_bad_period_shows_usage(harness: Harness) -> None:
     await harness.owner.send("/report year")
     reply = (await harness.owner.next_message()).text or ""
     assert reply.startswith("That doesn't look right. Usage:") and "/report [week|month]" in reply
+
+
+async def test_only_an_owner_turns_their_digest_off_and_on(harness: Harness) -> None:
+    carol = await _joined(harness, "Carol")
+    await _grant(harness, carol, "manager")
+    await carol.send("/report digest off")
+    assert (await carol.next_message()).text == "Sorry, that command needs the owner role."
+    await harness.owner.send("/report digest off")
+    assert "No more weekly digests" in ((await harness.owner.next_message()).text or "")
+    await harness.owner.send("/report digest on")
+    assert (await harness.owner.next_message()).text == "The weekly digest is on for you."
