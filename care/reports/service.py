@@ -125,11 +125,9 @@ class ReportService:
             return 0
         now = self._clock.now()
         local = now.astimezone(self._locale.zone)
-        hour, minute = self._s.digest_at
-        if local.isoweekday() != self._s.digest_weekday or (local.hour, local.minute) < (
-            hour,
-            minute,
-        ):
+        if local.isoweekday() != self._s.digest_weekday:
+            return 0
+        if (local.hour, local.minute) < self._s.digest_at:
             return 0
         midnight = datetime.combine(local.date(), time(0), tzinfo=self._locale.zone)
         week = Period(midnight - timedelta(days=7), midnight)
