@@ -398,13 +398,13 @@ def digest_message(chat_id: int, lang: str, report: Report, week: str) -> Outbou
         key = "reports.digest_empty" if report.empty else "reports.digest_still"
         return OutboundMessage(chat_id, key, lang, {"week": week})
     fields: dict[str, object] = {"week": week}
-    lines = []
     for i, mover in enumerate(report.movers, start=1):
+        rose = mover.now > mover.before
         fields[f"name{i}"] = Label(f"reports.measure.{mover.name}", mover.name)
+        fields[f"dir{i}"] = Label("reports.rose" if rose else "reports.fell", "")
         fields[f"now{i}"] = format_value(mover.name, mover.now)
         fields[f"was{i}"] = format_value(mover.name, mover.before)
-        lines.append(i)
-    return OutboundMessage(chat_id, f"reports.digest_{len(lines)}", lang, fields)
+    return OutboundMessage(chat_id, f"reports.digest_{len(report.movers)}", lang, fields)
 
 
 def format_value(name: str, value: float) -> str:

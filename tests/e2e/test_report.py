@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sandbox import SandboxUser
 from storage import audit as audit_repo
 from tests.conftest import Harness
@@ -74,3 +76,18 @@ async def test_only_an_owner_turns_their_digest_off_and_on(harness: Harness) -> 
     assert "No more weekly digests" in ((await harness.owner.next_message()).text or "")
     await harness.owner.send("/report digest on")
     assert (await harness.owner.next_message()).text == "The weekly digest is on for you."
+
+
+async def test_the_owner_gets_the_weekly_digest_once_on_monday(harness: Harness) -> None:
+    await seed_shop(harness.care.db)
+    await harness.owner.send("/start")  # a bot may not write first
+    await harness.owner.next_message()
+    harness.clock.set(datetime(2026, 11, 23, 8, 30, tzinfo=UTC))  # a Monday, after 08:00
+    assert await harness.care.reports.queue_digest() == 1
+    digest = await harness.owner.next_message(timeout=10)
+    assert (digest.text or "").startswith("📊 Week of 2026-11-16:\n• ")
+    assert "Send /report week for the charts." in (digest.text or "")
+    assert (digest.text or "").count(" rose from ") + (digest.text or "").count(" fell from ") == 3
+    harness.clock.set(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
+    assert await harness.care.reports.queue_digest() == 0
+    await harness.owner.expect_no_message(0.5)
