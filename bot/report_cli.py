@@ -20,7 +20,7 @@ from care.errors import InvalidArgument
 from care.reports.measures import Report
 from care.services import CareServices
 from handlers import report_charts
-from handlers.report_charts import Chart
+from handlers.chart_kit import Chart
 from handlers.texts import label, t
 from storage.reports import CustomerValue
 

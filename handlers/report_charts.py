@@ -1,32 +1,19 @@
 """The report as pictures: one PNG per idea, labelled from the catalogue in the reader's language.
 
 Rendering is CPU work (about a tenth of a second a chart): callers run `render` in a thread
-(`asyncio.to_thread`), never on the event loop. Matplotlib's object API (a `Figure` with the
-Agg canvas, no pyplot state) is used so renders in threads do not share figures. Every label is
-drawn with Noto Sans CJK SC, shipped in the `mplfonts` wheel, so Chinese is drawn as Chinese and
-not as boxes; it has Latin glyphs too, so both languages look the same.
+(`asyncio.to_thread`), never on the event loop. The drawing itself is in `handlers.chart_kit`.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import io
-import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from care.reports.digest import format_value
 from care.reports.measures import RFM_FREQUENCY, RFM_RECENCY_DAYS, Report
-from care.reports.service import format_value
 from care.settings import STAGES
+from handlers import chart_kit as kit
 from handlers.texts import label, t, tier_label
 
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-
-WIDTH_PX, HEIGHT_PX, DPI = 1200, 800, 100
 ALBUM = ("funnel", "recency", "csat", "service", "faq", "points")
 CHARTS = (
     "funnel",
@@ -41,63 +28,12 @@ CHARTS = (
     "tiers",
     "outreach",
 )
-FONT_FILE = "NotoSansCJKsc-Regular.otf"
-NOW_COLOUR, BEFORE_COLOUR = "#2a7ab0", "#b8d4e8"
-_setup_lock = threading.Lock()
 
 
-@dataclass(frozen=True, slots=True)
-class Chart:
-    """One rendered chart: its name, title, PNG bytes and the table of what it shows."""
-
-    name: str
-    title: str
-    png: bytes
-    table: list[tuple[str, ...]]  # the header row first
-
-
-@dataclass(frozen=True, slots=True)
-class _Bars:
-    """What a bar chart shows: categories, one or two series, and its table."""
-
-    title: str
-    axis: str
-    categories: list[str]
-    series: list[tuple[str, list[float]]]
-    note: str = ""
-    money: bool = False
-
-
-def font_path() -> Path:
-    """Where the CJK font lives: inside the installed `mplfonts` package (not imported)."""
-    spec = importlib.util.find_spec("mplfonts")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the mplfonts package (the charts' CJK font) is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "fonts" / FONT_FILE
-
-
-@cache
-def font_family() -> str:
-    """Register the CJK font with matplotlib once and return its family name."""
-    with _setup_lock:
-        # Imported here: the bot starts without paying for matplotlib until a report is drawn.
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib import font_manager
-
-        path = str(font_path())
-        font_manager.fontManager.addfont(path)
-        family = str(font_manager.FontProperties(fname=path).get_name())
-        matplotlib.rcParams["font.family"] = [family]
-        matplotlib.rcParams["axes.unicode_minus"] = False
-        return family
-
-
-def render(report: Report, lang: str, names: Sequence[str] = CHARTS) -> list[Chart]:
+def render(report: Report, lang: str, names: Sequence[str] = CHARTS) -> list[kit.Chart]:
     """Draw the named charts of `report` with labels in `lang` (blocking: run in a thread)."""
-    font_family()
-    builders: dict[str, Callable[[Report, str], Chart]] = {
+    kit.font_family()
+    builders: dict[str, Callable[[Report, str], kit.Chart]] = {
         "funnel": _funnel,
         "recency": _recency,
         "value": _value,
@@ -150,11 +86,11 @@ def _stage(stage: str, lang: str) -> str:
     return label(f"stages.{stage}", stage, lang)
 
 
-def _funnel(report: Report, lang: str) -> Chart:
-    return _bar_chart(
+def _funnel(report: Report, lang: str) -> kit.Chart:
+    return kit.bar_chart(
         "funnel",
         lang,
-        _Bars(
+        kit.Bars(
             t("reports.chart.funnel", lang),
             t("reports.axis.customers", lang),
             [_stage(s, lang) for s in STAGES],
@@ -181,12 +117,12 @@ def _moves(report: Report) -> dict[str, int]:
     }
 
 
-def _recency(report: Report, lang: str) -> Chart:
+def _recency(report: Report, lang: str) -> kit.Chart:
     statuses = ("active", "at_risk", "lapsed")
-    return _bar_chart(
+    return kit.bar_chart(
         "recency",
         lang,
-        _Bars(
+        kit.Bars(
             t("reports.chart.recency", lang),
             t("reports.axis.customers", lang),
             [t(f"reports.recency.{s}", lang) for s in statuses],
@@ -195,12 +131,12 @@ def _recency(report: Report, lang: str) -> Chart:
     )
 
 
-def _value(report: Report, lang: str) -> Chart:
+def _value(report: Report, lang: str) -> kit.Chart:
     spend = [report.value_by_stage.get(s, (0, 0, 0))[1] / 100 for s in STAGES]
-    return _bar_chart(
+    return kit.bar_chart(
         "value",
         lang,
-        _Bars(
+        kit.Bars(
             t("reports.chart.value", lang),
             t("reports.axis.spend", lang),
             [_stage(s, lang) for s in STAGES],
@@ -222,7 +158,7 @@ def _rfm_labels() -> tuple[list[str], list[str]]:
     return recency, frequency
 
 
-def _rfm(report: Report, lang: str) -> Chart:
+def _rfm(report: Report, lang: str) -> kit.Chart:
     recency, frequency = _rfm_labels()
     grid = [[0] * len(recency) for _ in frequency]
     spend = [[0] * len(recency) for _ in frequency]
@@ -235,9 +171,9 @@ def _rfm(report: Report, lang: str) -> Chart:
         (f, *(f"{grid[i][j]} / {spend[i][j] / 100:,.0f}" for j in range(len(recency))))
         for i, f in enumerate(frequency)
     ]
-    fig, ax = _figure(title)
+    fig, ax = kit.figure(title)
     if not report.rfm:
-        return _finish("rfm", title, _no_data(fig, ax, lang), table)
+        return kit.finish("rfm", title, kit.no_data(fig, ax, lang), table)
     ax.imshow(grid, cmap="Blues", aspect="auto", origin="lower")
     peak = max(max(row) for row in grid) or 1
     for i, row in enumerate(grid):
@@ -248,15 +184,15 @@ def _rfm(report: Report, lang: str) -> Chart:
     ax.set_yticks(range(len(frequency)), frequency)
     ax.set_xlabel(t("reports.axis.days_since", lang))
     ax.set_ylabel(t("reports.axis.purchases_12m", lang))
-    return _finish("rfm", title, fig, table)
+    return kit.finish("rfm", title, fig, table)
 
 
-def _csat(report: Report, lang: str) -> Chart:
+def _csat(report: Report, lang: str) -> kit.Chart:
     average = "–" if report.csat.average is None else f"{report.csat.average:.1f}"
-    return _bar_chart(
+    return kit.bar_chart(
         "csat",
         lang,
-        _Bars(
+        kit.Bars(
             t("reports.chart.csat", lang, average=average),
             t("reports.axis.tickets", lang),
             [str(score) for score in range(1, 6)],
@@ -265,27 +201,32 @@ def _csat(report: Report, lang: str) -> Chart:
     )
 
 
-def _csat_trend(report: Report, lang: str) -> Chart:
+def _csat_trend(report: Report, lang: str) -> kit.Chart:
     title = t("reports.chart.csat_trend", lang)
     weeks = report.csat.weekly
     table: list[tuple[str, ...]] = [
         (t("reports.col.item", lang), t("reports.axis.score", lang), t("reports.col.count", lang))
     ]
     table += [(w, "–" if a is None else f"{a:.1f}", str(n)) for w, a, n in weeks]
-    fig, ax = _figure(title)
+    fig, ax = kit.figure(title)
     points = [(i, a) for i, (_, a, _) in enumerate(weeks) if a is not None]
     if not points:
-        return _finish("csat_trend", title, _no_data(fig, ax, lang), table)
+        return kit.finish("csat_trend", title, kit.no_data(fig, ax, lang), table)
     ax.plot(
-        [i for i, _ in points], [a for _, a in points], marker="o", lw=4, ms=12, color=NOW_COLOUR
+        [i for i, _ in points],
+        [a for _, a in points],
+        marker="o",
+        lw=4,
+        ms=12,
+        color=kit.NOW_COLOUR,
     )
     ax.set_ylim(0.8, 5.2)
     ax.set_xticks(range(len(weeks)), [w[5:] for w, _, _ in weeks])
     ax.set_ylabel(t("reports.axis.score", lang))
-    return _finish("csat_trend", title, fig, table)
+    return kit.finish("csat_trend", title, fig, table)
 
 
-def _service(report: Report, lang: str) -> Chart:
+def _service(report: Report, lang: str) -> kit.Chart:
     tickets = report.tickets
     first, resolution = tickets.first_response, tickets.resolution
     names = [t("reports.service.first_response", lang), t("reports.service.resolution", lang)]
@@ -297,10 +238,10 @@ def _service(report: Report, lang: str) -> Chart:
         if times.within_target is not None:
             share = f"{100 * times.within_target:.0f}%"
             notes.append(t("reports.service.within", lang, label=name, share=share))
-    return _bar_chart(
+    return kit.bar_chart(
         "service",
         lang,
-        _Bars(
+        kit.Bars(
             t("reports.chart.service", lang),
             t("reports.axis.hours", lang),
             names,
@@ -316,13 +257,13 @@ def _service(report: Report, lang: str) -> Chart:
     )  # fmt: skip
 
 
-def _faq(report: Report, lang: str) -> Chart:
+def _faq(report: Report, lang: str) -> kit.Chart:
     faq = report.faq
     votes = t("reports.faq.votes", lang, helpful=faq.helpful, unhelpful=faq.unhelpful)
-    return _bar_chart(
+    return kit.bar_chart(
         "faq",
         lang,
-        _Bars(
+        kit.Bars(
             t("reports.chart.faq", lang),
             t("reports.axis.questions", lang),
             [t(f"reports.faq.{o}", lang) for o in ("answer", "suggest", "fallback")],
@@ -332,12 +273,12 @@ def _faq(report: Report, lang: str) -> Chart:
     )
 
 
-def _points(report: Report, lang: str) -> Chart:
+def _points(report: Report, lang: str) -> kit.Chart:
     points = report.points
-    return _bar_chart(
+    return kit.bar_chart(
         "points",
         lang,
-        _Bars(
+        kit.Bars(
             t("reports.chart.points", lang, outstanding=f"{points.outstanding:,}"),
             t("reports.axis.points", lang),
             [t(f"reports.points.{k}", lang) for k in ("issued", "redeemed", "expired")],
@@ -347,12 +288,12 @@ def _points(report: Report, lang: str) -> Chart:
     )
 
 
-def _tiers(report: Report, lang: str) -> Chart:
+def _tiers(report: Report, lang: str) -> kit.Chart:
     tiers = list(report.members_by_tier)
-    return _bar_chart(
+    return kit.bar_chart(
         "tiers",
         lang,
-        _Bars(
+        kit.Bars(
             t("reports.chart.tiers", lang),
             t("reports.axis.customers", lang),
             [tier_label(tier, lang) for tier in tiers],
@@ -361,12 +302,12 @@ def _tiers(report: Report, lang: str) -> Chart:
     )
 
 
-def _outreach(report: Report, lang: str) -> Chart:
+def _outreach(report: Report, lang: str) -> kit.Chart:
     o = report.outreach
-    chart = _bar_chart(
+    chart = kit.bar_chart(
         "outreach",
         lang,
-        _Bars(
+        kit.Bars(
             t("reports.chart.outreach", lang),
             t("reports.axis.messages", lang),
             [t(f"reports.outreach.{k}", lang) for k in ("sent", "failed", "replies", "won_back")],
@@ -377,78 +318,4 @@ def _outreach(report: Report, lang: str) -> Chart:
     reasons: list[tuple[str, ...]] = [
         (t("reports.col.failed_reason", lang, reason=r), str(n)) for r, n in o.failed.items()
     ]
-    return Chart(chart.name, chart.title, chart.png, chart.table + reasons)
-
-
-# ---------------------------------------------------------------------- drawing
-
-
-def _figure(title: str) -> tuple[Any, Axes]:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
-    # Fixed margins: a layout engine would measure every label first (a third of the time).
-    fig.subplots_adjust(left=0.1, right=0.97, top=0.88, bottom=0.2)
-    ax = fig.add_subplot()
-    ax.set_title(title, fontsize=28, pad=18, loc="left")
-    ax.tick_params(labelsize=20)
-    ax.xaxis.label.set_fontsize(20)
-    ax.yaxis.label.set_fontsize(20)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return fig, ax
-
-
-def _no_data(fig: Any, ax: Axes, lang: str) -> Any:
-    ax.set_axis_off()
-    ax.text(0.5, 0.5, t("reports.no_data", lang), ha="center", va="center", fontsize=40,
-            color="#808890", transform=ax.transAxes)  # fmt: skip
-    return fig
-
-
-def _finish(name: str, title: str, fig: Any, table: list[tuple[str, ...]]) -> Chart:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    buffer = io.BytesIO()
-    FigureCanvasAgg(fig).print_png(buffer)
-    return Chart(name, title, buffer.getvalue(), table)
-
-
-def _bar_chart(name: str, lang: str, bars: _Bars, *, empty: bool | None = None) -> Chart:
-    """Vertical bars, one group per category, each bar labelled with its value."""
-    header = (t("reports.col.item", lang), *(label_ for label_, _ in bars.series))
-    table: list[tuple[str, ...]] = [header]
-    for i, category in enumerate(bars.categories):
-        table.append((category, *(_shown(values[i], bars.money) for _, values in bars.series)))
-    if bars.note:
-        table.append((bars.note,))
-    fig, ax = _figure(bars.title)
-    nothing = all(v == 0 for _, values in bars.series for v in values)
-    if empty if empty is not None else nothing:
-        return _finish(name, bars.title, _no_data(fig, ax, lang), table)
-    width = 0.8 / len(bars.series)
-    colours = (NOW_COLOUR, BEFORE_COLOUR)
-    for k, (series_label, values) in enumerate(bars.series):
-        xs = [i + (k - (len(bars.series) - 1) / 2) * width for i in range(len(values))]
-        drawn = ax.bar(xs, values, width * 0.95, label=series_label, color=colours[k % 2])
-        ax.bar_label(drawn, labels=[_shown(v, bars.money) for v in values], fontsize=18, padding=4)
-    ax.set_xticks(range(len(bars.categories)), bars.categories)
-    ax.set_ylabel(bars.axis)
-    if not bars.money:
-        from matplotlib.ticker import MaxNLocator
-
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.margins(y=0.15)
-    if len(bars.series) > 1:
-        ax.legend(fontsize=18, frameon=False)
-    if bars.note:
-        ax.set_xlabel(bars.note, fontsize=18, labelpad=14)
-    return _finish(name, bars.title, fig, table)
-
-
-def _shown(value: float, money: bool) -> str:
-    return f"{value:,.2f}" if money else _number(value)
-
-
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    return kit.Chart(chart.name, chart.title, chart.png, chart.table + reasons)

@@ -14,7 +14,7 @@ from PIL import Image
 
 from care.services import CareServices
 from care.settings import CareSettings
-from handlers import report_charts
+from handlers import chart_kit, report_charts
 from handlers.texts import catalogue, placeholders
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger
@@ -36,7 +36,7 @@ def _text_png(text: str, family: str) -> bytes:
 
 
 def test_the_font_has_a_glyph_for_every_chinese_label() -> None:
-    font = FT2Font(str(report_charts.font_path()))
+    font = FT2Font(str(chart_kit.font_path()))
     labels = [
         texts["zh"]
         for key, texts in catalogue().items()
@@ -52,7 +52,7 @@ def test_the_font_has_a_glyph_for_every_chinese_label() -> None:
 
 
 def test_chinese_is_drawn_as_chinese_not_as_boxes() -> None:
-    family = report_charts.font_family()
+    family = chart_kit.font_family()
     # Without a CJK font every character is the same box: two different words look the same.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
