@@ -43,6 +43,7 @@ from handlers import (
     membership,
     outreach,
     pipeline,
+    reports,
     segments,
     setup,
     staff,
@@ -92,6 +93,8 @@ HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], 
     # staff /segment /tag, managers' /campaign and its buttons, customers' "stop these"
     (FEATURES, segments.handlers),
     (FEATURES, campaigns.handlers),
+    # managers' /report: an album of charts
+    (FEATURES, reports.handlers),
     # staff /faq /unanswered, the FAQ's own buttons
     (FEATURES, faq.handlers),
     # free text goes to the FAQ only after every conversation above had its chance
@@ -188,6 +191,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
     jobs.schedule(app, ticket_check=timedelta(minutes=settings.tickets.check_every_minutes))
     jobs.schedule_outreach(app, settings.outreach, settings.stages)
     jobs.schedule_ops(app, settings.backup)
+    jobs.schedule_reports(app, settings.reports)
     return app
 
 

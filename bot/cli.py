@@ -25,6 +25,7 @@ from bot import (
     health,
     inbox_cli,
     purchases_cli,
+    report_cli,
 )
 from bot.app import care_settings
 from bot.backup import BackupError
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     once.add_argument("--now", default=None, help="ISO-8601 moment with offset (default: now)")
     for step in (dry, once):
         step.add_argument("--config", default=argparse.SUPPRESS, help="config file")
+    report_cli.configure(command("report", "the owner's report: HTML file (--out) or --json"))
     init = command("init", "first run: check the token, write the config, capture the owner's id")
     init.add_argument("--force", action="store_true", help="overwrite an existing config file")
     init.add_argument("--base-url", default=None, help="a Bot API server other than Telegram's")
@@ -190,6 +192,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _outreach(args, config)
     if args.command == "inbox":
         return inbox_cli.run(args, _load(config, require_token=False))
+    if args.command == "report":
+        return report_cli.run(args, _load(config, require_token=False))
     if args.command == "init":
         return _init(Path(config), args)
     if args.command == "backup":

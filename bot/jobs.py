@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot import backup
-from care.settings import BackupSettings, OutreachSettings, StageSettings
+from care.settings import BackupSettings, OutreachSettings, ReportSettings, StageSettings
 from handlers.context import CareContext
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,7 @@ EXPIRE_POINTS_EVERY = timedelta(hours=1)
 HEARTBEAT_EVERY = timedelta(seconds=30)
 FIRST_BACKUP_AFTER = timedelta(minutes=10)
 AT_RISK_CHECK_EVERY = timedelta(hours=1)
+DIGEST_CHECK_EVERY = timedelta(minutes=15)
 POLLER_TASK = "getUpdates"  # the name bot/pipeline.py gives its polling task
 
 
@@ -127,3 +128,19 @@ def schedule_ops(
         app.job_queue.run_repeating(
             job_backup, interval=every, first=FIRST_BACKUP_AFTER, name="backup"
         )
+
+
+async def job_report_digest(context: CareContext) -> None:
+    """Queue last week's digest to the owners once, on the digest day (care decides when)."""
+    queued = await context.care.reports.queue_digest()
+    if queued:
+        log.info("report digest queued=%s", queued)
+
+
+def schedule_reports(
+    app: Any, settings: ReportSettings, *, every: timedelta = DIGEST_CHECK_EVERY
+) -> None:
+    """Register the weekly digest's check, unless the digest is turned off."""
+    if app.job_queue is None or not settings.digest:
+        return
+    app.job_queue.run_repeating(job_report_digest, interval=every, first=60, name="digest")

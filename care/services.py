@@ -18,6 +18,7 @@ from care.outreach.service import OutreachService
 from care.pacer import Pacer
 from care.phones import region_for
 from care.ports import Messenger
+from care.reports.service import ReportService
 from care.segments.service import SegmentService
 from care.settings import CareSettings
 from care.staff import StaffService
@@ -50,6 +51,7 @@ class CareServices:
     status: StatusService
     segments: SegmentService
     campaigns: CampaignService
+    reports: ReportService
 
     @classmethod
     def build(
@@ -121,5 +123,17 @@ class CareServices:
                 outbox,
                 staff,
                 segments,
+            ),
+            reports=ReportService(
+                db,
+                clock,
+                locale=settings.locale,
+                stages=settings.stages,
+                tickets=settings.tickets,
+                loyalty=settings.loyalty,
+                owners=settings.staff,
+                settings=settings.reports,
+                staff=staff,
+                outbox=outbox,
             ),
         )

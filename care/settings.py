@@ -488,6 +488,25 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """The owners' weekly digest (see config.example.toml)."""
+
+    digest: bool = True  # false: no weekly digest (/report still works)
+    digest_weekday: int = 1  # ISO weekday in the [locale] time zone, 1 = Monday
+    digest_time: str = "08:00"  # local time of day; sent from then until the day ends
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.digest_weekday <= 7:
+            raise ValueError("digest_weekday: ISO weekday number, 1 (Monday) to 7 (Sunday)")
+        _clock_time(self.digest_time, "digest_time")
+
+    @property
+    def digest_at(self) -> tuple[int, int]:
+        """The local time of day the digest goes out, as (hour, minute)."""
+        return _clock_time(self.digest_time, "digest_time")
+
+
+@dataclass(frozen=True, slots=True)
 class CareSettings:
     """Every config section care reads, one field per TOML table of the same name.
 
@@ -506,3 +525,4 @@ class CareSettings:
     outreach: OutreachSettings = field(default_factory=OutreachSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)

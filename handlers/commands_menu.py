@@ -31,6 +31,8 @@ STAFF_COMMANDS += ("stage", "outreach")
 STAFF_COMMANDS += ("customers",)
 # Segments and campaigns (issue 13).
 STAFF_COMMANDS += ("segment", "tag", "campaign")
+# Owner reports (issue 14).
+STAFF_COMMANDS += ("report",)
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NoReturn
 
 import aiosqlite
@@ -36,7 +37,8 @@ from care.staff import StaffService
 from care.tickets.complaints import looks_like_complaint
 from storage import customers as customers_repo
 from storage import faq as repo
-from storage.db import Database
+from storage import reports as reports_repo
+from storage.db import Database, ride_along
 from storage.faq import FaqRow, UnansweredRow
 
 MAX_QUESTION_LENGTH = 300
@@ -83,6 +85,7 @@ class FaqService:
         if match.decision is Decision.ANSWER and match.entry_id is not None:
             entry = snapshot.row_for(match.entry_id, qlang)
             if entry is not None:
+                await self._count(asker, "answer")
                 return FaqReply(Outcome.ANSWER, qlang, text, entry=entry, match=match)
         # A complaint is not a question for the FAQ: it goes before "did you mean" and is not
         # recorded as unanswered.
@@ -92,12 +95,28 @@ class FaqService:
             rows = tuple(
                 r for i in match.suggestions if (r := snapshot.row_for(i, qlang)) is not None
             )
+            await self._count(asker, "suggest")
             return FaqReply(Outcome.SUGGEST, qlang, text, suggestions=rows, match=match)
         unanswered_id = None
         if asker is not None:
             async with self._db.transaction() as tx:
                 unanswered_id = await self._record(tx, norm, qlang, text)
+                await reports_repo.add_faq_outcome(tx, _hour(self._clock.now()), "fallback")
         return FaqReply(Outcome.FALLBACK, qlang, text, unanswered_id=unanswered_id, match=match)
+
+    async def _count(self, asker: int | None, outcome: str) -> None:
+        """Count an answered or suggested question for the reports: it rides along with the
+        update's own commit (no transaction of its own in the bot), a dry run counts nothing."""
+        if asker is None:
+            return
+        hour = _hour(self._clock.now())
+
+        async def work(tx: aiosqlite.Connection) -> None:
+            await reports_repo.add_faq_outcome(tx, hour, outcome)
+
+        if not ride_along(work):
+            async with self._db.transaction() as tx:
+                await work(tx)
 
     @property
     def matcher(self) -> str:
@@ -367,3 +386,8 @@ def _check_entry(lang: str, question: str, answer: str) -> None:
 def split_alternates(text: str) -> tuple[str, ...]:
     """Alternate phrasings separated by '|' or ';'."""
     return tuple(part.strip() for part in text.replace(";", "|").split("|") if part.strip())
+
+
+def _hour(moment: datetime) -> str:
+    """The FAQ outcome counters' bucket: the UTC hour, '2026-11-30T09'."""
+    return iso(moment)[:13]

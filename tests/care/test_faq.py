@@ -30,7 +30,7 @@ from care.settings import FaqSettings, StaffSettings
 from care.staff import StaffService
 from handlers.texts import catalogue
 from storage import audit as audit_repo
-from storage.db import Database
+from storage.db import Database, riding
 from tests.fakes import FakeClock, RecordingMessenger
 
 OWNER = 42
@@ -329,9 +329,13 @@ async def test_an_answered_question_writes_nothing_and_a_fallback_one_transactio
         ("who won the football yesterday", Outcome.FALLBACK, 1),
     ):
         statements.clear()
-        result = await faq.answer(text, "en", asker=ALICE)
+        with riding() as rider:  # as in the bot: an update's own commit carries the count
+            result = await faq.answer(text, "en", asker=ALICE)
         assert result.outcome is outcome, text
         assert _writes(statements) == writes, (text, statements)
+        # The report's outcome counter rides along with an answer (the fallback's is in its
+        # own transaction); small talk and empty messages are not questions.
+        assert len(rider.works) == (outcome is Outcome.ANSWER), text
 
 
 async def test_follow_up_buttons_write_once_and_a_double_tap_nothing_new(
