@@ -27,6 +27,9 @@ STAFF_COMMANDS += ("earn", "redeem", "adjust", "void", "customer")
 # Stages and outreach (issue 6).
 CUSTOMER_COMMANDS += ("birthday", "timezone")
 STAFF_COMMANDS += ("stage", "outreach")
+# Production (issue 15): anyone may need their id; owners pick the staff group.
+CUSTOMER_COMMANDS += ("whoami",)
+STAFF_COMMANDS += ("setup",)
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:
