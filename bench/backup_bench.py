@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import shutil
 import socket
@@ -213,6 +214,16 @@ async def measure(folder: Path, args: argparse.Namespace) -> None:
             await timed(users, Window("warm-up"), 5)
             idle = await timed(users, Window("without a backup"), args.idle)
 
+            scrapes: list[float] = []
+            scraped = Window("no backup, /metrics scraped every second")
+            stop = asyncio.Event()
+            asker = asyncio.create_task(ask(users, scraped, stop))
+            for _ in range(args.idle):
+                scrapes.append(await asyncio.to_thread(scrape, port))
+                await asyncio.sleep(1)
+            stop.set()
+            await asker
+
             during = Window("during `carebot backup`")
             stop = asyncio.Event()
             asker = asyncio.create_task(ask(users, during, stop))
@@ -224,16 +235,7 @@ async def measure(folder: Path, args: argparse.Namespace) -> None:
             await asker
             if done.returncode != 0:
                 raise RuntimeError(f"backup failed: {done.stdout}{done.stderr}")
-
-            scrapes: list[float] = []
-            scraped = Window("scraped once a second")
-            stop = asyncio.Event()
-            asker = asyncio.create_task(ask(users, scraped, stop))
-            for _ in range(args.idle):
-                scrapes.append(await asyncio.to_thread(scrape, port))
-                await asyncio.sleep(1)
-            stop.set()
-            await asker
+            after = await timed(users, Window("after the backup"), args.idle)
             status_runs = [
                 await asyncio.to_thread(carebot, "status", "--config", str(config))
                 for _ in range(5)
@@ -251,9 +253,10 @@ async def measure(folder: Path, args: argparse.Namespace) -> None:
           f" {copy.stat().st_size / 1e6:,.0f} MB"
           f" (baseline run: {BASELINE['backup']})")  # fmt: skip
     print(done.stdout.strip())
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("\n| FAQ answers | answers | per s | p50 ms | p99 ms | timeouts |")
     print("|---|---|---|---|---|---|")
-    for window in (idle, during, scraped):
+    for window in (idle, scraped, during, after):
         print(window.row())
     print(f"(baseline run: {BASELINE['faq_p99']})\n")
 

@@ -45,7 +45,7 @@ TABLES: dict[str, str] = {
     "outreach": "deleted (occasions and due times give the birthday away)",
     "outreach_optouts": "deleted",
     "earn_confirmations": "pending ones cancelled; reasons scrubbed",
-    "inbox": "their own updates reduced to the update id; anyone's else scrubbed of them",
+    "inbox": "their own updates reduced to the update id; others' handled ones scrubbed of them",
     "outbox": "to them or about their tickets: recipient and fields dropped, unsent ones"
     " skipped; anything else scrubbed of them",
     "audit_log": "kept: action, result, time; them as the actor and their names and numbers in"
@@ -209,7 +209,9 @@ async def _inbox(tx: aiosqlite.Connection, who: Identity, own: set[tuple[int, in
         key = (row["bot_id"], row["update_id"])
         if key in own:
             raw, chat_key = json.dumps({"update_id": row["update_id"]}), "-"
-        elif _mentions(who, row["raw"]):
+        elif row["status"] != "pending" and _mentions(who, row["raw"]):
+            # Someone else's update not handled yet is left as it came (scrubbing it would change
+            # what it does); the inbox prunes it two days after it is handled.
             raw = json.dumps(who.scrub_json(_json(row["raw"])), ensure_ascii=False)
             chat_key = row["chat_key"]
         else:

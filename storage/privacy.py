@@ -69,7 +69,7 @@ async def texts_of(tx: aiosqlite.Connection, table: str, column: str) -> list[Ro
 
 _SCANS = {
     ("audit_log", "arguments"): "SELECT id, actor_id, arguments, result FROM audit_log",
-    ("inbox", "raw"): "SELECT bot_id, update_id, chat_key, raw FROM inbox",
+    ("inbox", "raw"): "SELECT bot_id, update_id, chat_key, status, raw FROM inbox",
     ("outbox", "message"): "SELECT id, message FROM outbox",
     ("unanswered", "example"): "SELECT id, normalised, example, count FROM unanswered",
 }
