@@ -46,8 +46,8 @@ TABLES: dict[str, str] = {
     "outreach_optouts": "deleted",
     "earn_confirmations": "pending ones cancelled; reasons scrubbed",
     "inbox": "their own updates reduced to the update id; others' handled ones scrubbed of them",
-    "outbox": "to them or about their tickets: recipient and fields dropped, unsent ones"
-    " skipped; anything else scrubbed of them",
+    "outbox": "to them: recipient and fields dropped, unsent ones skipped; their tickets' posts"
+    " and anything else: scrubbed of them and of what they wrote",
     "audit_log": "kept: action, result, time; them as the actor and their names and numbers in"
     " the arguments replaced",
     "staff_roles": "staff, not customers: untouched",
@@ -68,7 +68,9 @@ class Erasure:
 class Identity:
     """How the customer can be named in free text: ids, username, phone, member code, name."""
 
-    def __init__(self, customer: CustomerRow, texts: Iterable[str] = ()) -> None:
+    def __init__(
+        self, customer: CustomerRow, texts: Iterable[str] = (), *, quoted: int = QUOTED
+    ) -> None:
         parts: list[str] = []
         if customer.telegram_id is not None:
             parts.append(rf"(?<!\d){customer.telegram_id}(?!\d)")
@@ -85,8 +87,8 @@ class Identity:
             after = r"(?!\w)" if name[-1].isascii() and name[-1].isalnum() else ""
             parts.append(before + re.escape(name) + after)
         # What they wrote, as others' updates quote it (a staff reply quotes the ticket's post).
-        quoted = [text for text in texts if len(text) >= QUOTED and not text.startswith("/")]
-        parts += [re.escape(text) for text in sorted(quoted, key=len, reverse=True)]
+        wrote = [text for text in texts if len(text) >= quoted and not text.startswith("/")]
+        parts += [re.escape(text) for text in sorted(wrote, key=len, reverse=True)]
         self.telegram_id = customer.telegram_id
         self._pattern = re.compile("|".join(parts), re.IGNORECASE)
 
@@ -134,8 +136,14 @@ async def erase_customer(
                 changed[table] = changed.get(table, 0) + 1
     changed["unanswered"] = await _unanswered(tx, texts)
     changed["inbox"] = await _inbox(tx, who, {(r["bot_id"], r["update_id"]) for r in own["inbox"]})
-    linked = {row["id"] for row in own["outbox"]}
-    changed["outbox"] = await _outbox(tx, who, linked)
+    to_them = {
+        row["id"]
+        for row in own["outbox"]
+        if row["customer_id"] == customer.id or row["chat_id"] == customer.telegram_id
+    }
+    # The staff chat still gets (or got) their tickets' posts, without anything they wrote.
+    about = Identity(customer, texts, quoted=3)
+    changed["outbox"] = await _outbox(tx, who, to_them, about, {r["id"] for r in own["outbox"]})
     changed["audit_log"] = await _audit(tx, who)
     await customers_repo.erase_personal_data(tx, customer.id, at)
     for _ in range(10):  # the old code is on a card the person may keep
@@ -221,17 +229,25 @@ async def _inbox(tx: aiosqlite.Connection, who: Identity, own: set[tuple[int, in
     return changed
 
 
-async def _outbox(tx: aiosqlite.Connection, who: Identity, linked: Iterable[int]) -> int:
-    linked = set(linked)
+async def _outbox(
+    tx: aiosqlite.Connection,
+    who: Identity,
+    to_them: set[int],
+    about: Identity,
+    their_tickets: set[int],
+) -> int:
     changed = 0
     for row in await repo.texts_of(tx, "outbox", "message"):
         message = _json(row["message"])
-        if row["id"] in linked and isinstance(message, dict):
+        if row["id"] in to_them and isinstance(message, dict):
             bare = {"chat_id": 0, "key": message.get("key"), "lang": message.get("lang")}
             text = json.dumps({**message, **bare, "fields": {}, "buttons": []})
             await repo.set_outbox_message(tx, row["id"], text, unlink=True)
-        elif _mentions(who, row["message"]):
-            text = json.dumps(who.scrub_json(message), ensure_ascii=False)
+        elif row["id"] in their_tickets and isinstance(message, dict):
+            text = json.dumps(_scrub_fields(about, message), ensure_ascii=False)
+            await repo.set_outbox_message(tx, row["id"], text, unlink=False)
+        elif isinstance(message, dict) and _scrub_fields(who, message) != message:
+            text = json.dumps(_scrub_fields(who, message), ensure_ascii=False)
             await repo.set_outbox_message(tx, row["id"], text, unlink=False)
         else:
             continue
@@ -248,6 +264,16 @@ async def _audit(tx: aiosqlite.Connection, who: Identity) -> int:
             await repo.set_audit(tx, row["id"], actor, arguments, result)
             changed += 1
     return changed
+
+
+def _scrub_fields(who: Identity, message: dict[str, Any]) -> dict[str, Any]:
+    """An outbox message with its fields scrubbed (its key, chat, buttons and catalogue labels
+    are the bot's own words)."""
+    fields = {
+        name: value if isinstance(value, dict) and "$label" in value else who.scrub_json(value)
+        for name, value in dict(message.get("fields") or {}).items()
+    }
+    return {**message, "fields": fields}
 
 
 def _mentions(who: Identity, raw: str) -> bool:
