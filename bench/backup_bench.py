@@ -11,7 +11,8 @@ customer-major so the ledger's indexes grow in order), then the demo café FAQ i
 questions in a closed loop (ask, wait for the answer, ask again), so every answer is an inbox
 write and a handled-mark, as in production. `carebot backup --to FILE` runs as a second process
 while they ask (as an operator or a cron job would; the scheduled backup runs the same copy in a
-thread of the bot); either way the copy runs at nice 19 (bot/backup.py BACKUP_NICE). The generated files are deleted at the end unless `--keep`.
+thread of the bot); either way the copy runs at nice 19 (bot/backup.py BACKUP_NICE). The
+generated files are deleted at the end unless `--keep`.
 """
 
 from __future__ import annotations
