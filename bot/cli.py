@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--as", dest="role", choices=("customer", "staff"), default="customer")
     demo.add_argument("--lang", choices=("en", "zh"), default="en")
     demo.add_argument("--data-dir", default="demo-data", help="where the demo database lives")
+    demo.add_argument(
+        "--reset", action="store_true", help="start again from a fresh demo database"
+    )
     faq_cli.add_parser(sub, CONFIG_HELP)
     customers_cli.configure(command("customers", "import or export customers as CSV"))
     purchases_cli.configure(command("purchases", "import purchase history from CSV"))
@@ -181,7 +184,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot import shell
 
         if args.command == "demo":
-            return asyncio.run(shell.run_demo(args.data_dir, role=args.role, lang=args.lang))
+            return asyncio.run(
+                shell.run_demo(args.data_dir, role=args.role, lang=args.lang, reset=args.reset)
+            )
         settings = _load(config, require_token=False)
         return asyncio.run(shell.run_shell(settings, role=args.role, lang=args.lang))
     if args.command == "customers":

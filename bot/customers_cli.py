@@ -1,10 +1,12 @@
-"""`carebot customers import FILE.csv [--dry-run]` and `carebot customers export FILE.csv`."""
+"""`carebot customers import FILE.csv [--dry-run]`, `export FILE.csv`, and a customer's data
+rights: `erase <customer> [--json]` and `export-one <customer>` (JSON)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import csv
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,9 @@ from bot.config import Settings
 from bot.database import migrated_database
 from care.clock import SystemClock
 from care.customer_import import COLUMNS, CustomerTransfer, ImportReport, unknown_columns
+from care.customers import CustomerService
+from care.errors import UnknownCustomer
+from storage.db import Database
 
 BAR_WIDTH = 30
 
@@ -27,7 +32,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
     exp = sub.add_parser("export", help="export every customer to a CSV file")
     exp.add_argument("file")
-    for p in (imp, exp):  # --config may also follow the subcommand
+    erase = sub.add_parser(
+        "erase", help="erase a customer's personal data from every table (as /forget does)"
+    )
+    erase.add_argument("customer", help="member code, @username, Telegram id or phone")
+    erase.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    one = sub.add_parser("export-one", help="everything stored about one customer, as JSON")
+    one.add_argument("customer", help="member code, @username, Telegram id or phone")
+    for p in (imp, exp, erase, one):  # --config may also follow the subcommand
         p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     status_cli.configure(sub)
 
@@ -38,7 +50,43 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return status_cli.run(args, settings)
     if args.customers_command == "import":
         return asyncio.run(import_file(settings, Path(args.file), dry_run=args.dry_run))
+    if args.customers_command == "erase":
+        return asyncio.run(erase_customer(settings, args.customer, as_json=args.json))
+    if args.customers_command == "export-one":
+        return asyncio.run(export_one(settings, args.customer))
     return asyncio.run(export_file(settings, Path(args.file)))
+
+
+def _service(db: Database, settings: Settings) -> CustomerService:
+    return CustomerService(db, SystemClock(), settings.locale, settings.business.name)
+
+
+async def erase_customer(settings: Settings, reference: str, *, as_json: bool) -> int:
+    """Erase one customer everywhere; 1 if no such customer (or already erased)."""
+    async with migrated_database(settings.storage.path) as db:
+        try:
+            erasure = await _service(db, settings).erase(reference)
+        except UnknownCustomer:
+            print(f"no customer {reference!r} (or already erased)", file=sys.stderr)
+            return 1
+    if as_json:
+        print(json.dumps({"customer_id": erasure.customer_id, "changed": erasure.changed}))
+    else:
+        rows = ", ".join(f"{table} {n}" for table, n in sorted(erasure.changed.items()))
+        print(f"customer #{erasure.customer_id} erased; rows changed: {rows}")
+    return 0
+
+
+async def export_one(settings: Settings, reference: str) -> int:
+    """Print everything stored about one customer as one JSON object; 1 if no such customer."""
+    async with migrated_database(settings.storage.path) as db:
+        try:
+            found = await _service(db, settings).export_one(reference)
+        except UnknownCustomer:
+            print(f"no customer {reference!r} (or already erased)", file=sys.stderr)
+            return 1
+    print(json.dumps(found, ensure_ascii=False, indent=2))
+    return 0
 
 
 class ProgressBar:

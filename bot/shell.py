@@ -24,11 +24,15 @@ FIRST_REPLY_WAIT = 3.0
 QUIET_AFTER = 0.3
 HELP = (
     "Type as a Telegram user: text or /commands. Extras:\n"
-    "  #N            press button N of the last message with buttons\n"
-    "  !contact NUM  share a phone number\n"
-    "  !as staff|customer   switch who you are\n"
-    "  !quit         leave (or Ctrl-D)"
+    "  #N              press button N (of the last message with buttons for who you are)\n"
+    "  !contact NUM    share your phone number (what the 📱 button does)\n"
+    "  !photo [TEXT]   send a photo, with an optional caption\n"
+    "  !staff TEXT     say TEXT in the staff room (staff only)\n"
+    "  !reply N TEXT   answer staff-room post N (the number in 'staff room #N')\n"
+    "  !as staff|customer   switch who you are (the other side's messages stay marked)\n"
+    "  !quit           leave (or Ctrl-D)"
 )
+CUSTOMER_NAME, OWNER_NAME = "Alex", "Olivia"
 
 
 def demo_settings(data_dir: str) -> Settings:
@@ -42,14 +46,24 @@ def demo_settings(data_dir: str) -> Settings:
     )
 
 
-async def run_demo(data_dir: str, *, role: str, lang: str, stdin: TextIO | None = None) -> int:
-    """Seed the demo database if it is empty, then open the shell."""
+async def run_demo(
+    data_dir: str, *, role: str, lang: str, stdin: TextIO | None = None, reset: bool = False
+) -> int:
+    """Seed the demo database if it is empty (`reset`: delete it first), then open the shell."""
     settings = demo_settings(data_dir)
+    if reset:
+        await asyncio.to_thread(delete_database, settings.storage.path)
     async with migrated_database(settings.storage.path) as db:
         seeded = await seed_demo(db, SystemClock())
     if seeded:
         print(f"demo database created at {settings.storage.path}")
     return await run_shell(settings, role=role, lang=lang, stdin=stdin)
+
+
+def delete_database(path: str) -> None:
+    """Delete a SQLite file with its -wal and -shm companions."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
 
 
 async def run_shell(
@@ -60,10 +74,18 @@ async def run_shell(
     async with sandbox:
         # Both have used the bot before (the demo database knows Alex), so it may write first.
         customer = sandbox.create_user(
-            "Alex", username="alex", language_code=lang, user_id=DEMO_CUSTOMER_ID, started=True
+            CUSTOMER_NAME,
+            username="alex",
+            language_code=lang,
+            user_id=DEMO_CUSTOMER_ID,
+            started=True,
         )
         owner = sandbox.create_user(
-            "Olivia", username="olivia", language_code=lang, user_id=DEMO_OWNER_ID, started=True
+            OWNER_NAME,
+            username="olivia",
+            language_code=lang,
+            user_id=DEMO_OWNER_ID,
+            started=True,
         )
         staff_chat = sandbox.create_group("Staff room", members=[owner])
         settings = _pointed_at(settings, sandbox, staff_chat)
@@ -91,7 +113,7 @@ def _pointed_at(settings: Settings, sandbox: Sandbox, staff_chat: SandboxChat) -
 
 
 class _Session:
-    """The read-send-print loop."""
+    """The read-send-print loop: you are one side; what the bot sends the other is shown marked."""
 
     def __init__(
         self,
@@ -101,15 +123,12 @@ class _Session:
         staff_chat: SandboxChat,
         as_staff: bool,
     ) -> None:
-        self.sandbox, self.customer, self.owner, self.staff_chat = (
-            sandbox,
-            customer,
-            owner,
-            staff_chat,
-        )
+        self.sandbox, self.customer, self.owner = sandbox, customer, owner
+        self.staff_chat = staff_chat
         self.user = owner if as_staff else customer
         self.seen = 0
-        self.buttons: list[tuple[SentMessage, str]] = []
+        # The last message with buttons, per person: #N presses one of the current person's.
+        self.buttons: dict[int, list[tuple[SentMessage, str]]] = {}
 
     async def loop(self, stdin: TextIO) -> None:
         """Read lines until EOF or !quit."""
@@ -125,29 +144,57 @@ class _Session:
                 continue
             if line in ("!quit", "!exit"):
                 return
-            await self._handle(line)
-            await self._print_replies()
+            if await self._handle(line):
+                await self._print_replies()
 
-    async def _handle(self, line: str) -> None:
-        if line == "!help":
+    async def _handle(self, line: str) -> bool:
+        """Act on one line; whether something was sent to the bot (then wait for its answers)."""
+        command, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if command in ("!staff", "!reply") and self.user is not self.owner:
+            print(f"(only staff are in the staff room: type !as staff to be {OWNER_NAME})")
+            return False
+        if command == "!help":
             print(HELP)
-        elif line.startswith("!as "):
-            self.user = self.owner if line[4:].strip() == "staff" else self.customer
+            return False
+        if command == "!as":
+            self.user = self.owner if rest == "staff" else self.customer
             print(f"you are now {self._who()}")
-        elif line.startswith("!contact "):
-            await self.user.share_contact(line[9:].strip())
+            return False
+        if command == "!contact":
+            await self.user.share_contact(rest)
+        elif command == "!photo":
+            await self.user.send_photo(rest or None)
+        elif command == "!staff":
+            await self.user.send(rest, chat=self.staff_chat)
+        elif command == "!reply":
+            return await self._reply(rest)
         elif line.startswith("#") and line[1:].isdecimal():
-            await self._press(int(line[1:]))
+            return await self._press(int(line[1:]))
         else:
-            chat = self.staff_chat if line.startswith("!staff ") else None
-            await self.user.send(line.removeprefix("!staff "), chat=chat)
+            await self.user.send(line)
+        return True
 
-    async def _press(self, number: int) -> None:
-        if not 1 <= number <= len(self.buttons):
-            print(f"(no button {number}; the last message has {len(self.buttons)})")
-            return
-        message, data = self.buttons[number - 1]
+    async def _reply(self, rest: str) -> bool:
+        number, _, text = rest.partition(" ")
+        if not number.isdecimal() or not text.strip():
+            print("(usage: !reply N TEXT, N from 'staff room #N')")
+            return False
+        posts = {m.message_id for m in self.owner.inbox(self.staff_chat)}
+        if int(number) not in posts:
+            print(f"(no staff-room post #{number})")
+            return False
+        await self.user.send(text.strip(), chat=self.staff_chat, reply_to=int(number))
+        return True
+
+    async def _press(self, number: int) -> bool:
+        buttons = self.buttons.get(self.user.id, [])
+        if not 1 <= number <= len(buttons):
+            print(f"(no button {number}; your last message with buttons has {len(buttons)})")
+            return False
+        message, data = buttons[number - 1]
         await self.user.press(message, data)
+        return True
 
     async def _print_replies(self) -> None:
         wait = FIRST_REPLY_WAIT
@@ -161,19 +208,44 @@ class _Session:
             wait = QUIET_AFTER
 
     def _print(self, message: SentMessage) -> None:
-        if message.chat_id == self.staff_chat.id:
-            where = "staff room"
-        elif message.chat_id == self.user.id:
-            where = "bot"
-        else:
+        reader = self._reader(message.chat_id)
+        if reader is None:
             return
+        mine = reader is self.user
+        if message.chat_id == self.staff_chat.id:
+            number = message.message_id
+            where = f"staff room #{number}" if mine else f"[to staff chat #{number}]"
+        else:
+            where = "bot" if mine else f"[to {reader.first_name}]"
         label = f"{where} (edited)" if message.edited else where
         photo = "[📷 photo] " if message.photo else ""
         print(f"{label}> {photo}{message.content}".replace("\n", "\n     "))
         buttons = [(text, data) for text, data in message.buttons() if data]
         if buttons:
-            self.buttons = [(message, data) for _, data in buttons]
-            print("     " + "  ".join(f"[{i}] {text}" for i, (text, _) in enumerate(buttons, 1)))
+            self.buttons[reader.id] = [(message, data) for _, data in buttons]
+            listed = "  ".join(f"[{i}] {text}" for i, (text, _) in enumerate(buttons, 1))
+            hint = "" if mine else f"   (as {reader.first_name}: !as {self._role(reader)}, #N)"
+            print(f"     {listed}{hint}")
+        keyboard = message.reply_buttons()
+        if keyboard:
+            keys = "  ".join(
+                f"[{text}] (type !contact +44…)" if contact else f"[{text}]"
+                for text, contact in keyboard
+            )
+            print(f"     keyboard: {keys}")
+
+    def _reader(self, chat_id: int) -> SandboxUser | None:
+        """Who reads a chat: the customer's or the owner's private chat, or the staff room."""
+        if chat_id == self.customer.id:
+            return self.customer
+        if chat_id in (self.owner.id, self.staff_chat.id):
+            return self.owner
+        return None
+
+    def _role(self, person: SandboxUser) -> str:
+        return "staff" if person is self.owner else "customer"
 
     def _who(self) -> str:
-        return "Olivia (owner)" if self.user is self.owner else "Alex (customer)"
+        if self.user is self.owner:
+            return f"{OWNER_NAME} (owner)"
+        return f"{CUSTOMER_NAME} (customer)"

@@ -7,12 +7,14 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from typing import Any
 from zoneinfo import available_timezones
 
 import aiosqlite
 
 from care.callbacks import MAX_ID
 from care.clock import Clock, iso, parse_iso
+from care.erasure import Erasure, erase_customer, export_customer
 from care.errors import InvalidArgument, NotRegistered, UnknownCustomer
 from care.phones import normalise_phone, region_for, stored_forms
 from care.settings import LANGUAGES, LocaleSettings
@@ -307,8 +309,9 @@ class CustomerService:
     async def confirm_forget(self, telegram_id: int, nonce: int) -> Forget:
         """Erase the customer's personal data if `nonce` is their newest, unused, recent ask.
 
-        Ledger and tickets stay, unlinked from them. A stale or reused button asks again (a new
-        nonce); a customer already forgotten (a second tap) gets `gone`, nothing changes.
+        Every table loses what identifies them (care/erasure.py); ledger and tickets stay. A
+        stale or reused button asks again (a new nonce); a customer already forgotten (a second
+        tap) gets `gone`, nothing changes.
         """
         now = self._clock.now()
         async with self._db.transaction() as tx:
@@ -320,8 +323,27 @@ class CustomerService:
                 fresh = secrets.randbelow(MAX_ID) + 1
                 await repo.ask_forget(tx, customer.id, fresh, iso(now))
                 return Forget(erased=False, nonce=fresh)
-            await repo.erase_personal_data(tx, customer.id, iso(now))
+            await erase_customer(tx, customer, iso(now), action="forget", new_code=new_member_code)
         return Forget(erased=True)
+
+    async def erase(self, reference: str) -> Erasure:
+        """`carebot customers erase`: the customer's personal data out of every table, as
+        /forget does, in one transaction; UnknownCustomer if none (or already erased)."""
+        async with self._db.transaction() as tx:
+            customer = await find_customer(tx, reference, region_for(self._locale))
+            return await erase_customer(
+                tx,
+                customer,
+                iso(self._clock.now()),
+                action="customers.erase",
+                new_code=new_member_code,
+            )
+
+    async def export_one(self, reference: str) -> dict[str, Any]:
+        """`carebot customers export-one`: everything stored about the customer, by table."""
+        async with self._db.read() as tx:
+            customer = await find_customer(tx, reference, region_for(self._locale))
+            return await export_customer(tx, customer)
 
     async def resolve(self, reference: str) -> CustomerRow:
         """Find a customer by member code, @username, Telegram id or phone number."""

@@ -108,7 +108,7 @@ class OpsService:
     async def set_staff_chat(self, actor_id: int, chat_id: int) -> StaffChatSet:
         """An owner makes this group the staff chat (the config's chat_id still wins if set).
 
-        The bot reads it at start-up: it takes effect at the next start.
+        Stored for the next starts, and used at once: the next ticket or question goes there.
         """
         configured = self._staff_settings.chat_id
         overridden = configured if configured not in (None, chat_id) else None
@@ -116,6 +116,7 @@ class OpsService:
             at = iso(self._clock.now())
             await repo.set_fact(act.tx, STAFF_CHAT_FACT, str(chat_id), actor_id, at)
             act.result = "ok" if overridden is None else "stored; the config's chat_id wins"
+        self._staff.use_staff_chat(chat_id)
         return StaffChatSet(chat_id, overridden)
 
     async def stored_staff_chat(self) -> int | None:

@@ -89,7 +89,6 @@ class CareServices:
                 db,
                 clock,
                 settings.tickets,
-                settings.staff,
                 settings.locale,
                 outbox,
                 staff,

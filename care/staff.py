@@ -63,11 +63,25 @@ class StaffService:
         self, db: Database, clock: Clock, settings: StaffSettings, region: str = "GB"
     ) -> None:
         self._db, self._clock, self._settings, self._region = db, clock, settings, region
+        self._chat_id = settings.chat_id
 
     @property
     def staff_chat_id(self) -> int | None:
-        """The staff group's chat id, if configured."""
-        return self._settings.chat_id
+        """The staff group's chat id: the config's, else the one an owner set with /setup."""
+        return self._chat_id
+
+    @property
+    def owners(self) -> list[int]:
+        """The owners' Telegram ids, from the config."""
+        return self._settings.owners
+
+    def use_staff_chat(self, chat_id: int) -> bool:
+        """Send staff-chat messages to `chat_id` from now on, unless the config names a chat;
+        whether it took effect."""
+        if self._settings.chat_id is not None:
+            return self._settings.chat_id == chat_id
+        self._chat_id = chat_id
+        return True
 
     async def role_of(self, telegram_id: int) -> Role:
         """The caller's role, read from config (owners) and the database (everyone else)."""

@@ -33,6 +33,9 @@ STAFF_COMMANDS += ("customers",)
 STAFF_COMMANDS += ("segment", "tag", "campaign")
 # Owner reports (issue 14).
 STAFF_COMMANDS += ("report",)
+# Production (issue 15): anyone may need their id; owners pick the staff group.
+CUSTOMER_COMMANDS += ("whoami",)
+STAFF_COMMANDS += ("setup",)
 
 
 def command_list(names: Iterable[str], lang: str) -> list[BotCommand]:

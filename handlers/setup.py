@@ -7,6 +7,7 @@ from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CommandHandler
 
 from care.errors import CareError
+from handlers.commands_menu import refresh_staff_commands
 from handlers.common import error_text, reply
 from handlers.context import CareContext
 from handlers.texts import t
@@ -46,6 +47,7 @@ async def cmd_setup(update: Update, context: CareContext) -> None:
         text = t("setup.staffchat_config_wins", context.lang, config_chat_id=result.config_chat_id)
     else:
         text = t("setup.staffchat_set", context.lang, chat_id=result.chat_id)
+        await refresh_staff_commands(context.bot, chat.id, is_staff=True)
     await reply(message, text)
 
 

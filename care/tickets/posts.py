@@ -19,7 +19,8 @@ from care import callbacks
 from care.clock import Clock, iso
 from care.outbox import Hooks, Outbox, decode
 from care.ports import Label, OutboundMessage, SendStatus
-from care.settings import LocaleSettings, StaffSettings
+from care.settings import LocaleSettings
+from care.staff import StaffService
 from care.tickets.results import Outcome, display_name
 from storage import customers as customers_repo
 from storage import outbox as outbox_repo
@@ -62,7 +63,7 @@ class TicketPosts:
         self,
         outbox: Outbox,
         clock: Clock,
-        staff: StaffSettings,
+        staff: StaffService,
         locale: LocaleSettings,
         tier_of: TierLookup | None = None,
     ) -> None:
@@ -75,8 +76,8 @@ class TicketPosts:
 
     @property
     def staff_chat(self) -> int | None:
-        """The staff chat's id, if configured."""
-        return self._staff.chat_id
+        """The staff chat's id, if there is one (it may be set while the bot runs)."""
+        return self._staff.staff_chat_id
 
     async def tier(self, customer_id: int | None) -> str:
         """The customer's tier name for the card ('' if unknown); call outside a transaction."""
@@ -88,7 +89,7 @@ class TicketPosts:
 
     async def post(self, tx: aiosqlite.Connection, ticket: TicketRow, tier: str) -> bool:
         """Queue the ticket's card with the customer's details; False without a staff chat."""
-        chat_id = self._staff.chat_id
+        chat_id = self._staff.staff_chat_id
         if chat_id is None:
             return False
         customer = await customer_of(tx, ticket)
@@ -126,7 +127,7 @@ class TicketPosts:
     async def _missed(self, tx: aiosqlite.Connection) -> tuple[list[TicketRow], list[TicketRow]]:
         """Unposted tickets never queued, and those whose post failed (none while a post is
         being retried: the staff chat is failing, and is probed with one post at a time)."""
-        if self._staff.chat_id is None:
+        if self._staff.staff_chat_id is None:
             return [], []
         fresh: list[TicketRow] = []
         failed: list[TicketRow] = []
@@ -146,9 +147,9 @@ class TicketPosts:
         current = await repo.get(tx, ticket.id)
         if current.staff_message_id is not None or any(r.status in IN_FLIGHT for r in rows):
             return False
-        if not rows or self._staff.chat_id is None:
+        if not rows or self._staff.staff_chat_id is None:
             return await self.post(tx, current, tier)
-        card = replace(decode(rows[-1].message), chat_id=self._staff.chat_id)
+        card = replace(decode(rows[-1].message), chat_id=self._staff.staff_chat_id)
         await self._outbox.add(tx, card, kind=POST, ref=ticket.id)
         return True
 
@@ -163,7 +164,7 @@ class TicketPosts:
     ) -> bool:
         """Queue something about a ticket for the staff chat, threaded under its post; False
         without a staff chat or when `dedupe_key` was queued before."""
-        chat_id = self._staff.chat_id
+        chat_id = self._staff.staff_chat_id
         if chat_id is None:
             return False
         current = await repo.get(tx, ticket.id)

@@ -24,7 +24,7 @@ from care.errors import (
 )
 from care.outbox import Outbox
 from care.roles import Role
-from care.settings import LocaleSettings, StaffSettings, TicketSettings
+from care.settings import LocaleSettings, TicketSettings
 from care.staff import StaffService
 from care.stages.service import StageService
 from care.tickets.posts import TicketPosts, TierLookup, customer_of
@@ -71,7 +71,6 @@ class TicketService:
         db: Database,
         clock: Clock,
         settings: TicketSettings,
-        staff_settings: StaffSettings,
         locale: LocaleSettings,
         outbox: Outbox,
         staff: StaffService,
@@ -80,7 +79,7 @@ class TicketService:
     ) -> None:
         self._db, self._clock, self._settings = db, clock, settings
         self._staff, self._stages = staff, stages
-        self._posts = TicketPosts(outbox, clock, staff_settings, locale, tier_of)
+        self._posts = TicketPosts(outbox, clock, staff, locale, tier_of)
         self._sla = TicketSla(db, clock, settings, locale, self._posts)
 
     # ------------------------------------------------------------------ customers open tickets

@@ -69,7 +69,6 @@ def _desk(
         db,
         clock,
         settings or TicketSettings(),
-        staff_settings,
         LocaleSettings(),
         outbox,
         StaffService(db, clock, staff_settings),

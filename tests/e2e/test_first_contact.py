@@ -120,7 +120,8 @@ async def test_forget_erases_personal_data_after_confirmation(harness: Harness) 
     async with harness.care.db.read() as tx:
         kept = await customers_repo.get(tx, before.id)
     assert kept.name is None and kept.username is None and kept.forgotten_at is not None
-    assert kept.member_code == before.member_code  # the ledger and tickets stay attached
+    # The row (and so the ledger and tickets) stays; the code on the old card names no one.
+    assert kept.member_code != before.member_code
 
     await alice.send("/start")
     assert "Hello" in ((await alice.next_message()).text or "")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
+import sys
+import threading
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -212,3 +215,24 @@ async def test_a_restore_that_fails_while_copying_leaves_the_database_as_it_was(
         backup.restore(source, str(live), clock.now())
     with sqlite3.connect(live) as conn:
         assert conn.execute("SELECT what FROM marks").fetchall() == [("still here",)]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice is Linux's")
+async def test_the_backup_runs_at_the_lowest_priority_and_leaves_the_bot_s_threads_alone(
+    db: Database, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before, pool_before = priority(), await asyncio.to_thread(priority)
+    seen: list[int] = []
+    real = backup.verify
+
+    def verify_noting_priority(conn: sqlite3.Connection) -> tuple[int, dict[str, int]]:
+        seen.append(priority())  # the copy's own thread, while it checks the copy
+        return real(conn)
+
+    monkeypatch.setattr(backup, "verify", verify_noting_priority)
+    outcome = await backup.take(_care(db, clock, tmp_path), tmp_path / "copy.sqlite3")
+    assert outcome.ok and seen == [backup.BACKUP_NICE]
+    assert priority() == before and await asyncio.to_thread(priority) == pool_before
