@@ -54,6 +54,10 @@ TABLES: dict[str, str] = {
     "backups": "no personal data",
     "heartbeats": "no personal data",
     "bot_facts": "no personal data",
+    "customer_tags": "deleted (staff's labels may say anything about them)",
+    "segments": "no personal data: saved filters",
+    "campaigns": "no personal data: the shop's texts and counts (their messages are outbox rows)",
+    "faq_outcomes": "no personal data: questions counted per hour",
 }
 
 

@@ -24,6 +24,7 @@ _EXPORT = {
     "faq_votes": "SELECT * FROM faq_votes WHERE chat_id = :telegram",
     "faq_presses": "SELECT * FROM faq_presses WHERE chat_id = :telegram",
     "ticket_posts": "SELECT * FROM ticket_posts WHERE chat_id = :telegram",
+    "customer_tags": "SELECT * FROM customer_tags WHERE customer_id = :customer ORDER BY tag",
     "outbox": "SELECT * FROM outbox WHERE customer_id = :customer OR chat_id = :telegram"
     " OR (kind LIKE 'ticket.%' AND ref IN"
     " (SELECT CAST(id AS TEXT) FROM tickets WHERE customer_id = :customer)) ORDER BY id",
@@ -154,6 +155,7 @@ async def erase_rows(
         "faq_votes": "DELETE FROM faq_votes WHERE chat_id = :telegram",
         "faq_presses": "DELETE FROM faq_presses WHERE chat_id = :telegram",
         "ticket_posts": "DELETE FROM ticket_posts WHERE chat_id = :telegram",
+        "customer_tags": "DELETE FROM customer_tags WHERE customer_id = :customer",
     }
     changed: dict[str, int] = {}
     for table, sql in statements.items():
