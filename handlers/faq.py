@@ -64,7 +64,7 @@ async def on_question(update: Update, context: CareContext) -> None:
         return
     result = await context.care.faq.answer(message.text, context.lang, asker=user.id)
     sent = await _render(update, context, message, result)
-    if result.outcome in (Outcome.ANSWER, Outcome.SUGGEST):
+    if result.outcome in (Outcome.ANSWER, Outcome.SUGGEST, Outcome.COMPLAINT):
         _remember_question(context, sent, result.question, result.lang)
 
 
@@ -78,22 +78,28 @@ async def _render(
         case Outcome.SMALL_TALK:
             return await message.reply_text(t(result.small_talk or "", lang))
         case Outcome.COMPLAINT:
-            if await tickets.offer_complaint(update, context, result.question):
-                return None
-            return await _send_fallback(message, lang, None)
+            # The complaint button first, then any suggestions (and "none of these").
+            after = _suggestion_rows(result, lang) if result.suggestions else []
+            offer = await tickets.offer_complaint(update, context, result.question, after)
+            return offer or await _send_fallback(message, lang, None)
         case Outcome.ANSWER if result.entry is not None:
             entry = result.entry
             return await _send_answer(message, entry.entry_id, entry.language, entry.answer)
         case Outcome.SUGGEST:
-            rows = [
-                [(row.question, callbacks.build(FEATURE, SHOW, row.entry_id, lang))]
-                for row in result.suggestions
-            ]
-            rows.append([(t("faq.none_of_these", lang), callbacks.build(FEATURE, NONE))])
             return await message.reply_text(
-                t("faq.did_you_mean", lang), reply_markup=keyboard(rows)
+                t("faq.did_you_mean", lang), reply_markup=keyboard(_suggestion_rows(result, lang))
             )
     return await _send_fallback(message, lang, result.unanswered_id)
+
+
+def _suggestion_rows(result: FaqReply, lang: str) -> list[list[tuple[str, str]]]:
+    """One "did you mean" button per suggested entry, then "none of these"."""
+    rows = [
+        [(row.question, callbacks.build(FEATURE, SHOW, row.entry_id, lang))]
+        for row in result.suggestions
+    ]
+    rows.append([(t("faq.none_of_these", lang), callbacks.build(FEATURE, NONE))])
+    return rows
 
 
 async def _send_answer(message: Message, entry_id: int, lang: str, answer: str) -> Message:
@@ -166,6 +172,10 @@ async def on_none_of_these(
     if asked is None:  # forgotten (a restart): ask again rather than offer an empty question
         await message.reply_text(t("faq.ask_again", context.lang))
         return
+    if done.complaint and await tickets.offer_complaint(
+        update, context, asked[0], key="faq.none_complaint"
+    ):
+        return  # the complaint stays on offer
     await _send_fallback(message, asked[1], done.unanswered_id)
 
 

@@ -28,7 +28,7 @@ class FaqReply:
     lang: str  # the language to reply in: the one the question was written in
     question: str  # the text as asked
     entry: FaqRow | None = None  # ANSWER
-    suggestions: tuple[FaqRow, ...] = ()  # SUGGEST
+    suggestions: tuple[FaqRow, ...] = ()  # SUGGEST, and COMPLAINT (offered after its button)
     unanswered_id: int | None = None  # FALLBACK, when the question was recorded
     small_talk: str | None = None  # SMALL_TALK: the reply's catalogue key
     match: Match | None = None  # the matcher's decision and its why (when it ran)
@@ -40,6 +40,7 @@ class FollowUp:
 
     repeat: bool  # the button was pressed before: do nothing
     unanswered_id: int | None = None
+    complaint: bool = False  # the question reads like a complaint: keep offering to file it
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,14 +84,12 @@ class FaqService:
             entry = snapshot.row_for(match.entry_id, qlang)
             if entry is not None:
                 return FaqReply(Outcome.ANSWER, qlang, text, entry=entry, match=match)
-        # A complaint is not a question for the FAQ: it goes before "did you mean" and is not
-        # recorded as unanswered.
+        rows = tuple(r for i in match.suggestions if (r := snapshot.row_for(i, qlang)) is not None)
+        # A complaint is not a question for the FAQ: its button goes before any "did you mean"
+        # (offered after it), and it is not recorded as unanswered.
         if looks_like_complaint(text):
-            return FaqReply(Outcome.COMPLAINT, qlang, text, match=match)
+            return FaqReply(Outcome.COMPLAINT, qlang, text, suggestions=rows, match=match)
         if match.decision is Decision.SUGGEST:
-            rows = tuple(
-                r for i in match.suggestions if (r := snapshot.row_for(i, qlang)) is not None
-            )
             return FaqReply(Outcome.SUGGEST, qlang, text, suggestions=rows, match=match)
         unanswered_id = None
         if asker is not None:
@@ -118,13 +116,19 @@ class FaqService:
     async def none_of_these(
         self, question: tuple[str, str] | None, *, chat_id: int, message_id: int
     ) -> FollowUp:
-        """No suggestion fitted: record the question (text, language) once per message."""
+        """No suggestion fitted: record the question (text, language) once per message.
+
+        After a complaint offer the complaint stays on offer and nothing is recorded (a
+        complaint is not an FAQ gap).
+        """
         async with self._db.transaction() as tx:
             if not await self._press(tx, chat_id, message_id, "none"):
                 return FollowUp(repeat=True)
             if question is None:  # forgotten (a restart): nothing to record
                 return FollowUp(repeat=False)
             text, lang = question
+            if looks_like_complaint(text):
+                return FollowUp(False, complaint=True)
             return FollowUp(False, await self._record(tx, normalise(text), lang, text))
 
     async def vote(
