@@ -97,18 +97,20 @@ class FaqService:
         snapshot = await self._index.current()
         match = snapshot.index.decide(norm, qlang, snapshot.calibration.thresholds)
         qlang = match.query_lang
-        if match.decision is Decision.ANSWER and match.entry_id is not None:
-            entry = snapshot.row_for(match.entry_id, qlang)
-            if entry is not None:
-                if asker is not None and after_unhelpful is not None:
-                    async with self._db.transaction() as tx:
-                        await self._follow_unhelpful(tx, after_unhelpful, entry.entry_id)
-                return FaqReply(Outcome.ANSWER, qlang, text, entry=entry, match=match)
-        rows = tuple(r for i in match.suggestions if (r := snapshot.row_for(i, qlang)) is not None)
-        # A complaint is not a question for the FAQ: its button goes before any "did you mean"
-        # (offered after it), and it is not recorded as unanswered.
+        answered = match.entry_id if match.decision is Decision.ANSWER else None
+        entry = None if answered is None else snapshot.row_for(answered, qlang)
+        offered = match.suggestions if entry is None else (entry.entry_id,)
+        rows = tuple(r for i in offered if (r := snapshot.row_for(i, qlang)) is not None)
+        # A complaint is not a question for the FAQ ("my cake was stale" asks nothing about
+        # cake): its button comes first, the entry it would be answered with (or the
+        # suggestions) after it, and it is not recorded as unanswered.
         if looks_like_complaint(text):
             return FaqReply(Outcome.COMPLAINT, qlang, text, suggestions=rows, match=match)
+        if entry is not None:
+            if asker is not None and after_unhelpful is not None:
+                async with self._db.transaction() as tx:
+                    await self._follow_unhelpful(tx, after_unhelpful, entry.entry_id)
+            return FaqReply(Outcome.ANSWER, qlang, text, entry=entry, match=match)
         if match.decision is Decision.SUGGEST:
             return FaqReply(Outcome.SUGGEST, qlang, text, suggestions=rows, match=match)
         unanswered_id = None
@@ -120,6 +122,12 @@ class FaqService:
     @property
     def matcher(self) -> str:
         """The matcher answering: "semantic" or "lexical" (after the first question)."""
+        return self._index.matcher
+
+    async def matcher_in_use(self) -> str:
+        """The matcher that answers this FAQ ("semantic" or "lexical"), building the index
+        first if no question has yet."""
+        await self._index.current()
         return self._index.matcher
 
     async def calibration(self) -> Calibration:

@@ -364,8 +364,9 @@ async def test_cli_ask_and_the_bot_agree_on_small_talk_and_complaints(
         "hi\nmy coffee was cold and the waiter was rude\n🙂\n".encode()
     )
     assert process.returncode == 0
-    decisions = [json.loads(line)["decision"] for line in stdout.decode().splitlines()]
-    assert decisions == ["small-talk", "complaint", "no-words"]
+    lines = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert [line["decision"] for line in lines] == ["small-talk", "complaint", "no-words"]
+    assert {line["matcher"] for line in lines} == {await harness.care.faq.matcher_in_use()}
     assert await harness.care.faq.unanswered(OWNER_ID) == []  # the CLI records nothing
 
 
