@@ -136,7 +136,7 @@ async def _explain(faq: FaqService, query: str, lang: str, *, as_json: bool) -> 
                 "score": match.score if match else None,
                 "suggestions": [row.entry_id for row in result.suggestions],
                 "lang": result.lang,
-                "matcher": faq.matcher if match is not None else None,
+                "matcher": await faq.matcher_in_use(),  # small talk included
             },
             ensure_ascii=False,
         )

@@ -17,6 +17,7 @@ PRUNE_EVERY = timedelta(hours=6)
 TICKET_CHECK_EVERY = timedelta(minutes=5)
 EXPIRE_POINTS_EVERY = timedelta(hours=1)
 HEARTBEAT_EVERY = timedelta(seconds=30)
+FAQ_DIGEST_EVERY = timedelta(hours=6)  # care posts once per ISO week; this only asks
 FIRST_BACKUP_AFTER = timedelta(minutes=10)
 AT_RISK_CHECK_EVERY = timedelta(hours=1)
 DIGEST_CHECK_EVERY = timedelta(minutes=15)
@@ -85,6 +86,13 @@ def schedule_outreach(app: Any, outreach: OutreachSettings, stages: StageSetting
     )
 
 
+async def job_faq_digest(context: CareContext) -> None:
+    """Post this week's FAQ digest to the staff chat (care decides whether it is due)."""
+    queued = await context.care.faq.weekly_digest()
+    if queued:
+        log.info("faq digest queued messages=%s", queued)
+
+
 def schedule(app: Any, *, ticket_check: timedelta = TICKET_CHECK_EVERY) -> None:
     """Register the recurring jobs."""
     if app.job_queue is None:
@@ -93,6 +101,9 @@ def schedule(app: Any, *, ticket_check: timedelta = TICKET_CHECK_EVERY) -> None:
     app.job_queue.run_repeating(job_ticket_sla, interval=ticket_check, first=ticket_check)
     app.job_queue.run_repeating(
         job_expire_points, interval=EXPIRE_POINTS_EVERY, first=timedelta(minutes=5)
+    )
+    app.job_queue.run_repeating(
+        job_faq_digest, interval=FAQ_DIGEST_EVERY, first=timedelta(minutes=10), name="faq_digest"
     )
 
 

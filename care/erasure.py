@@ -58,6 +58,9 @@ TABLES: dict[str, str] = {
     "segments": "no personal data: saved filters",
     "campaigns": "no personal data: the shop's texts and counts (their messages are outbox rows)",
     "faq_outcomes": "no personal data: questions counted per hour",
+    "faq_proposals": "phrasings proposed to staff from their own words: deleted",
+    "faq_proposal_seen": "deleted",
+    "faq_keys": "no personal data: the CSV's text ids",
 }
 
 
@@ -139,6 +142,7 @@ async def erase_customer(
                 await repo.set_reason(tx, table, row["id"], who.scrub(row["reason"]))
                 changed[table] = changed.get(table, 0) + 1
     changed["unanswered"] = await _unanswered(tx, texts)
+    changed["faq_proposals"] = await _proposals(tx, texts)
     changed["inbox"] = await _inbox(tx, who, {(r["bot_id"], r["update_id"]) for r in own["inbox"]})
     to_them = {
         row["id"]
@@ -211,6 +215,16 @@ async def _unanswered(tx: aiosqlite.Connection, texts: set[str]) -> int:
             await repo.forget_unanswered(
                 tx, row["id"], count=row["count"], example=row["normalised"]
             )
+            changed += 1
+    return changed
+
+
+async def _proposals(tx: aiosqlite.Connection, texts: set[str]) -> int:
+    norms = {normalise(text) for text in texts}
+    changed = 0
+    for row in await repo.texts_of(tx, "faq_proposals", "example"):
+        if row["example"] in texts or row["normalised"] in norms:
+            await repo.delete_proposal(tx, row["id"])
             changed += 1
     return changed
 

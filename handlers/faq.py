@@ -15,7 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from care import callbacks
 from care.callbacks import ID, Choice
 from care.errors import CareError, ExpiredButton
-from care.faq.results import FaqReply, Outcome, TeamAsked
+from care.faq.results import FaqReply, Outcome, TeamAsked, Unhelpful
 from care.settings import LANGUAGES
 from handlers import faq_add, faq_staff, tickets
 from handlers.common import error_text, keyboard, remove_buttons, reply
@@ -32,6 +32,7 @@ VERDICT = Choice("up", "down")
 # (question, its language). Only the latest few, and only until a restart.
 QUESTIONS_KEY = "faq_questions"
 QUESTIONS_KEPT = 20
+UNHELPFUL_KEY = "faq_unhelpful"  # the last 👎 answer, until the customer's next question
 
 ButtonHandler = Callable[[Update, CareContext, CallbackQuery, Message], Awaitable[None]]
 
@@ -62,9 +63,11 @@ async def on_question(update: Update, context: CareContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or not message.text or user is None:
         return
-    result = await context.care.faq.answer(message.text, context.lang, asker=user.id)
+    result = await context.care.faq.answer(
+        message.text, context.lang, asker=user.id, after_unhelpful=_take_unhelpful(context)
+    )
     sent = await _render(update, context, message, result)
-    if result.outcome in (Outcome.ANSWER, Outcome.SUGGEST):
+    if result.outcome in (Outcome.ANSWER, Outcome.SUGGEST, Outcome.COMPLAINT):
         _remember_question(context, sent, result.question, result.lang)
 
 
@@ -78,22 +81,28 @@ async def _render(
         case Outcome.SMALL_TALK:
             return await message.reply_text(t(result.small_talk or "", lang))
         case Outcome.COMPLAINT:
-            if await tickets.offer_complaint(update, context, result.question):
-                return None
-            return await _send_fallback(message, lang, None)
+            # The complaint button first, then any suggestions (and "none of these").
+            after = _suggestion_rows(result, lang) if result.suggestions else []
+            offer = await tickets.offer_complaint(update, context, result.question, after)
+            return offer or await _send_fallback(message, lang, None)
         case Outcome.ANSWER if result.entry is not None:
             entry = result.entry
             return await _send_answer(message, entry.entry_id, entry.language, entry.answer)
         case Outcome.SUGGEST:
-            rows = [
-                [(row.question, callbacks.build(FEATURE, SHOW, row.entry_id, lang))]
-                for row in result.suggestions
-            ]
-            rows.append([(t("faq.none_of_these", lang), callbacks.build(FEATURE, NONE))])
             return await message.reply_text(
-                t("faq.did_you_mean", lang), reply_markup=keyboard(rows)
+                t("faq.did_you_mean", lang), reply_markup=keyboard(_suggestion_rows(result, lang))
             )
     return await _send_fallback(message, lang, result.unanswered_id)
+
+
+def _suggestion_rows(result: FaqReply, lang: str) -> list[list[tuple[str, str]]]:
+    """One "did you mean" button per suggested entry, then "none of these"."""
+    rows = [
+        [(row.question, callbacks.build(FEATURE, SHOW, row.entry_id, lang))]
+        for row in result.suggestions
+    ]
+    rows.append([(t("faq.none_of_these", lang), callbacks.build(FEATURE, NONE))])
+    return rows
 
 
 async def _send_answer(message: Message, entry_id: int, lang: str, answer: str) -> Message:
@@ -127,6 +136,14 @@ def _remember_question(
         del asked[next(iter(asked))]  # the oldest (dicts keep insertion order)
 
 
+def _take_unhelpful(context: CareContext) -> Unhelpful | None:
+    """The customer's last 👎 answer, if nothing followed it yet (forgotten once taken)."""
+    if context.user_data is None:
+        return None
+    found = context.user_data.pop(UNHELPFUL_KEY, None)
+    return found if isinstance(found, Unhelpful) else None
+
+
 def _question_of(context: CareContext, message: Message) -> tuple[str, str] | None:
     """The question behind a message the bot sent, if it is still remembered."""
     if context.user_data is None:
@@ -141,10 +158,17 @@ async def on_suggestion(
 ) -> None:
     """A "did you mean" button: answer that entry."""
     entry_id, lang = callbacks.parse(query.data, FEATURE, SHOW, ID, LANG)
-    entry = await context.care.faq.suggested(int(entry_id), str(lang))
+    asked = _question_of(context, message)
+    entry = await context.care.faq.suggestion_pressed(
+        int(entry_id),
+        str(lang),
+        asked,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        after_unhelpful=_take_unhelpful(context),
+    )
     await query.answer()
     sent = await _send_answer(message, entry.entry_id, entry.language, entry.answer)
-    asked = _question_of(context, message)
     if asked is not None:
         _remember_question(context, sent, *asked)
 
@@ -166,6 +190,10 @@ async def on_none_of_these(
     if asked is None:  # forgotten (a restart): ask again rather than offer an empty question
         await message.reply_text(t("faq.ask_again", context.lang))
         return
+    if done.complaint and await tickets.offer_complaint(
+        update, context, asked[0], key="faq.none_complaint"
+    ):
+        return  # the complaint stays on offer
     await _send_fallback(message, asked[1], done.unanswered_id)
 
 
@@ -176,14 +204,21 @@ async def on_vote(
     """👍/👎 on an answer: counted once per answer message; 👎 offers a person."""
     entry_id, lang, verdict = callbacks.parse(query.data, FEATURE, VOTE, ID, LANG, VERDICT)
     helpful = verdict == "up"
+    asked = _question_of(context, message)
     voted = await context.care.faq.vote(
         int(entry_id),
         str(lang),
         helpful,
         chat_id=message.chat.id,
         message_id=message.message_id,
-        question=_question_of(context, message),
+        question=asked,
     )
+    if voted.counted and not helpful and asked is not None and context.user_data is not None:
+        # Kept for the customer's next question or suggestion: another entry there is
+        # proposed to staff for this question.
+        context.user_data[UNHELPFUL_KEY] = Unhelpful(
+            *asked, int(entry_id), message.chat.id, message.message_id
+        )
     if not voted.counted:  # a double tap or a replayed press: thank, count nothing, say nothing
         await query.answer(t("faq.vote_repeat", context.lang))
         return
@@ -237,6 +272,12 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(on_none_of_these, pattern=callbacks.pattern(FEATURE, NONE)),
         CallbackQueryHandler(on_vote, pattern=callbacks.pattern(FEATURE, VOTE)),
         CallbackQueryHandler(on_ask_staff, pattern=callbacks.pattern(FEATURE, STAFF)),
+        CallbackQueryHandler(
+            _button(faq_staff.on_proposal), pattern=callbacks.pattern(FEATURE, faq_staff.TEACH)
+        ),
+        CallbackQueryHandler(
+            _button(faq_staff.on_dismiss), pattern=callbacks.pattern(FEATURE, faq_staff.DISMISS)
+        ),
     ]
 
 

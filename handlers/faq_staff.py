@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from care.faq.service import split_alternates
+from care import callbacks
+from care.callbacks import ID, Choice
+from care.faq.results import Review
+from care.faq.service import proposal_message, split_alternates
+from handlers.common import keyboard, remove_buttons
 from handlers.context import CareContext
 from handlers.texts import LANGUAGES, t
 
 PER_PAGE = 10
 UNANSWERED_SHOWN = 20
+DISMISS_BUTTONS = 10  # the most asked questions get a dismiss button
+TEACH, DISMISS = "teach", "dismiss"
 
 
 async def cmd_faq(update: Update, context: CareContext) -> None:
@@ -101,34 +107,112 @@ async def _show(message: Message, context: CareContext, actor: int, entry_id: in
             unhelpful=r.unhelpful,
             updated=r.updated_at[:10],
         )
+        + (t("faq.stale", lang) if r.stale else "")
         for r in rows
     ]
     await message.reply_text("\n\n".join(texts))
 
 
 async def cmd_unanswered(update: Update, context: CareContext) -> None:
-    """List the questions the bot could not answer, most frequent first."""
+    """/unanswered [dismiss <n>]: the questions the bot could not answer, grouped, and the
+    phrasings proposed for existing entries (Yes / No); dismiss takes one off the list."""
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    rows = await context.care.faq.unanswered(user.id, UNANSWERED_SHOWN)
-    if not rows:
-        await message.reply_text(t("faq.unanswered_empty", context.lang))
+    args, faq, lang = list(context.args or []), context.care.faq, context.lang
+    if len(args) == 2 and args[0].lower() == "dismiss" and args[1].isdecimal():
+        await faq.dismiss(user.id, int(args[1]))
+        await message.reply_text(t("faq.dismissed", lang, n=int(args[1])))
         return
-    lines = [t("faq.unanswered_header", context.lang)]
+    if args:
+        await faq.refuse_usage(user.id, "unanswered " + " ".join(args), "usage.unanswered")
+    review = await faq.review(user.id, UNANSWERED_SHOWN)
+    if not review.unanswered and not review.proposals:
+        await message.reply_text(t("faq.unanswered_empty", lang))
+        return
+    if review.unanswered:
+        await message.reply_text(
+            _listing(review, lang), reply_markup=_dismiss_buttons(review, lang)
+        )
+    for proposal in review.proposals:
+        built = proposal_message(message.chat.id, lang, proposal)
+        buttons = [[(t(key, lang), data)] for key, data in built.buttons]
+        await message.reply_text(
+            t(built.key, lang, **built.fields), reply_markup=keyboard(buttons)
+        )
+
+
+def _listing(review: Review, lang: str) -> str:
+    lines = [t("faq.unanswered_header", lang)]
     lines += [
         t(
             "faq.unanswered_line",
-            context.lang,
+            lang,
             n=r.id,
             question=r.example,
             lang=r.language,
             count=r.count,
             last=r.last_seen_at[:10],
         )
-        for r in rows
+        for r in review.unanswered
     ]
-    await message.reply_text("\n".join(lines))
+    if review.groups:
+        lines += ["", t("faq.group_header", lang)]
+        lines += [
+            t(
+                "faq.group_line",
+                lang,
+                numbers=", ".join(str(n) for n in g.numbers),
+                count=g.count,
+                lang=g.lang,
+                question=g.question,
+                alternates="; ".join(g.alternates),
+            )
+            for g in review.groups
+        ]
+    return "\n".join(lines)
+
+
+def _dismiss_buttons(review: Review, lang: str) -> InlineKeyboardMarkup:
+    return keyboard(
+        [
+            [(t("faq.button_dismiss", lang, n=r.id), callbacks.build("faq", DISMISS, r.id))]
+            for r in review.unanswered[:DISMISS_BUTTONS]
+        ]
+    )
+
+
+async def on_proposal(
+    update: Update, context: CareContext, query: CallbackQuery, message: Message
+) -> None:
+    """Yes / No on "add this phrasing to entry N?" (the presser's role is checked)."""
+    number, verdict = callbacks.parse(query.data, "faq", TEACH, ID, Choice("yes", "no"))
+    decided = await context.care.faq.decide(query.from_user.id, int(number), verdict == "yes")
+    lang = context.lang
+    if decided.already:
+        await query.answer(t("faq.proposal_already", lang), show_alert=True)
+        await remove_buttons(query)
+        return
+    await query.answer()
+    await remove_buttons(query)
+    key = "faq.proposal_accepted" if decided.accepted else "faq.proposal_rejected"
+    await message.reply_text(t(key, lang, question=decided.question, id=decided.entry_id))
+
+
+async def on_dismiss(
+    update: Update, context: CareContext, query: CallbackQuery, message: Message
+) -> None:
+    """A dismiss button on the /unanswered list: that question is no longer listed."""
+    (number,) = callbacks.parse(query.data, "faq", DISMISS, ID)
+    await context.care.faq.dismiss(query.from_user.id, int(number))
+    await query.answer(t("faq.dismissed", context.lang, n=int(number)))
+    markup = message.reply_markup
+    rows = [
+        [(b.text, str(b.callback_data)) for b in row]
+        for row in (markup.inline_keyboard if markup else ())
+        if not any(b.callback_data == query.data for b in row)
+    ]
+    await query.edit_message_reply_markup(reply_markup=keyboard(rows) if rows else None)
 
 
 def staff_handlers() -> list[BaseHandler[Any, Any, Any]]:

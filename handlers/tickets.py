@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -33,22 +35,28 @@ from handlers.ticket_flows import (
 )
 
 
-async def offer_complaint(update: Update, context: CareContext, text: str) -> bool:
-    """Offer to file free text that reads like a complaint as one; True if offered.
+async def offer_complaint(
+    update: Update,
+    context: CareContext,
+    text: str,
+    after: Sequence[Sequence[tuple[str, str]]] = (),
+    key: str = "tickets.offer_complaint",
+) -> Message | None:
+    """Offer to file free text that reads like a complaint as one; the offer, if sent.
 
-    Call it where free text matches nothing (the fallback now, the FAQ's no-match path later).
-    The text is kept until the offer's button is pressed or another complaint is started.
+    Call it where free text matches nothing better (the fallback, the FAQ). The complaint
+    button comes first; `after` are more button rows (the FAQ's suggestions). The text is kept
+    until the offer's button is pressed or another complaint is started.
     """
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None or chat.type != "private":
-        return False
+        return None
     if not looks_like_complaint(text) or context.user_data is None:
-        return False
+        return None
     context.user_data[DRAFT_KEY] = text[:MAX_DRAFT]
     data = callbacks.build("tickets", "draft", "complaint")
-    button = keyboard([[(t("tickets.button_offer", context.lang), data)]])
-    await message.reply_text(t("tickets.offer_complaint", context.lang), reply_markup=button)
-    return True
+    rows = [[(t("tickets.button_offer", context.lang), data)], *after]
+    return await message.reply_text(t(key, context.lang), reply_markup=keyboard(rows))
 
 
 async def cmd_mytickets(update: Update, context: CareContext) -> None:

@@ -10,7 +10,7 @@ import aiosqlite
 
 _FAQ_COLUMNS = (
     "entry_id, language, question, alternates, answer, tags, enabled, helpful, unhelpful,"
-    " updated_at"
+    " updated_at, stale"
 )
 
 
@@ -28,6 +28,7 @@ class FaqRow:
     helpful: int
     unhelpful: int
     updated_at: str
+    stale: bool = False  # another language's answer changed after this one
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ def _faq(row: Any) -> FaqRow:
     values["alternates"] = tuple(json.loads(values["alternates"]))
     values["tags"] = tuple(json.loads(values["tags"]))
     values["enabled"] = bool(values["enabled"])
+    values["stale"] = bool(values["stale"])
     return FaqRow(**values)
 
 
@@ -99,8 +101,11 @@ async def find_entry(tx: aiosqlite.Connection, entry_id: int) -> list[FaqRow]:
 
 
 async def next_entry_id(tx: aiosqlite.Connection) -> int:
-    """An entry id not used yet."""
-    cursor = await tx.execute("SELECT COALESCE(MAX(entry_id), 0) + 1 FROM faq")
+    """An entry id not used yet (nor named by a CSV text id, whose entry may be deleted)."""
+    cursor = await tx.execute(
+        "SELECT MAX(COALESCE((SELECT MAX(entry_id) FROM faq), 0),"
+        " COALESCE((SELECT MAX(entry_id) FROM faq_keys), 0)) + 1"
+    )
     row = await cursor.fetchone()
     assert row is not None
     return int(row[0])
@@ -197,7 +202,7 @@ async def list_unanswered(tx: aiosqlite.Connection, limit: int) -> list[Unanswer
     """Open unanswered questions, most frequent first."""
     cursor = await tx.execute(
         "SELECT id, normalised, language, example, count, first_seen_at, last_seen_at"
-        " FROM unanswered WHERE resolved_entry_id IS NULL"
+        " FROM unanswered WHERE resolved_entry_id IS NULL AND dismissed_at IS NULL"
         " ORDER BY count DESC, last_seen_at DESC LIMIT ?",
         (limit,),
     )
@@ -232,3 +237,137 @@ async def press(
         (chat_id, message_id, action, at),
     )
     return cursor.rowcount == 1
+
+
+async def mark_stale(
+    tx: aiosqlite.Connection, entry_id: int, edited_language: str, *, others: bool
+) -> int:
+    """After one language's answer changed: clear its stale flag and (with `others`) flag the
+    entry's other languages; returns how many were flagged."""
+    await tx.execute(
+        "UPDATE faq SET stale = 0 WHERE entry_id = ? AND language = ?", (entry_id, edited_language)
+    )
+    if not others:
+        return 0
+    cursor = await tx.execute(
+        "UPDATE faq SET stale = 1 WHERE entry_id = ? AND language != ?",
+        (entry_id, edited_language),
+    )
+    return cursor.rowcount
+
+
+async def dismiss_unanswered(tx: aiosqlite.Connection, unanswered_id: int, at: str) -> bool:
+    """Stop listing an open unanswered question; False if there is no such open question."""
+    cursor = await tx.execute(
+        "UPDATE unanswered SET dismissed_at = ? WHERE id = ? AND dismissed_at IS NULL"
+        " AND resolved_entry_id IS NULL",
+        (at, unanswered_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def resolve_unanswered_text(
+    tx: aiosqlite.Connection, normalised: str, language: str, entry_id: int
+) -> None:
+    """Mark the unanswered question with this normalised text (if any) as taught to an entry."""
+    await tx.execute(
+        "UPDATE unanswered SET resolved_entry_id = ? WHERE normalised = ? AND language = ?",
+        (entry_id, normalised, language),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalRow:
+    """A phrasing customers used for an entry, proposed to staff as an alternate."""
+
+    id: int
+    normalised: str
+    language: str
+    example: str
+    entry_id: int
+    count: int
+    status: str
+    last_seen_at: str
+
+
+_PROPOSAL_COLUMNS = "id, normalised, language, example, entry_id, count, status, last_seen_at"
+
+
+async def observe_pair(
+    tx: aiosqlite.Connection,
+    *,
+    chat_id: int,
+    message_id: int,
+    normalised: str,
+    language: str,
+    example: str,
+    entry_id: int,
+    at: str,
+) -> bool:
+    """Count a (question, entry) pair seen on one message; False if that message counted it."""
+    cursor = await tx.execute(
+        "INSERT INTO faq_proposal_seen (chat_id, message_id, entry_id) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        (chat_id, message_id, entry_id),
+    )
+    if cursor.rowcount != 1:
+        return False
+    await tx.execute(
+        "INSERT INTO faq_proposals (normalised, language, example, entry_id, first_seen_at,"
+        " last_seen_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (normalised, language, entry_id)"
+        " DO UPDATE SET count = count + 1, example = excluded.example,"
+        " last_seen_at = excluded.last_seen_at",
+        (normalised, language, example, entry_id, at, at),
+    )
+    return True
+
+
+async def list_open_proposals(tx: aiosqlite.Connection, limit: int) -> list[ProposalRow]:
+    """Open proposals for entries that still exist, most seen first."""
+    cursor = await tx.execute(
+        f"SELECT {_PROPOSAL_COLUMNS} FROM faq_proposals p WHERE status = 'open'"  # noqa: S608
+        " AND EXISTS (SELECT 1 FROM faq f WHERE f.entry_id = p.entry_id)"
+        " ORDER BY count DESC, last_seen_at DESC, id LIMIT ?",
+        (limit,),
+    )
+    return [ProposalRow(**dict(row)) for row in await cursor.fetchall()]
+
+
+async def find_proposal(tx: aiosqlite.Connection, proposal_id: int) -> ProposalRow | None:
+    """One proposal by id, or None."""
+    cursor = await tx.execute(
+        f"SELECT {_PROPOSAL_COLUMNS} FROM faq_proposals WHERE id = ?",  # noqa: S608
+        (proposal_id,),
+    )
+    row = await cursor.fetchone()
+    return None if row is None else ProposalRow(**dict(row))
+
+
+async def decide_proposal(
+    tx: aiosqlite.Connection, proposal_id: int, status: str, actor_id: int, at: str
+) -> bool:
+    """Accept or reject an open proposal; False if it was decided before."""
+    cursor = await tx.execute(
+        "UPDATE faq_proposals SET status = ?, decided_by = ?, decided_at = ?"
+        " WHERE id = ? AND status = 'open'",
+        (status, actor_id, at, proposal_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def find_key(tx: aiosqlite.Connection, key: str) -> int | None:
+    """The entry a CSV text id names, or None."""
+    cursor = await tx.execute("SELECT entry_id FROM faq_keys WHERE key = ?", (key,))
+    row = await cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+async def add_key(tx: aiosqlite.Connection, key: str, entry_id: int) -> None:
+    """Name an entry by a CSV text id."""
+    await tx.execute("INSERT INTO faq_keys (key, entry_id) VALUES (?, ?)", (key, entry_id))
+
+
+async def keys(tx: aiosqlite.Connection) -> dict[int, str]:
+    """Every entry's CSV text id, by entry id."""
+    cursor = await tx.execute("SELECT entry_id, key FROM faq_keys")
+    return {int(row[0]): str(row[1]) for row in await cursor.fetchall()}

@@ -25,6 +25,7 @@ _EXPORT = {
     "faq_presses": "SELECT * FROM faq_presses WHERE chat_id = :telegram",
     "ticket_posts": "SELECT * FROM ticket_posts WHERE chat_id = :telegram",
     "customer_tags": "SELECT * FROM customer_tags WHERE customer_id = :customer ORDER BY tag",
+    "faq_proposal_seen": "SELECT * FROM faq_proposal_seen WHERE chat_id = :telegram",
     "outbox": "SELECT * FROM outbox WHERE customer_id = :customer OR chat_id = :telegram"
     " OR (kind LIKE 'ticket.%' AND ref IN"
     " (SELECT CAST(id AS TEXT) FROM tickets WHERE customer_id = :customer)) ORDER BY id",
@@ -73,6 +74,7 @@ _SCANS = {
     ("inbox", "raw"): "SELECT bot_id, update_id, chat_key, status, raw FROM inbox",
     ("outbox", "message"): "SELECT id, message FROM outbox",
     ("unanswered", "example"): "SELECT id, normalised, example, count FROM unanswered",
+    ("faq_proposals", "example"): "SELECT id, normalised, example FROM faq_proposals",
 }
 
 
@@ -125,6 +127,11 @@ async def forget_unanswered(
         )
 
 
+async def delete_proposal(tx: aiosqlite.Connection, row_id: int) -> None:
+    """Forget a phrasing proposed to staff from the customer's own words."""
+    await tx.execute("DELETE FROM faq_proposals WHERE id = ?", (row_id,))
+
+
 async def set_reason(
     tx: aiosqlite.Connection, table: str, row_id: int, reason: str | None
 ) -> None:
@@ -156,6 +163,7 @@ async def erase_rows(
         "faq_presses": "DELETE FROM faq_presses WHERE chat_id = :telegram",
         "ticket_posts": "DELETE FROM ticket_posts WHERE chat_id = :telegram",
         "customer_tags": "DELETE FROM customer_tags WHERE customer_id = :customer",
+        "faq_proposal_seen": "DELETE FROM faq_proposal_seen WHERE chat_id = :telegram",
     }
     changed: dict[str, int] = {}
     for table, sql in statements.items():

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from care.faq.match import Match
-from storage.faq import FaqRow
+from storage.faq import FaqRow, UnansweredRow
 
 
 class Outcome(StrEnum):
@@ -28,7 +28,7 @@ class FaqReply:
     lang: str  # the language to reply in: the one the question was written in
     question: str  # the text as asked
     entry: FaqRow | None = None  # ANSWER
-    suggestions: tuple[FaqRow, ...] = ()  # SUGGEST
+    suggestions: tuple[FaqRow, ...] = ()  # SUGGEST, and COMPLAINT (offered after its button)
     unanswered_id: int | None = None  # FALLBACK, when the question was recorded
     small_talk: str | None = None  # SMALL_TALK: the reply's catalogue key
     match: Match | None = None  # the matcher's decision and its why (when it ran)
@@ -40,6 +40,7 @@ class FollowUp:
 
     repeat: bool  # the button was pressed before: do nothing
     unanswered_id: int | None = None
+    complaint: bool = False  # the question reads like a complaint: keep offering to file it
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +77,60 @@ class FaqPage:
     pages: int
     total: int
     rows: tuple[FaqRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unhelpful:
+    """An answer the customer gave 👎: the question it was for and the entry that missed.
+
+    If another entry follows for that customer (answered, or a suggestion pressed), the
+    question and that entry are proposed to staff.
+    """
+
+    question: str
+    lang: str
+    entry_id: int
+    chat_id: int
+    message_id: int  # of the 👎'd answer: the pair counts once per such message
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """ "Add this phrasing to entry N?": what staff are asked, with Yes / No."""
+
+    id: int
+    question: str  # as a customer asked it
+    lang: str
+    count: int  # how often customers went from this question to this entry
+    entry_id: int
+    entry_question: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionGroup:
+    """Near-identical unanswered questions, counted, with a proposed new entry."""
+
+    lang: str
+    question: str  # the most asked wording: the proposed entry's question
+    alternates: tuple[str, ...]  # the other wordings: its alternates
+    count: int  # times asked, all wordings together
+    numbers: tuple[int, ...]  # their /unanswered numbers
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What /unanswered shows staff: open questions, their groups and the proposals."""
+
+    unanswered: tuple[UnansweredRow, ...]
+    groups: tuple[QuestionGroup, ...]
+    proposals: tuple[Proposal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalDecision:
+    """A staff member's Yes / No on a proposal."""
+
+    accepted: bool
+    already: bool  # decided before (a double tap, or by someone else): nothing changed
+    question: str
+    entry_id: int

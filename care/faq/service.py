@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import NoReturn
 
 import aiosqlite
 
+from care import callbacks
 from care.clock import Clock, iso
 from care.errors import (
     ExpiredButton,
@@ -24,10 +26,15 @@ from care.faq.results import (
     FaqReply,
     FollowUp,
     Outcome,
+    Proposal,
+    ProposalDecision,
+    Review,
     TeamAsked,
     TeamRequest,
+    Unhelpful,
     VoteResult,
 )
+from care.faq.teach import group_questions
 from care.faq.text import detect_language, normalise, words
 from care.outbox import Outbox
 from care.ports import OutboundMessage
@@ -42,6 +49,8 @@ from storage.db import Database, ride_along
 from storage.faq import FaqRow, UnansweredRow
 
 MAX_QUESTION_LENGTH = 300
+DIGEST_PROPOSALS = 5  # Yes / No messages in a weekly digest
+GROUPED_FROM = 200  # open unanswered questions looked at for near-identical groups
 MAX_ANSWER_LENGTH = 3000
 ACTION = "faq"  # the audit log's name for every staff FAQ command
 
@@ -64,12 +73,20 @@ class FaqService:
 
     # ------------------------------------------------------------------ customers
 
-    async def answer(self, text: str, lang: str, *, asker: int | None) -> FaqReply:
+    async def answer(
+        self,
+        text: str,
+        lang: str,
+        *,
+        asker: int | None,
+        after_unhelpful: Unhelpful | None = None,
+    ) -> FaqReply:
         """Decide what to tell a customer who wrote `text`; a fallback is recorded for staff.
 
         `asker` is the Telegram id of the customer asking, or None for a dry run (`carebot faq
-        ask`), which decides the same and writes nothing. An answered question writes nothing;
-        a fallback writes one row in one transaction.
+        ask`), which decides the same and writes nothing. An answered question writes nothing
+        (unless it follows a 👎 answer of another entry: that pair is proposed to staff); a
+        fallback writes one row in one transaction.
         """
         norm = normalise(text)  # once: everything below works on this
         customer_lang = lang if lang in LANGUAGES else "en"
@@ -82,19 +99,24 @@ class FaqService:
         snapshot = await self._index.current()
         match = snapshot.index.decide(norm, qlang, snapshot.calibration.thresholds)
         qlang = match.query_lang
-        if match.decision is Decision.ANSWER and match.entry_id is not None:
-            entry = snapshot.row_for(match.entry_id, qlang)
-            if entry is not None:
-                await self._count(asker, "answer")
-                return FaqReply(Outcome.ANSWER, qlang, text, entry=entry, match=match)
-        # A complaint is not a question for the FAQ: it goes before "did you mean" and is not
-        # recorded as unanswered.
+        answered = match.entry_id if match.decision is Decision.ANSWER else None
+        entry = None if answered is None else snapshot.row_for(answered, qlang)
+        offered = match.suggestions if entry is None else (entry.entry_id,)
+        rows = tuple(r for i in offered if (r := snapshot.row_for(i, qlang)) is not None)
+        # A complaint is not a question for the FAQ ("my cake was stale" asks nothing about
+        # cake): its button comes first, the entry it would be answered with (or the
+        # suggestions) after it, and it is not recorded as unanswered.
         if looks_like_complaint(text):
-            return FaqReply(Outcome.COMPLAINT, qlang, text, match=match)
+            return FaqReply(Outcome.COMPLAINT, qlang, text, suggestions=rows, match=match)
+        if entry is not None:
+            if asker is not None and after_unhelpful is not None:
+                async with self._db.transaction() as tx:
+                    await self._follow_unhelpful(tx, after_unhelpful, entry.entry_id)
+                    await reports_repo.add_faq_outcome(tx, _hour(self._clock.now()), "answer")
+            else:
+                await self._count(asker, "answer")
+            return FaqReply(Outcome.ANSWER, qlang, text, entry=entry, match=match)
         if match.decision is Decision.SUGGEST:
-            rows = tuple(
-                r for i in match.suggestions if (r := snapshot.row_for(i, qlang)) is not None
-            )
             await self._count(asker, "suggest")
             return FaqReply(Outcome.SUGGEST, qlang, text, suggestions=rows, match=match)
         unanswered_id = None
@@ -123,27 +145,56 @@ class FaqService:
         """The matcher answering: "semantic" or "lexical" (after the first question)."""
         return self._index.matcher
 
+    async def matcher_in_use(self) -> str:
+        """The matcher that answers this FAQ ("semantic" or "lexical"), building the index
+        first if no question has yet."""
+        await self._index.current()
+        return self._index.matcher
+
     async def calibration(self) -> Calibration:
         """The thresholds the FAQ is answered with now, and why (`carebot faq calibrate`)."""
         return await self._index.calibration()
 
-    async def suggested(self, entry_id: int, lang: str) -> FaqRow:
-        """The entry a "did you mean" button names; ExpiredButton if there is no such entry."""
+    async def suggestion_pressed(
+        self,
+        entry_id: int,
+        lang: str,
+        question: tuple[str, str] | None,
+        *,
+        chat_id: int,
+        message_id: int,
+        after_unhelpful: Unhelpful | None = None,
+    ) -> FaqRow:
+        """The entry a "did you mean" button names (ExpiredButton if there is none); the
+        question (text, language) and that entry are proposed to staff, once per message."""
         row = (await self._index.current()).row_for(entry_id, lang)
         if row is None:
             raise ExpiredButton()
+        if question is None and after_unhelpful is None:
+            return row
+        async with self._db.transaction() as tx:
+            if question is not None:
+                await self._propose(tx, *question, entry_id, chat_id, message_id)
+            if after_unhelpful is not None:
+                await self._follow_unhelpful(tx, after_unhelpful, entry_id)
         return row
 
     async def none_of_these(
         self, question: tuple[str, str] | None, *, chat_id: int, message_id: int
     ) -> FollowUp:
-        """No suggestion fitted: record the question (text, language) once per message."""
+        """No suggestion fitted: record the question (text, language) once per message.
+
+        After a complaint offer the complaint stays on offer and nothing is recorded (a
+        complaint is not an FAQ gap).
+        """
         async with self._db.transaction() as tx:
             if not await self._press(tx, chat_id, message_id, "none"):
                 return FollowUp(repeat=True)
             if question is None:  # forgotten (a restart): nothing to record
                 return FollowUp(repeat=False)
             text, lang = question
+            if looks_like_complaint(text):
+                return FollowUp(False, complaint=True)
             return FollowUp(False, await self._record(tx, normalise(text), lang, text))
 
     async def vote(
@@ -272,8 +323,13 @@ class FaqService:
                 raise InvalidArgument(f"unknown field {field}", usage="usage.faq_edit")
             _check_entry(lang, question, answer)
             await self._upsert(act.tx, entry_id, lang, question, alternates, answer, row.tags)
-            edited = await repo.find(act.tx, entry_id, lang)
             act.result = f"edited {entry_id} {lang} {field}"
+            # A changed answer: the other languages now say something else, flagged until
+            # they are edited too (an edit of a stale answer is that catch-up).
+            changed = field == "answer" and answer != row.answer
+            if changed and await repo.mark_stale(act.tx, entry_id, lang, others=not row.stale):
+                act.result += ", other languages stale"
+            edited = await repo.find(act.tx, entry_id, lang)
         await self.invalidate()
         assert edited is not None
         return edited
@@ -316,6 +372,91 @@ class FaqService:
         assert taught is not None
         return taught
 
+    async def review(self, actor_id: int, limit: int = 20) -> Review:
+        """What /unanswered shows: open questions, near-identical ones grouped with a proposed
+        entry, and the phrasings proposed for existing entries (staff)."""
+        async with self._staff.act(actor_id, "unanswered", "", Role.STAFF) as act:
+            review = await self._review(act.tx, limit)
+            act.result = (
+                f"listed {len(review.unanswered)}, proposed {len(review.proposals)}"
+                if review.unanswered or review.proposals
+                else "empty"
+            )
+        return review
+
+    async def decide(self, actor_id: int, proposal_id: int, accept: bool) -> ProposalDecision:
+        """Yes: the proposed phrasing becomes an alternate of its entry (answered from the next
+        question on); No: it is not proposed again. Staff only, audited, once."""
+        arguments = f"proposal {proposal_id} {'yes' if accept else 'no'}"
+        async with self._staff.act(actor_id, ACTION, arguments, Role.STAFF) as act:
+            proposal = await repo.find_proposal(act.tx, proposal_id)
+            if proposal is None:
+                raise ExpiredButton()
+            decided = ProposalDecision(accept, False, proposal.example, proposal.entry_id)
+            if proposal.status != "open":
+                act.result = f"already {proposal.status}"
+                return replace(decided, accepted=proposal.status == "accepted", already=True)
+            rows = await repo.find_entry(act.tx, proposal.entry_id)
+            if not rows:
+                raise ExpiredButton()
+            now = iso(self._clock.now())
+            status = "accepted" if accept else "rejected"
+            await repo.decide_proposal(act.tx, proposal_id, status, actor_id, now)
+            act.result = f"{status} {proposal_id} for {proposal.entry_id}"
+            if accept:
+                row = next((r for r in rows if r.language == proposal.language), rows[0])
+                if proposal.example not in row.alternates:
+                    alternates = (*row.alternates, proposal.example)
+                    await self._upsert(
+                        act.tx, row.entry_id, row.language, row.question, alternates,
+                        row.answer, row.tags,
+                    )  # fmt: skip
+                await repo.resolve_unanswered_text(
+                    act.tx, proposal.normalised, proposal.language, proposal.entry_id
+                )
+        if accept:
+            await self.invalidate()
+        return decided
+
+    async def dismiss(self, actor_id: int, unanswered_id: int) -> None:
+        """Stop listing an unanswered question (staff); UnknownUnanswered if it is not open."""
+        arguments = f"dismiss {unanswered_id}"
+        async with self._staff.act(actor_id, "unanswered", arguments, Role.STAFF) as act:
+            if not await repo.dismiss_unanswered(act.tx, unanswered_id, iso(self._clock.now())):
+                raise UnknownUnanswered(unanswered_id)
+            act.result = f"dismissed {unanswered_id}"
+
+    async def weekly_digest(self) -> int:
+        """Post this week's FAQ digest to the staff chat once (ISO week, UTC): the unanswered
+        questions and one Yes / No message per proposal. Returns the messages queued."""
+        staff_chat = self._staff.staff_chat_id
+        if staff_chat is None:
+            return 0
+        year, week, _ = self._clock.now().isocalendar()
+        key = f"faq.digest:{year}-W{week:02d}"
+        async with self._db.transaction() as tx:
+            review = await self._review(tx, DIGEST_PROPOSALS)
+            if not review.unanswered and not review.proposals:
+                return 0
+            top = review.unanswered[0].example if review.unanswered else "-"
+            fields = {
+                "questions": len(review.unanswered),
+                "top": top,
+                "proposals": len(review.proposals),
+            }
+            header = OutboundMessage(staff_chat, "faq.digest", self._staff_lang, fields)
+            if not await self._outbox.add(tx, header, kind="faq.digest", dedupe_key=key):
+                return 0  # this week's digest was queued before
+            for proposal in review.proposals:
+                await self._outbox.add(
+                    tx,
+                    proposal_message(staff_chat, self._staff_lang, proposal),
+                    kind="faq.digest",
+                    ref=proposal.id,
+                    dedupe_key=f"{key}:{proposal.id}",
+                )
+        return 1 + len(review.proposals)
+
     async def refuse_usage(self, actor_id: int, arguments: str, usage: str) -> NoReturn:
         """A staff command that could not be read: refused for customers, its usage for staff."""
         async with self._staff.act(actor_id, ACTION, arguments, Role.STAFF):
@@ -336,6 +477,61 @@ class FaqService:
             lang,
             text[:MAX_QUESTION_LENGTH],
             iso(self._clock.now()),
+        )
+
+    async def _review(self, tx: aiosqlite.Connection, limit: int) -> Review:
+        rows = await repo.list_unanswered(tx, GROUPED_FROM)
+        proposals = []
+        for p in await repo.list_open_proposals(tx, limit):
+            entry = await repo.find_entry(tx, p.entry_id)
+            question = next((r for r in entry if r.language == p.language), entry[0]).question
+            proposals.append(Proposal(p.id, p.example, p.language, p.count, p.entry_id, question))
+        return Review(tuple(rows[:limit]), tuple(group_questions(rows)), tuple(proposals))
+
+    async def _propose(
+        self,
+        tx: aiosqlite.Connection,
+        text: str,
+        lang: str,
+        entry_id: int,
+        chat_id: int,
+        message_id: int,
+    ) -> None:
+        """Count (question, entry) as a phrasing to propose, unless the entry has it already."""
+        norm = normalise(text)
+        if not words(norm):
+            return
+        known = {
+            normalise(p)
+            for r in await repo.find_entry(tx, entry_id)
+            for p in (r.question, *r.alternates)
+        }
+        if norm in known:
+            return
+        await repo.observe_pair(
+            tx,
+            chat_id=chat_id,
+            message_id=message_id,
+            normalised=norm[:MAX_QUESTION_LENGTH],
+            language=lang,
+            example=text[:MAX_QUESTION_LENGTH],
+            entry_id=entry_id,
+            at=iso(self._clock.now()),
+        )
+
+    async def _follow_unhelpful(
+        self, tx: aiosqlite.Connection, unhelpful: Unhelpful, entry_id: int
+    ) -> None:
+        """Another entry followed a 👎 answer: propose it for the question that answer missed."""
+        if entry_id == unhelpful.entry_id:
+            return
+        await self._propose(
+            tx,
+            unhelpful.question,
+            unhelpful.lang,
+            entry_id,
+            unhelpful.chat_id,
+            unhelpful.message_id,
         )
 
     async def _press(
@@ -381,6 +577,22 @@ def _check_entry(lang: str, question: str, answer: str) -> None:
         raise InvalidArgument("faq entry", usage="usage.faq_add")
     if len(question) > MAX_QUESTION_LENGTH or len(answer) > MAX_ANSWER_LENGTH:
         raise InvalidArgument("faq entry too long", usage="usage.faq_add")
+
+
+def proposal_message(chat_id: int, lang: str, proposal: Proposal) -> OutboundMessage:
+    """ "Add this phrasing to entry N?" with its Yes / No buttons."""
+    fields = {
+        "question": proposal.question,
+        "lang": proposal.lang,
+        "count": proposal.count,
+        "id": proposal.entry_id,
+        "entry": proposal.entry_question,
+    }
+    buttons = (
+        ("faq.proposal_yes", callbacks.build("faq", "teach", proposal.id, "yes")),
+        ("faq.proposal_no", callbacks.build("faq", "teach", proposal.id, "no")),
+    )
+    return OutboundMessage(chat_id, "faq.proposal", lang, fields, buttons)
 
 
 def split_alternates(text: str) -> tuple[str, ...]:

@@ -197,21 +197,31 @@ def content_terms(norm: str) -> ContentTerms:
     return ContentTerms(frozenset(terms), frozenset(grams))
 
 
-def shared_content(query: str, entry: ContentTerms) -> list[str]:
-    """The query's content words/characters that the entry has (misspelt ones marked '~')."""
-    out: list[str] = []
-    for tok in dict.fromkeys(words(query)):
+QueryContent = tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
+def query_content(norm: str) -> QueryContent:
+    """The content tokens of a normalised question, once per question: (token, its stem or
+    CJK character, its character 4-grams; none for CJK)."""
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    for tok in dict.fromkeys(words(norm)):
         if is_function(tok):
             continue
         if len(tok) == 1 and is_cjk(tok):
-            if tok in entry.terms:
-                out.append(tok)
-            continue
-        if stem(tok) in entry.terms:
+            out.append((tok, tok, ()))
+        else:
+            out.append((tok, stem(tok), _char_grams(tok, CONTENT_GRAM, CONTENT_GRAM)))
+    return tuple(out)
+
+
+def shared_content(query: QueryContent, entry: ContentTerms) -> list[str]:
+    """The question's content words/characters that the entry has (misspelt ones marked '~')."""
+    out: list[str] = []
+    terms, grams = entry.terms, entry.grams
+    for tok, term, tok_grams in query:
+        if term in terms:
             out.append(tok)
-        elif sum(g in entry.grams for g in _char_grams(tok, CONTENT_GRAM, CONTENT_GRAM)) >= (
-            CONTENT_GRAM_MIN
-        ):
+        elif tok_grams and sum(g in grams for g in tok_grams) >= CONTENT_GRAM_MIN:
             out.append(tok + "~")
     return out
 

@@ -79,3 +79,49 @@ async def test_a_formula_typed_into_a_file_is_stored_as_text(
         ("'+Delivery?", (), "'=1+2"),
         ("Wifi?", (), "'@beans is the password"),
     ]
+
+
+async def test_rows_without_ids_and_with_text_ids_upsert_on_reimport(
+    db: Database, clock: FakeClock
+) -> None:
+    faq = _service(db, clock)
+    text = (
+        "id,question,alternates,answer\n"
+        "opening-hours,When are you open?,opening times,7:30 to 19:00.\n"
+        ',Do you sell cake?,cake,"Yes, every day."\n'
+        "7,Is there parking?,,Round the back.\n"
+    )
+    first = await import_faq(db, clock, faq, text, "en")
+    assert (first.imported, first.rejected) == (3, [])
+    entries = await _entries(db)
+    again = await import_faq(db, clock, faq, text.replace("19:00", "20:00"), "en")
+    assert (again.imported, again.rejected) == (3, [])
+    assert len(await _entries(db)) == len(entries) == 3  # the same entries, updated
+    async with db.read() as tx:
+        rows = await faq_repo.list_page(tx, 0, 100, language="en")
+    hours = next(r for r in rows if r.question == "When are you open?")
+    assert hours.answer == "7:30 to 20:00."
+    zh = "id,question,alternates,answer\nopening-hours,几点开门？,,7:30 到 20:00。\n"
+    await import_faq(db, clock, faq, zh, "zh")
+    assert [r.language for r in await faq.show(OWNER, hours.entry_id)] == ["en", "zh"]
+    exported = await export_faq(db, "en")
+    assert "opening-hours,When are you open?" in exported  # the key goes out as the id
+    assert (await import_faq(db, clock, faq, exported, "en")).rejected == []
+    assert len(await _entries(db)) == 3
+
+
+async def test_bad_text_ids_are_rejected_with_their_line(db: Database, clock: FakeClock) -> None:
+    text = (
+        "id,question,alternates,answer\n"
+        "hours,When are you open?,,7:30.\n"
+        "Hours,Open late?,,No.\n"
+        "two words,Parking?,,Yes.\n"
+        "0,Cake?,,Yes.\n"
+    )
+    report = await import_faq(db, clock, None, text, "en")
+    assert report.imported == 1
+    assert [(r.line, r.reason.split(" ")[0]) for r in report.rejected] == [
+        (3, "id"),
+        (4, "a"),
+        (5, "id"),
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -48,14 +50,16 @@ def _service(db: Database, clock: FakeClock, matcher: str) -> FaqService:
 
 
 @semantic_only
-def test_a_synonym_without_a_shared_word_is_suggested_by_meaning() -> None:
+def test_a_synonym_without_a_shared_word_is_answered_by_meaning() -> None:
     encoder = load_encoder()
     assert encoder is not None
     idx = FaqIndex.build(DOCS, vectors=VectorCache(encoder))
     m = idx.match("can i bring my puppy", "en", SEMANTIC_DEFAULTS)
-    # meaning alone is 0.7 of the score: a suggestion, not an outright answer
-    assert (m.decision, m.suggestions) == (Decision.SUGGEST, (DOGS,)), m.why
+    # meaning alone is 0.7 of the score, but far ahead of every other entry: answered
+    assert (m.decision, m.entry_id) == (Decision.ANSWER, DOGS), m.why
     assert "carried by: meaning" in m.why and "semantic" in m.why
+    close = idx.match("can i bring my puppy", "en", replace(SEMANTIC_DEFAULTS, margin=30.0))
+    assert (close.decision, close.suggestions) == (Decision.SUGGEST, (DOGS,)), close.why
 
 
 @semantic_only
@@ -91,8 +95,8 @@ async def test_the_service_answers_semantically_when_installed(
     await faq.add(OWNER, "en", "Do you have a toilet?", (), "Yes, at the back.")
     await faq.add(OWNER, "en", "Are dogs allowed?", (), "Dogs are welcome.")
     result = await faq.answer("can i bring my puppy", "en", asker=ALICE)
-    assert result.outcome is Outcome.SUGGEST, result
-    assert [row.answer for row in result.suggestions] == ["Dogs are welcome."]
+    assert result.outcome is Outcome.ANSWER, result
+    assert result.entry is not None and result.entry.answer == "Dogs are welcome."
     assert faq.matcher == "semantic"
     sushi = await faq.answer("do you have sushi", "en", asker=ALICE)
     assert sushi.outcome is Outcome.FALLBACK

@@ -364,19 +364,40 @@ async def test_cli_ask_and_the_bot_agree_on_small_talk_and_complaints(
         "hi\nmy coffee was cold and the waiter was rude\n🙂\n".encode()
     )
     assert process.returncode == 0
-    decisions = [json.loads(line)["decision"] for line in stdout.decode().splitlines()]
-    assert decisions == ["small-talk", "complaint", "no-words"]
+    lines = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert [line["decision"] for line in lines] == ["small-talk", "complaint", "no-words"]
+    assert {line["matcher"] for line in lines} == {await harness.care.faq.matcher_in_use()}
     assert await harness.care.faq.unanswered(OWNER_ID) == []  # the CLI records nothing
 
 
-async def test_a_complaint_gets_the_complaint_button_before_any_suggestion(
-    harness: Harness,
+async def test_a_complaint_gets_the_complaint_button_first_then_the_suggestions(
+    harness_factory: HarnessFactory,
 ) -> None:
+    # A low suggest threshold, so that the coffee entries are suggested with either matcher.
+    harness = await harness_factory(faq={"suggest_threshold": 20.0})
     alice = await _customer(harness)
     await alice.send("my coffee was cold and the waiter was rude")  # the FAQ would suggest beans
     offer = await alice.next_message()
-    assert ("⚠️ File a complaint", "tickets:draft:complaint") in offer.buttons()
-    assert "Did you mean" not in (offer.text or "")
+    buttons = offer.buttons()
+    assert buttons[0] == ("⚠️ File a complaint", "tickets:draft:complaint")
+    assert "file a complaint" in (offer.text or "")
+    assert len(buttons) > 2 and all(data.startswith("faq:show:") for _, data in buttons[1:-1])
+    assert buttons[-1] == ("None of these", "faq:none")
+    await alice.press(offer, "None of these")
+    assert (await alice.next_message()).buttons() == []  # the offer's buttons go
+    again = await alice.next_message()
+    assert "still file a complaint" in (again.text or "")
+    assert again.buttons() == [("⚠️ File a complaint", "tickets:draft:complaint")]
+    assert await harness.care.faq.unanswered(OWNER_ID) == []  # a complaint is not an FAQ gap
+    await alice.press(again, "File a complaint")
+    assert "What is it about?" in ((await alice.next_message()).text or "")  # the category
+
+
+async def test_a_chinese_complaint_gets_the_complaint_button_first(harness: Harness) -> None:
+    wei = await _customer(harness, "Wei", "zh")
+    await wei.send("咖啡是冷的，服务员态度很差")
+    offer = await wei.next_message()
+    assert offer.buttons()[0] == ("⚠️ 提交投诉", "tickets:draft:complaint")
 
 
 async def test_faq_add_with_an_unknown_id_is_refused(harness: Harness) -> None:
