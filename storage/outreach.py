@@ -16,8 +16,12 @@ _CUSTOMER = (
     " AS kind_opted_out,"
     " (SELECT COUNT(*) FROM tickets t WHERE t.customer_id = c.id AND t.kind = 'complaint'"
     " AND t.status IN ('open', 'waiting_customer')) AS open_complaints,"
-    " (SELECT MAX(p.sent_at) FROM outreach p WHERE p.customer_id = c.id AND p.status = 'sent'"
-    " AND p.kind IN (SELECT value FROM json_each(:promotional))) AS last_promo_at"
+    # The newest capped message: scheduled outreach, or a campaign (sent through the outbox).
+    " NULLIF(MAX("
+    "COALESCE((SELECT MAX(p.sent_at) FROM outreach p WHERE p.customer_id = c.id"
+    " AND p.status = 'sent' AND p.kind IN (SELECT value FROM json_each(:promotional))), ''),"
+    " COALESCE((SELECT MAX(o.sent_at) FROM outbox o WHERE o.customer_id = c.id"
+    " AND o.kind = 'campaign' AND o.status = 'sent'), '')), '') AS last_promo_at"
 )
 DUE_COLUMNS = {"checkin": "next_checkin_at", "winback": "winback_due_at"}
 

@@ -430,6 +430,26 @@ async def test_open_complaints_and_the_frequency_cap_hold_promotions(
     assert [m.chat_id for m in sent.sent] == [62]
 
 
+async def test_a_campaign_message_counts_for_the_frequency_cap(
+    db: Database, clock: FakeClock
+) -> None:
+    busy = await add_customer(db, clock, 63, "Jo")
+    two_days_ago = "2026-11-20T10:00:00+00:00"
+    async with db.transaction() as tx:  # the autumn menu went out two days ago
+        await tx.execute(
+            "INSERT INTO outbox (chat_id, customer_id, kind, ref, dedupe_key, message,"
+            " promotional, status, not_before, created_at, sent_at)"
+            " VALUES (63, ?, 'campaign', '1', 'campaign:1:63', '{}', 1, 'sent', ?, ?, ?)",
+            (busy, two_days_ago, two_days_ago, two_days_ago),
+        )
+    await set_columns(db, busy, next_checkin_at="2026-11-22T09:00:00+00:00")
+    _, outreach, sent = build(db, clock)
+    await outreach.run_once()
+    found = {(r["customer_id"], r["kind"]): (r["status"], r["reason"]) for r in await outbox(db)}
+    assert found[(busy, "checkin")] == ("skipped", "frequency_cap")
+    assert sent.sent == []
+
+
 async def test_messages_due_during_downtime_are_missed_past_their_grace(
     db: Database, clock: FakeClock
 ) -> None:
