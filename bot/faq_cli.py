@@ -16,8 +16,7 @@ from care.faq.calibrate import Calibration
 from care.faq.csv import export_faq, import_faq
 from care.faq.results import Outcome
 from care.faq.service import FaqService
-from care.outbox import Outbox
-from care.staff import StaffService
+from care.services import CareServices
 from handlers.texts import t
 
 
@@ -75,16 +74,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(
     args: argparse.Namespace, settings: Settings, text: str, queries: list[str]
 ) -> tuple[int, str]:
+    from bot.app import care_settings  # bot.app imports the handlers: only when run
+
     async with migrated_database(settings.storage.path) as db:
         clock = SystemClock()
-        faq = FaqService(
-            db,
-            clock,
-            settings.faq,
-            StaffService(db, clock, settings.staff),
-            Outbox(db, clock, OfflineMessenger()),
-            settings.locale.default_language,
-        )
+        faq = CareServices.build(db, clock, care_settings(settings), OfflineMessenger()).faq
         if args.faq_command == "import":
             report = await import_faq(db, clock, faq, text, args.lang)
             for rejected in report.rejected:

@@ -71,6 +71,16 @@ class CareServices:
             staff=staff, stages=stages, outbox=outbox, status=status,
         )  # fmt: skip
         customers = CustomerService(db, clock, settings.locale, settings.business.name)
+        tickets = TicketService(
+            db,
+            clock,
+            settings.tickets,
+            settings.locale,
+            outbox,
+            staff,
+            stages,
+            tier_of=loyalty.tier_name_in,
+        )
         segments = SegmentService(db, clock, settings.loyalty, settings.outreach, staff)
         return cls(
             db=db,
@@ -83,18 +93,9 @@ class CareServices:
             staff=staff,
             inbox=Inbox(db, clock),
             faq=FaqService(
-                db, clock, settings.faq, staff, outbox, settings.locale.default_language
+                db, clock, settings.faq, staff, outbox, settings.locale.default_language, tickets
             ),
-            tickets=TicketService(
-                db,
-                clock,
-                settings.tickets,
-                settings.locale,
-                outbox,
-                staff,
-                stages,
-                tier_of=loyalty.tier_name,
-            ),
+            tickets=tickets,
             loyalty=loyalty,
             linking=PhoneLinking(db, clock, settings.locale, stages),
             stages=stages,

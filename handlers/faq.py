@@ -255,9 +255,8 @@ async def on_ask_staff(
     if asked.outcome is TeamAsked.REPEAT:  # a double tap: the first press did everything
         return
     await remove_buttons(query)
-    if asked.outcome is TeamAsked.TICKET and asked.customer_id is not None:
-        created = await context.care.tickets.open_question(asked.customer_id, asked.question)
-        await confirm_ticket(update, context, "faq.staff_ticket", created)
+    if asked.ticket is not None:
+        await confirm_ticket(update, context, "faq.staff_ticket", asked.ticket)
         return
     key = "faq.staff_notified" if asked.outcome is TeamAsked.NOTIFIED else "faq.staff_unavailable"
     await reply(message, t(key, context.lang))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from care.faq.match import Match
+from care.tickets.results import TicketCreated
 from storage.faq import FaqRow, UnansweredRow
 
 
@@ -62,11 +63,10 @@ class TeamAsked(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class TeamRequest:
-    """The outcome of "ask our team", with the ticket to open for a registered customer."""
+    """The outcome of "ask our team", with the ticket opened for a registered customer."""
 
     outcome: TeamAsked
-    customer_id: int | None = None
-    question: str = ""
+    ticket: TicketCreated | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from care.roles import Role
 from care.settings import LANGUAGES, FaqSettings
 from care.staff import StaffService
 from care.tickets.complaints import looks_like_complaint
+from care.tickets.service import TicketService
 from storage import customers as customers_repo
 from storage import faq as repo
 from storage import reports as reports_repo
@@ -66,9 +67,11 @@ class FaqService:
         staff: StaffService,
         outbox: Outbox,
         staff_lang: str,
+        tickets: TicketService,
     ) -> None:
         self._db, self._clock = db, clock
         self._staff, self._outbox, self._staff_lang = staff, outbox, staff_lang
+        self._tickets = tickets
         self._index = LiveIndex(db, settings)
 
     # ------------------------------------------------------------------ customers
@@ -229,11 +232,8 @@ class FaqService:
     async def ask_team(
         self, unanswered_id: int, *, telegram_id: int, name: str, chat_id: int, message_id: int
     ) -> TeamRequest:
-        """Pass a recorded question to a person, once per button message.
-
-        A registered customer's question becomes a ticket (the caller opens it with
-        TicketService.open_question); anyone else's is posted to the staff chat via the outbox.
-        """
+        """Pass a recorded question to a person, once per button message, in one transaction:
+        a registered customer's becomes a ticket, anyone else's goes to the staff chat."""
         async with self._db.transaction() as tx:
             question = await repo.find_unanswered(tx, unanswered_id)
             if question is None:
@@ -242,7 +242,8 @@ class FaqService:
                 return TeamRequest(TeamAsked.REPEAT)
             customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
             if customer is not None:
-                return TeamRequest(TeamAsked.TICKET, customer.id, question.example)
+                created = await self._tickets.open_question_in(tx, customer.id, question.example)
+                return TeamRequest(TeamAsked.TICKET, created)
             staff_chat = self._staff.staff_chat_id
             if staff_chat is None:
                 return TeamRequest(TeamAsked.UNAVAILABLE)

@@ -236,9 +236,9 @@ class LoyaltyService:
 
     # ---------------------------------------------------------------- reads
 
-    async def tier_name(self, customer_id: int) -> str:
-        """The customer's current tier name."""
-        return (await self.standing(customer_id)).tier
+    async def tier_name_in(self, tx: aiosqlite.Connection, customer_id: int) -> str:
+        """The customer's current tier name, read in the caller's transaction."""
+        return (await self._read_standing(tx, customer_id)).tier
 
     async def standing(self, customer_id: int) -> Standing:
         """Balance and tier of one customer (one indexed read, one statement)."""

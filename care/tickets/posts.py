@@ -31,8 +31,8 @@ from storage.tickets import TicketRow
 
 log = logging.getLogger(__name__)
 
-# The customer's tier for the staff card; read before the use case's transaction.
-TierLookup = Callable[[int], Awaitable[str]]
+# The customer's tier for the staff card, read inside the use case's transaction.
+TierLookup = Callable[[aiosqlite.Connection, int], Awaitable[str]]
 
 POST, THREAD, CUSTOMER, ESCALATION = (
     "ticket.post",  # the ticket's card in the staff chat
@@ -79,20 +79,21 @@ class TicketPosts:
         """The staff chat's id, if there is one (it may be set while the bot runs)."""
         return self._staff.staff_chat_id
 
-    async def tier(self, customer_id: int | None) -> str:
-        """The customer's tier name for the card ('' if unknown); call outside a transaction."""
+    async def tier(self, tx: aiosqlite.Connection, customer_id: int | None) -> str:
+        """The customer's tier name for the card ('' if unknown)."""
         if customer_id is None or self._tier_of is None:
             return ""
-        return await self._tier_of(customer_id)
+        return await self._tier_of(tx, customer_id)
 
     # ------------------------------------------------------------------ the staff chat
 
-    async def post(self, tx: aiosqlite.Connection, ticket: TicketRow, tier: str) -> bool:
+    async def post(self, tx: aiosqlite.Connection, ticket: TicketRow) -> bool:
         """Queue the ticket's card with the customer's details; False without a staff chat."""
         chat_id = self._staff.staff_chat_id
         if chat_id is None:
             return False
         customer = await customer_of(tx, ticket)
+        tier = await self.tier(tx, ticket.customer_id)
         open_count = await repo.count_active(tx, customer.id) if customer else 0
         first = next(iter(await repo.messages(tx, ticket.id)), None)
         fields = {
@@ -141,14 +142,14 @@ class TicketPosts:
                 (failed if rows else fresh).append(ticket)
         return fresh, [] if retrying else failed
 
-    async def repost(self, tx: aiosqlite.Connection, ticket: TicketRow, tier: str) -> bool:
+    async def repost(self, tx: aiosqlite.Connection, ticket: TicketRow) -> bool:
         """Queue a missed ticket's card again (the card it was first given, if it had one)."""
         rows = await outbox_repo.find(tx, POST, str(ticket.id))
         current = await repo.get(tx, ticket.id)
         if current.staff_message_id is not None or any(r.status in IN_FLIGHT for r in rows):
             return False
         if not rows or self._staff.staff_chat_id is None:
-            return await self.post(tx, current, tier)
+            return await self.post(tx, current)
         card = replace(decode(rows[-1].message), chat_id=self._staff.staff_chat_id)
         await self._outbox.add(tx, card, kind=POST, ref=ticket.id)
         return True
@@ -274,7 +275,7 @@ class TicketPosts:
             await self._outbox.add(tx, photo, kind=THREAD, ref=ticket.id)
         _, failed = await self._missed(tx)
         if failed:  # the staff chat works again: post the next ticket it missed
-            await self.repost(tx, failed[0], "")
+            await self.repost(tx, failed[0])
 
     async def _threaded(self, tx: aiosqlite.Connection, row: OutboxRow, message_id: int) -> None:
         await repo.add_post(tx, row.chat_id, message_id, int(row.ref or 0))

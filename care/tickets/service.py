@@ -19,7 +19,6 @@ from care.errors import (
     NotRegistered,
     TicketAlreadyResolved,
     TicketNotResolved,
-    UnknownCustomer,
     UnknownTicket,
 )
 from care.outbox import Outbox
@@ -90,7 +89,7 @@ class TicketService:
         """A feedback ticket with a 1–5 rating and an optional comment."""
         if not 1 <= rating <= 5:
             raise InvalidArgument(f"rating {rating}", usage="usage.rating")
-        return await self._open(telegram_id, None, "feedback", body=comment, rating=rating)
+        return await self._open(telegram_id, "feedback", body=comment, rating=rating)
 
     async def open_complaint(
         self, telegram_id: int, category: str, description: str, photo_file_id: str | None = None
@@ -100,21 +99,15 @@ class TicketService:
             raise InvalidArgument(f"category {category}", usage="usage.category")
         return await self._open(
             telegram_id,
-            None,
             "complaint",
             body=description,
             category=category,
             photo=photo_file_id,
         )
 
-    async def open_question(self, customer_id: int, text: str) -> TicketCreated:
-        """A question for staff (the FAQ's 'ask staff' path), by the customer's id."""
-        return await self._open(None, customer_id, "question", body=text)
-
     async def _open(
         self,
-        telegram_id: int | None,
-        customer_id: int | None,
+        telegram_id: int,
         kind: str,
         *,
         body: str | None,
@@ -124,30 +117,45 @@ class TicketService:
     ) -> TicketCreated:
         """Store the ticket, move the stage and queue the staff post, in one transaction."""
         body = (body or "").strip() or None
-        async with self._db.read() as tx:
-            if telegram_id is not None:
-                customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
-                if customer is None:
-                    raise NotRegistered(telegram_id)
-            else:
-                customer = await customers_repo.find_by_id(tx, customer_id or 0)
-                if customer is None:
-                    raise UnknownCustomer(str(customer_id))
-        # The tier lookup reads on its own: inside the transaction it would wait for itself.
-        tier = await self._posts.tier(customer.id) if self._posts.staff_chat else ""
-        now = iso(self._clock.now())
         async with self._db.transaction() as tx:
-            ticket = await repo.add(
-                tx, customer_id=customer.id, kind=kind, category=category, rating=rating, at=now
+            customer = await customers_repo.find_by_telegram_id(tx, telegram_id)
+            if customer is None:
+                raise NotRegistered(telegram_id)
+            ticket = await self._add(tx, customer.id, kind, body, category, rating, photo)
+        return self._created(ticket)
+
+    async def open_question_in(
+        self, tx: aiosqlite.Connection, customer_id: int, text: str
+    ) -> TicketCreated:
+        """A question for staff (the FAQ's "ask our team"), inside the caller's transaction."""
+        return self._created(await self._add(tx, customer_id, "question", text.strip() or None))
+
+    async def _add(
+        self,
+        tx: aiosqlite.Connection,
+        customer_id: int,
+        kind: str,
+        body: str | None,
+        category: str | None = None,
+        rating: int | None = None,
+        photo: str | None = None,
+    ) -> TicketRow:
+        """Store the ticket and its first message, move the stage, queue the staff post."""
+        now = iso(self._clock.now())
+        ticket = await repo.add(
+            tx, customer_id=customer_id, kind=kind, category=category, rating=rating, at=now
+        )
+        if body is not None or photo is not None:
+            await repo.add_message(
+                tx, ticket.id, author="customer", body=body, photo_file_id=photo, at=now
             )
-            if body is not None or photo is not None:
-                await repo.add_message(
-                    tx, ticket.id, author="customer", body=body, photo_file_id=photo, at=now
-                )
-            await self._stages.refresh_in(tx, customer.id)
-            await self._posts.post(tx, ticket, tier)
-        log.info("ticket opened number=%s kind=%s", ticket.number, kind)
-        expect = self._settings.target_hours(FIRST_RESPONSE, kind)
+        await self._stages.refresh_in(tx, customer_id)
+        await self._posts.post(tx, ticket)
+        return ticket
+
+    def _created(self, ticket: TicketRow) -> TicketCreated:
+        log.info("ticket opened number=%s kind=%s", ticket.number, ticket.kind)
+        expect = self._settings.target_hours(FIRST_RESPONSE, ticket.kind)
         return TicketCreated(ticket, expect, bool(self._settings.business_hours))
 
     async def remember_post(self, ticket_id: int, chat_id: int, message_id: int) -> None:

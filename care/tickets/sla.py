@@ -39,12 +39,11 @@ class TicketSla:
         """
         async with self._db.read() as tx:
             missed = await self._posts.unposted(tx)
-        tiers = {ticket.id: await self._posts.tier(ticket.customer_id) for ticket in missed}
         now = self._clock.now()
         posted = reminders = escalations = 0
         async with self._db.transaction() as tx:
             for ticket in missed:
-                posted += await self._posts.repost(tx, ticket, tiers[ticket.id])
+                posted += await self._posts.repost(tx, ticket)
             for ticket in await repo.list_active(tx):
                 for threshold in (FIRST_RESPONSE, RESOLUTION):
                     if threshold == FIRST_RESPONSE and ticket.first_response_at is not None:

@@ -32,6 +32,7 @@ from handlers.texts import catalogue
 from storage import audit as audit_repo
 from storage.db import Database, riding
 from tests.fakes import FakeClock, RecordingMessenger
+from tests.faq_support import faq_service
 
 OWNER = 42
 ALICE = 1001
@@ -56,7 +57,7 @@ def outbox(db: Database, clock: FakeClock, messenger: RecordingMessenger) -> Out
 @pytest.fixture
 async def faq(db: Database, clock: FakeClock, outbox: Outbox) -> FaqService:
     staff = StaffService(db, clock, StaffSettings(owners=[OWNER], chat_id=-77))
-    service = FaqService(db, clock, FaqSettings(), staff, outbox, "en")
+    service = faq_service(db, clock, FaqSettings(), staff, outbox)
     report = await import_faq(db, clock, service, CSV, "en")
     assert report.imported == 3 and report.rejected == []
     return service

@@ -18,6 +18,7 @@ from care.settings import FaqSettings, StaffSettings
 from care.staff import StaffService
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger
+from tests.faq_support import faq_service
 
 OWNER = 42
 CAFE = Path(__file__).resolve().parents[2] / "bench" / "data" / "cafe_faq.csv"
@@ -37,7 +38,7 @@ def _cafe_csv(lang: str) -> str:
 
 def _service(db: Database, clock: FakeClock, settings: FaqSettings) -> FaqService:
     staff = StaffService(db, clock, StaffSettings(owners=[OWNER], chat_id=-77))
-    return FaqService(db, clock, settings, staff, Outbox(db, clock, RecordingMessenger()), "en")
+    return faq_service(db, clock, settings, staff, Outbox(db, clock, RecordingMessenger()))
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from storage.db import Database
 from storage.faq import FaqRow
 from storage.migrate import migrate
 from tests.fakes import FakeClock, RecordingMessenger
+from tests.faq_support import faq_service
 
 ANSWER = '=HYPERLINK("http://example.com","Click for the menu")'
 
@@ -26,7 +27,7 @@ OWNER = 1
 def _service(db: Database, clock: FakeClock) -> FaqService:
     staff = StaffService(db, clock, StaffSettings(owners=[OWNER], chat_id=-77))
     outbox = Outbox(db, clock, RecordingMessenger())
-    return FaqService(db, clock, FaqSettings(), staff, outbox, "en")
+    return faq_service(db, clock, FaqSettings(), staff, outbox)
 
 
 async def _entries(db: Database) -> list[tuple[str, tuple[str, ...], str]]:

@@ -18,6 +18,7 @@ from care.settings import FaqSettings, StaffSettings
 from care.staff import StaffService
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingMessenger
+from tests.faq_support import faq_service
 
 OWNER, ALICE = 42, 1001
 TOILET, BEANS, DOGS = 1, 2, 3
@@ -46,7 +47,7 @@ class CountingEncoder:
 def _service(db: Database, clock: FakeClock, matcher: str) -> FaqService:
     staff = StaffService(db, clock, StaffSettings(owners=[OWNER], chat_id=-77))
     outbox = Outbox(db, clock, RecordingMessenger())
-    return FaqService(db, clock, FaqSettings(matcher=matcher), staff, outbox, "en")
+    return faq_service(db, clock, FaqSettings(matcher=matcher), staff, outbox)
 
 
 @semantic_only

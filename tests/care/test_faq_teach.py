@@ -13,6 +13,7 @@ from care.staff import StaffService
 from storage.db import Database
 from storage.faq import UnansweredRow
 from tests.fakes import FakeClock, RecordingMessenger
+from tests.faq_support import faq_service
 
 OWNER, ALICE = 1, 500
 
@@ -23,9 +24,7 @@ def _row(n: int, text: str, count: int = 1, lang: str = "en") -> UnansweredRow:
 
 def _service(db: Database, clock: FakeClock, chat_id: int | None = -77) -> FaqService:
     staff = StaffService(db, clock, StaffSettings(owners=[OWNER], chat_id=chat_id))
-    return FaqService(
-        db, clock, FaqSettings(), staff, Outbox(db, clock, RecordingMessenger()), "en"
-    )
+    return faq_service(db, clock, FaqSettings(), staff, Outbox(db, clock, RecordingMessenger()))
 
 
 def test_near_identical_questions_are_grouped_and_counted() -> None:
