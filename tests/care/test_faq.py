@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from care.customers import CustomerService
 from care.errors import (
     ExpiredButton,
     InvalidArgument,
@@ -26,7 +27,7 @@ from care.faq.results import Outcome, TeamAsked
 from care.faq.service import FaqService
 from care.faq.text import normalise
 from care.outbox import Outbox
-from care.settings import FaqSettings, StaffSettings
+from care.settings import FaqSettings, LocaleSettings, StaffSettings
 from care.staff import StaffService
 from handlers.texts import catalogue
 from storage import audit as audit_repo
@@ -352,6 +353,27 @@ async def test_follow_up_buttons_write_once_and_a_double_tap_nothing_new(
     voted = await faq.vote(2, "en", False, chat_id=ALICE, message_id=4, question=question)
     assert voted.counted and voted.unanswered_id == first.unanswered_id
     assert _writes(statements) == 1  # the vote and the recorded question together
+
+
+async def test_ask_team_opens_a_registered_customers_ticket_in_one_transaction(
+    faq: FaqService,
+    db: Database,
+    clock: FakeClock,
+    outbox: Outbox,
+    messenger: RecordingMessenger,
+    statements: list[str],
+) -> None:
+    await CustomerService(db, clock, LocaleSettings(), "Cafe").register(ALICE, None, "Alice", "en")
+    miss = await faq.answer("is the manager in today", "en", asker=ALICE)
+    assert miss.unanswered_id is not None
+    statements.clear()
+    press = {"telegram_id": ALICE, "name": "Alice", "chat_id": ALICE, "message_id": 8}
+    asked = await faq.ask_team(miss.unanswered_id, **press)
+    assert asked.outcome is TeamAsked.TICKET and asked.ticket is not None
+    assert _writes(statements) == 1  # the press, the ticket, its stage and its staff card
+    assert await outbox.drain() == 1
+    [card] = messenger.sent
+    assert card.chat_id == -77 and card.fields["number"] == asked.ticket.ticket.number
 
 
 async def test_complaint_wording_is_a_complaint_before_any_suggestion(

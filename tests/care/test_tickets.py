@@ -26,7 +26,7 @@ from care.staff import StaffService
 from care.stages.service import StageService
 from care.tickets.complaints import looks_like_complaint
 from care.tickets.hours import counted_time
-from care.tickets.results import Outcome
+from care.tickets.results import Outcome, TicketCreated
 from care.tickets.service import TicketService
 from storage import audit as audit_repo
 from storage import customers as customers_repo
@@ -174,12 +174,18 @@ async def test_numbers_start_after_1000_and_the_post_and_its_photo_reach_staff(
     assert (await desk.tickets.find(OWNER, "#1002")).messages == []  # a rating, no comment
 
 
+async def _question(db: Database, desk: Desk, customer_id: int, text: str) -> TicketCreated:
+    """The FAQ's "ask our team": a question ticket opened inside the caller's transaction."""
+    async with db.transaction() as tx:
+        return await desk.tickets.open_question_in(tx, customer_id, text)
+
+
 async def test_unreachable_staff_chat_keeps_the_ticket_and_posts_it_later(
     db: Database, desk: Desk, alice: int
 ) -> None:
     desk.messenger.statuses[STAFF_CHAT] = SendStatus.NOT_FOUND
-    created = await desk.tickets.open_question(alice, "Do you cater weddings?")
-    await desk.tickets.open_question(alice, "And birthdays?")
+    created = await _question(db, desk, alice, "Do you cater weddings?")
+    await _question(db, desk, alice, "And birthdays?")
     assert await desk.sent() == []
     assert (await desk.tickets.check_sla()).posted == 1  # one probe while the chat fails
     assert await desk.sent() == []
