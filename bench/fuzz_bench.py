@@ -96,6 +96,13 @@ COMMANDS: dict[str, list[str]] = {
     "birthday": ["12-25", "25-12", "2026-02-29", "29-02", "31-04", "1990-01-01", "12月25日"],
     "stage": [],
     "outreach": ["preview", "stats"],
+    "customers": ["at-risk", "at_risk", "all"],
+    "segment": ["new", "show", "list", "regulars", "stage>=trust", "recency=sleepy"],
+    "tag": ["vip", "", "a b"],
+    "campaign": ["new", "stats", "cancel", "everyone", "| en hi", "at=2027-13-01T10:00"],
+    "report": ["week", "month", "digest", "year"],
+    "whoami": [],
+    "setup": ["staffchat", "nothing"],
 }
 HUGE = "9" * 40
 NUMBERS = [

@@ -136,8 +136,9 @@ class StaffService:
         return Role.CUSTOMER if row is None else Role.parse(row.role)
 
     async def audit(self, actor_id: int, action: str, arguments: str, result: str) -> None:
-        """Append one audit entry in its own transaction."""
-        async with self._db.transaction() as tx:
+        """Audit an attempt that changed nothing (refused, failed), in its own transaction. It
+        is not the update's change, so the update's done mark does not ride on it."""
+        async with self._db.transaction(carry=False) as tx:
             await audit_repo.add(
                 tx,
                 actor_id,

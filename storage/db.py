@@ -95,13 +95,16 @@ class Database:
             await self._conn.close()
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool = True) -> AsyncIterator[aiosqlite.Connection]:
-        """Everything inside commits together or not at all."""
+    async def transaction(
+        self, *, write: bool = True, carry: bool = True
+    ) -> AsyncIterator[aiosqlite.Connection]:
+        """Everything inside commits together or not at all; with `carry=False` a write does
+        not take the current update's rider (it records an attempt, not the update's change)."""
         # Handlers and jobs share one connection: without the lock their statements would
         # interleave inside each other's transactions.
         async with self._lock:
             await self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
-            rider = _rider.get() if write else None
+            rider = _rider.get() if write and carry else None
             try:
                 yield self._conn
                 if rider is not None and not rider.committed:

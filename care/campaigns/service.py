@@ -360,7 +360,8 @@ class CampaignService:
         )
 
     async def _row(self, tx: aiosqlite.Connection, campaign_id: int) -> CampaignRow:
-        row = await repo.find(tx, campaign_id)
+        # A typed number beyond any id is no campaign (and would overflow SQLite's INTEGER).
+        row = await repo.find(tx, campaign_id) if 0 < campaign_id <= callbacks.MAX_ID else None
         if row is None:
             raise UnknownCampaign(campaign_id)
         return row

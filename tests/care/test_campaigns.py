@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from care.campaigns.results import CampaignClosed
+from care.campaigns.results import CampaignClosed, UnknownCampaign
 from care.campaigns.spec import BadCampaign, CampaignSpec, spec_from_mapping
 from care.clock import iso
 from care.errors import NotStaff
@@ -248,3 +248,14 @@ async def test_a_photo_and_a_link_or_card_button_go_with_the_message(
     assert (first.photo, first.link) == ("file-1", ("campaigns.link_button", link.button))
     assert [data for _, data in second.buttons] == ["loyalty:card", "campaigns:stop:2"]
     assert second.photo is None and second.link is None
+
+
+async def test_a_typed_campaign_number_beyond_any_id_is_no_campaign(
+    db: Database, clock: FakeClock
+) -> None:
+    care = services(db, clock)
+    for number in (10**40, 2**63, 0):  # 10**40 would overflow SQLite's INTEGER
+        with pytest.raises(UnknownCampaign):
+            await care.campaigns.stats_for(OWNER, number)
+        with pytest.raises(UnknownCampaign):
+            await care.campaigns.cancel(OWNER, number)

@@ -9,7 +9,7 @@ from care.roles import Role
 from care.settings import StaffSettings
 from care.staff import StaffService
 from storage import audit as audit_repo
-from storage.db import Database
+from storage.db import Database, riding
 from tests.fakes import FakeClock
 
 
@@ -74,3 +74,24 @@ async def test_a_staff_act_commits_its_change_with_its_audit_row(
         (5, "refused: needs staff"),
     ]
     assert [row[0] for row in granted] == [2]  # the failed act left nothing behind
+
+
+async def test_a_refusal_does_not_carry_the_updates_done_mark(
+    staff: StaffService, db: Database
+) -> None:
+    marked: list[int] = []
+
+    async def done_mark(tx: object) -> None:
+        marked.append(1)
+
+    with riding() as rider:  # as in the bot: the update's done mark waits for its change
+        rider.works.append(done_mark)
+        with pytest.raises(NotStaff):
+            async with staff.act(99, "earn", "@alice 5", Role.STAFF):
+                pass
+        # Audited, but a refusal is no change: after a crash the update is handled again
+        # (and refused again) rather than announced as done.
+        assert not rider.committed and marked == []
+    async with db.read() as tx:
+        [row] = await audit_repo.list_recent(tx)
+    assert (row.actor_id, row.result) == (99, "refused: needs staff")
