@@ -35,6 +35,7 @@ from care.services import CareServices
 from care.settings import CareSettings
 from handlers import (
     at_risk,
+    campaign_guided,
     campaigns,
     customer,
     fallback,
@@ -92,6 +93,7 @@ HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], 
     (FEATURES, outreach.handlers),
     # staff /segment /tag, managers' /campaign and its buttons, customers' "stop these"
     (FEATURES, segments.handlers),
+    (FEATURES, campaign_guided.handlers),
     (FEATURES, campaigns.handlers),
     # managers' /report: an album of charts
     (FEATURES, reports.handlers),
