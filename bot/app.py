@@ -81,6 +81,8 @@ HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], 
     (FEATURES, setup.handlers),
     # /staff /audit
     (FEATURES, staff.handlers),
+    # managers' guided /campaign (before tickets: their /cancel outside a flow would take it)
+    (FEATURES, campaign_guided.handlers),
     # /feedback /complaint /mytickets, staff /tickets /ticket /reply /resolve /reopen, CSAT
     (FEATURES, tickets.handlers),
     # /points /history /card /phone, staff /earn /redeem /adjust /void /customer
@@ -93,7 +95,6 @@ HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], 
     (FEATURES, outreach.handlers),
     # staff /segment /tag, managers' /campaign and its buttons, customers' "stop these"
     (FEATURES, segments.handlers),
-    (FEATURES, campaign_guided.handlers),
     (FEATURES, campaigns.handlers),
     # managers' /report: an album of charts
     (FEATURES, reports.handlers),

@@ -188,7 +188,8 @@ async def on_button(update: Update, context: CareContext) -> int:
             try:
                 _draft(context)["button"] = check_button(text)
             except BadCampaign as exc:
-                await reply(update.effective_message, error_text(exc, context.lang))
+                await reply(update.effective_message, error_text(exc, context.lang),
+                            reply_markup=_buttons(context.lang, "card", "skip"))  # fmt: skip
                 return Step.BUTTON
     else:
         await _pressed(update, "skip")
@@ -205,7 +206,7 @@ async def on_when(update: Update, context: CareContext) -> int:
         try:
             at = parse_local_at((message.text or "") if message else "")
         except BadCampaign as exc:
-            await reply(message, error_text(exc, lang))
+            await reply(message, error_text(exc, lang), reply_markup=_buttons(lang, "now"))
             return Step.WHEN
     draft = context.user_data.pop(DRAFT_KEY, {}) if context.user_data is not None else {}
     segment = draft.get("segment", "")
