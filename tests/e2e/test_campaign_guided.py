@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from care.roles import Role
+from handlers import campaign_guided
 from sandbox import SandboxUser
 from sandbox.state import SentMessage
 from tests.campaign_support import rows
-from tests.conftest import Harness
+from tests.conftest import Harness, HarnessFactory
 
 
 async def _join(harness: Harness, user: SandboxUser) -> None:
@@ -132,3 +135,19 @@ async def test_cancel_mid_flow_writes_nothing(harness: Harness) -> None:
     assert await rows(harness.care.db, "SELECT id FROM outbox WHERE kind = 'campaign'") == []
     audit = await rows(harness.care.db, "SELECT result FROM audit_log WHERE action = 'campaign'")
     assert [a["result"] for a in audit] == ["started segments=0"]  # the role check, no more
+
+
+async def test_a_guided_campaign_left_alone_times_out(
+    harness_factory: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(campaign_guided, "GUIDED_TIMEOUT", timedelta(seconds=0.3))
+    harness = await harness_factory()
+    owner = harness.owner
+    await owner.send("/campaign")
+    await _prompt(owner)
+    await owner.send("stage=aware")
+    assert "Now the English text" in ((await _prompt(owner)).text or "")
+    assert "nothing was saved" in ((await _prompt(owner)).text or "")  # timed out
+    await owner.send("Hello all")  # no longer taken as the English text
+    assert "Chinese" not in ((await _prompt(owner)).text or "")
+    assert await rows(harness.care.db, "SELECT id FROM campaigns") == []
