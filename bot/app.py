@@ -35,6 +35,7 @@ from care.services import CareServices
 from care.settings import CareSettings
 from handlers import (
     at_risk,
+    campaign_guided,
     campaigns,
     customer,
     fallback,
@@ -80,6 +81,8 @@ HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], 
     (FEATURES, setup.handlers),
     # /staff /audit
     (FEATURES, staff.handlers),
+    # managers' guided /campaign (before tickets: their /cancel outside a flow would take it)
+    (FEATURES, campaign_guided.handlers),
     # /feedback /complaint /mytickets, staff /tickets /ticket /reply /resolve /reopen, CSAT
     (FEATURES, tickets.handlers),
     # /points /history /card /phone, staff /earn /redeem /adjust /void /customer

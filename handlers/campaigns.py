@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from care import callbacks
@@ -41,6 +41,16 @@ def preview_text(p: Preview, lang: str) -> str:
     return "\n".join(lines)
 
 
+def preview_buttons(preview: Preview, lang: str) -> InlineKeyboardMarkup:
+    """The preview's send and cancel buttons (a draft's, so it has an id)."""
+    assert preview.campaign_id is not None
+    number = preview.campaign_id
+    return keyboard([[
+        (t("campaigns.confirm_button", lang), callbacks.build(FEATURE, "confirm", number)),
+        (t("campaigns.cancel_button", lang), callbacks.build(FEATURE, "cancel", number)),
+    ]])  # fmt: skip
+
+
 def stats_text(s: CampaignStats, lang: str) -> str:
     """/campaign stats: where the messages stand."""
 
@@ -74,13 +84,7 @@ async def cmd_campaign(update: Update, context: CareContext) -> None:
         return
     photo = message.photo[-1].file_id if message.photo else None  # the largest size
     preview = await campaigns.create(user.id, rest, photo)
-    assert preview.campaign_id is not None
-    number_ = preview.campaign_id
-    buttons = keyboard([[
-        (t("campaigns.confirm_button", lang), callbacks.build(FEATURE, "confirm", number_)),
-        (t("campaigns.cancel_button", lang), callbacks.build(FEATURE, "cancel", number_)),
-    ]])  # fmt: skip
-    await reply(message, preview_text(preview, lang), reply_markup=buttons)
+    await reply(message, preview_text(preview, lang), reply_markup=preview_buttons(preview, lang))
 
 
 async def on_confirm(update: Update, context: CareContext) -> None:

@@ -28,7 +28,13 @@ from care.campaigns.results import (
     Recipient,
     UnknownCampaign,
 )
-from care.campaigns.spec import CampaignSpec, parse_command, parse_local_at
+from care.campaigns.spec import (
+    MAX_TEXT,
+    BadCampaign,
+    CampaignSpec,
+    parse_command,
+    parse_local_at,
+)
 from care.clock import Clock, iso, parse_iso
 from care.errors import ExpiredButton, InvalidArgument, NotRegistered
 from care.outbox import Hooks, Outbox
@@ -42,6 +48,7 @@ from care.staff import StaffService
 from storage import audit as audit_repo
 from storage import campaigns as repo
 from storage import customers as customers_repo
+from storage import segments as segments_repo
 from storage.campaigns import KIND, CampaignRow
 from storage.db import Database
 from storage.outbox import OutboxRow
@@ -78,6 +85,23 @@ class CampaignService:
         that photo): a draft and its preview."""
         async with self._staff.act(actor_id, "campaign", text, Role.MANAGER) as act:
             spec = replace(parse_command(text), photo=photo)
+            preview = await self._draft(act.tx, spec, actor_id)
+            act.result = f"draft {preview.campaign_id} recipients={preview.recipients}"
+        return preview
+
+    async def segment_choices(self, actor_id: int) -> list[str]:
+        """The guided /campaign's first step (managers and owners): the saved segments' names."""
+        async with self._staff.act(actor_id, "campaign", "new (guided)", Role.MANAGER) as act:
+            names = [row.name for row in await segments_repo.list_all(act.tx)]
+            act.result = f"started segments={len(names)}"
+        return names
+
+    async def create_guided(self, actor_id: int, spec: CampaignSpec) -> Preview:
+        """The guided /campaign's last step: the draft and preview `create` makes, from a spec."""
+        arguments = f"new (guided) {spec.segment}"
+        async with self._staff.act(actor_id, "campaign", arguments, Role.MANAGER) as act:
+            if not spec.texts or any(len(text) > MAX_TEXT for text in spec.texts.values()):
+                raise BadCampaign("text", f"en and/or zh, up to {MAX_TEXT} characters")
             preview = await self._draft(act.tx, spec, actor_id)
             act.result = f"draft {preview.campaign_id} recipients={preview.recipients}"
         return preview
