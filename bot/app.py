@@ -81,8 +81,6 @@ HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], 
     (FEATURES, setup.handlers),
     # /staff /audit
     (FEATURES, staff.handlers),
-    # managers' guided /campaign (before tickets: their /cancel outside a flow would take it)
-    (FEATURES, campaign_guided.handlers),
     # /feedback /complaint /mytickets, staff /tickets /ticket /reply /resolve /reopen, CSAT
     (FEATURES, tickets.handlers),
     # /points /history /card /phone, staff /earn /redeem /adjust /void /customer
@@ -93,8 +91,10 @@ HANDLERS: tuple[tuple[int, Callable[[], Sequence[BaseHandler[Any, Any, Any]]]], 
     (FEATURES, at_risk.handlers),
     # /birthday, staff /outreach, check-in and mute buttons
     (FEATURES, outreach.handlers),
-    # staff /segment /tag, managers' /campaign and its buttons, customers' "stop these"
+    # staff /segment /tag, managers' /campaign (guided, then one line) and its buttons,
+    # customers' "stop these"
     (FEATURES, segments.handlers),
+    (FEATURES, campaign_guided.handlers),
     (FEATURES, campaigns.handlers),
     # managers' /report: an album of charts
     (FEATURES, reports.handlers),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.common import reply
 from handlers.context import CareContext
@@ -23,9 +23,16 @@ async def on_unknown_command(update: Update, context: CareContext) -> None:
     await reply(update.effective_message, t("common.unknown_command", context.lang))
 
 
+async def cmd_cancel_outside(update: Update, context: CareContext) -> None:
+    """/cancel with no flow running."""
+    await reply(update.effective_message, t("tickets.nothing_to_cancel", context.lang))
+
+
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     """The last resort handlers, in order."""
     return [
+        # Last, so that every flow's own /cancel (tickets, /faq add, /segment, /campaign) wins.
+        CommandHandler("cancel", cmd_cancel_outside),
         CallbackQueryHandler(on_unclaimed_button),
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, on_unknown_command),
     ]

@@ -301,11 +301,6 @@ async def cmd_cancel(update: Update, context: CareContext) -> int:
     return _end_flow(context)
 
 
-async def cmd_cancel_outside(update: Update, context: CareContext) -> None:
-    """/cancel with no flow running."""
-    await reply(update.effective_message, t("tickets.nothing_to_cancel", context.lang))
-
-
 async def on_unexpected(update: Update, context: CareContext) -> None:
     """Something the current step does not take: say what it needs; stay in the step."""
     await reply(update.effective_message, t("tickets.use_buttons", context.lang))

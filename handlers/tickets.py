@@ -29,7 +29,6 @@ from handlers.texts import t
 from handlers.ticket_flows import (
     DRAFT_KEY,
     MAX_DRAFT,
-    cmd_cancel_outside,
     conversation,
     refuse_button,
 )
@@ -142,7 +141,6 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     """The flows, customer and staff commands, and buttons, before the fallback handlers."""
     return [
         conversation(),
-        CommandHandler("cancel", cmd_cancel_outside),
         CommandHandler("mytickets", cmd_mytickets),
         CallbackQueryHandler(on_csat, pattern=callbacks.pattern("tickets", "csat")),
         *ticket_staff.handlers(),

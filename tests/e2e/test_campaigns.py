@@ -163,3 +163,17 @@ async def test_the_guided_segment_asks_again_for_a_bad_term(harness: Harness) ->
     await _join(harness, alice)
     await alice.send("/segment")
     assert (await alice.next_message()).text == "Sorry, that command is for staff only."
+
+
+async def test_cancel_leaves_the_guided_segment_and_outside_a_flow_says_so(
+    harness: Harness,
+) -> None:
+    owner = harness.owner
+    await owner.send("/segment")
+    assert "send its name" in ((await owner.next_message()).text or "")
+    await owner.send("/cancel")  # the flow's own /cancel, not "nothing to cancel"
+    assert (await owner.next_message()).text == "No segment saved."
+    await owner.send("/cancel")
+    assert (await owner.next_message()).text == "There is nothing to cancel."
+    async with harness.care.db.read() as tx:
+        assert await tx.execute_fetchall("SELECT * FROM segments") == []
