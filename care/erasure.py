@@ -208,25 +208,29 @@ def _texts(own: dict[str, list[dict[str, Any]]]) -> set[str]:
 
 
 async def _unanswered(tx: aiosqlite.Connection, texts: set[str]) -> int:
-    norms = {normalise(text) for text in texts}
-    changed = 0
-    for row in await repo.texts_of(tx, "unanswered", "example"):
-        if row["example"] in texts or row["normalised"] in norms:
-            await repo.forget_unanswered(
-                tx, row["id"], count=row["count"], example=row["normalised"]
-            )
-            changed += 1
-    return changed
+    rows = await _their_questions(tx, "unanswered", texts)
+    for row in rows:
+        await repo.forget_unanswered(tx, row["id"], count=row["count"], example=row["normalised"])
+    return len(rows)
 
 
 async def _proposals(tx: aiosqlite.Connection, texts: set[str]) -> int:
+    rows = await _their_questions(tx, "faq_proposals", texts)
+    for row in rows:
+        await repo.delete_proposal(tx, row["id"])
+    return len(rows)
+
+
+async def _their_questions(
+    tx: aiosqlite.Connection, table: str, texts: set[str]
+) -> list[dict[str, Any]]:
+    """The rows of a table of customers' questions that hold one of their texts."""
     norms = {normalise(text) for text in texts}
-    changed = 0
-    for row in await repo.texts_of(tx, "faq_proposals", "example"):
-        if row["example"] in texts or row["normalised"] in norms:
-            await repo.delete_proposal(tx, row["id"])
-            changed += 1
-    return changed
+    return [
+        row
+        for row in await repo.texts_of(tx, table, "example")
+        if row["example"] in texts or row["normalised"] in norms
+    ]
 
 
 async def _inbox(tx: aiosqlite.Connection, who: Identity, own: set[tuple[int, int]]) -> int:

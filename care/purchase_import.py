@@ -12,7 +12,7 @@ does all of it and rolls back, so its figures are the import's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from care.clock import Clock, iso
+from care.customer_import import Progress, Rejected, RowRejected
 from care.customers import find_customer
 from care.errors import InvalidAmount, UnknownCustomer
 from care.loyalty.service import EarnRequest, LoyaltyService, normal_receipt
@@ -35,20 +36,6 @@ from storage.errors import DuplicateKey
 COLUMNS = ("customer", "at", "amount", "receipt")
 MAX_RECEIPT = 64
 BATCH = 5000  # purchases written per executemany
-
-Progress = Callable[[int, int], None]
-
-
-class RowRejected(Exception):
-    """A row that cannot be imported, with the reason shown to the operator."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """A rejected row: its number in the file (the header is row 1) and why."""
-
-    row: int
-    reason: str
 
 
 @dataclass
