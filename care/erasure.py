@@ -42,6 +42,7 @@ TABLES: dict[str, str] = {
     "faq_votes": "deleted (the entries' 👍/👎 counts keep the vote)",
     "faq_presses": "deleted",
     "unanswered": "their questions lose an asker; a row goes with its last asker",
+    "unanswered_askers": "deleted (who asked which unanswered question)",
     "outreach": "deleted (occasions and due times give the birthday away)",
     "outreach_optouts": "deleted",
     "earn_confirmations": "pending ones cancelled; reasons scrubbed",
@@ -141,7 +142,8 @@ async def erase_customer(
             if who.found_in(row["reason"]):
                 await repo.set_reason(tx, table, row["id"], who.scrub(row["reason"]))
                 changed[table] = changed.get(table, 0) + 1
-    changed["unanswered"] = await _unanswered(tx, texts)
+    asked = {row["unanswered_id"]: row["asked"] for row in own["unanswered_askers"]}
+    changed["unanswered"] = await _unanswered(tx, texts, asked)
     changed["faq_proposals"] = await _proposals(tx, texts)
     changed["inbox"] = await _inbox(tx, who, {(r["bot_id"], r["update_id"]) for r in own["inbox"]})
     to_them = {
@@ -207,10 +209,18 @@ def _texts(own: dict[str, list[dict[str, Any]]]) -> set[str]:
     return texts
 
 
-async def _unanswered(tx: aiosqlite.Connection, texts: set[str]) -> int:
-    rows = await _their_questions(tx, "unanswered", texts)
+async def _unanswered(tx: aiosqlite.Connection, texts: set[str], asked: dict[int, int]) -> int:
+    """Their questions lose them as asker: those they are recorded as asking, and those with
+    their words (asked before askers were recorded)."""
+    rows = await _their_questions(tx, "unanswered", texts, also=frozenset(asked))
     for row in rows:
-        await repo.forget_unanswered(tx, row["id"], count=row["count"], example=row["normalised"])
+        await repo.forget_unanswered(
+            tx,
+            row["id"],
+            count=row["count"],
+            asked=asked.get(row["id"], 1),
+            example=row["normalised"],
+        )
     return len(rows)
 
 
@@ -222,14 +232,15 @@ async def _proposals(tx: aiosqlite.Connection, texts: set[str]) -> int:
 
 
 async def _their_questions(
-    tx: aiosqlite.Connection, table: str, texts: set[str]
+    tx: aiosqlite.Connection, table: str, texts: set[str], also: frozenset[int] = frozenset()
 ) -> list[dict[str, Any]]:
-    """The rows of a table of customers' questions that hold one of their texts."""
+    """The rows of a table of customers' questions that hold one of their texts (or whose id
+    is in `also`)."""
     norms = {normalise(text) for text in texts}
     return [
         row
         for row in await repo.texts_of(tx, table, "example")
-        if row["example"] in texts or row["normalised"] in norms
+        if row["example"] in texts or row["normalised"] in norms or row["id"] in also
     ]
 
 

@@ -183,18 +183,26 @@ async def generation(tx: aiosqlite.Connection) -> int:
 
 
 async def record_unanswered(
-    tx: aiosqlite.Connection, normalised: str, language: str, example: str, at: str
+    tx: aiosqlite.Connection,
+    normalised: str,
+    language: str,
+    example: str,
+    at: str,
+    asker: int,
 ) -> int:
-    """Count a question nobody could answer; returns its id."""
-    cursor = await tx.execute(
+    """Count a question nobody could answer, and who asked it; returns its id."""
+    [row] = await tx.execute_fetchall(
         "INSERT INTO unanswered (normalised, language, example, first_seen_at, last_seen_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (normalised, language) DO UPDATE SET"
         " count = count + 1, last_seen_at = excluded.last_seen_at, example = excluded.example,"
         " resolved_entry_id = NULL RETURNING id",
         (normalised, language, example, at, at),
     )
-    row = await cursor.fetchone()
-    assert row is not None
+    await tx.execute(
+        "INSERT INTO unanswered_askers (unanswered_id, telegram_id) VALUES (?, ?)"
+        " ON CONFLICT (unanswered_id, telegram_id) DO UPDATE SET asked = asked + 1",
+        (row[0], asker),
+    )
     return int(row[0])
 
 

@@ -25,6 +25,8 @@ _EXPORT = {
     "faq_presses": "SELECT * FROM faq_presses WHERE chat_id = :telegram",
     "ticket_posts": "SELECT * FROM ticket_posts WHERE chat_id = :telegram",
     "customer_tags": "SELECT * FROM customer_tags WHERE customer_id = :customer ORDER BY tag",
+    "unanswered_askers": "SELECT a.unanswered_id, a.asked, u.example FROM unanswered_askers a"
+    " JOIN unanswered u ON u.id = a.unanswered_id WHERE a.telegram_id = :telegram",
     "faq_proposal_seen": "SELECT * FROM faq_proposal_seen WHERE chat_id = :telegram",
     "outbox": "SELECT * FROM outbox WHERE customer_id = :customer OR chat_id = :telegram"
     " OR (kind LIKE 'ticket.%' AND ref IN"
@@ -115,15 +117,15 @@ async def set_outbox_message(
 
 
 async def forget_unanswered(
-    tx: aiosqlite.Connection, row_id: int, *, count: int, example: str
+    tx: aiosqlite.Connection, row_id: int, *, count: int, asked: int, example: str
 ) -> None:
-    """One asker fewer for an unanswered question: the row goes with its last asker."""
-    if count <= 1:
+    """`asked` askings fewer for an unanswered question: the row goes with its last asker."""
+    if count <= asked:
         await tx.execute("DELETE FROM unanswered WHERE id = ?", (row_id,))
     else:
         await tx.execute(
-            "UPDATE unanswered SET count = count - 1, example = ? WHERE id = ?",
-            (example, row_id),
+            "UPDATE unanswered SET count = count - ?, example = ? WHERE id = ?",
+            (asked, example, row_id),
         )
 
 
@@ -163,6 +165,7 @@ async def erase_rows(
         "faq_presses": "DELETE FROM faq_presses WHERE chat_id = :telegram",
         "ticket_posts": "DELETE FROM ticket_posts WHERE chat_id = :telegram",
         "customer_tags": "DELETE FROM customer_tags WHERE customer_id = :customer",
+        "unanswered_askers": "DELETE FROM unanswered_askers WHERE telegram_id = :telegram",
         "faq_proposal_seen": "DELETE FROM faq_proposal_seen WHERE chat_id = :telegram",
     }
     changed: dict[str, int] = {}

@@ -125,7 +125,7 @@ class FaqService:
         unanswered_id = None
         if asker is not None:
             async with self._db.transaction() as tx:
-                unanswered_id = await self._record(tx, norm, qlang, text)
+                unanswered_id = await self._record(tx, norm, qlang, text, asker)
                 await reports_repo.add_faq_outcome(tx, _hour(self._clock.now()), "fallback")
         return FaqReply(Outcome.FALLBACK, qlang, text, unanswered_id=unanswered_id, match=match)
 
@@ -198,7 +198,7 @@ class FaqService:
             text, lang = question
             if looks_like_complaint(text):
                 return FollowUp(False, complaint=True)
-            return FollowUp(False, await self._record(tx, normalise(text), lang, text))
+            return FollowUp(False, await self._record(tx, normalise(text), lang, text, chat_id))
 
     async def vote(
         self,
@@ -226,7 +226,7 @@ class FaqService:
             if not counted or helpful or question is None:
                 return VoteResult(counted)
             text, question_lang = question
-            recorded = await self._record(tx, normalise(text), question_lang, text)
+            recorded = await self._record(tx, normalise(text), question_lang, text, chat_id)
             return VoteResult(True, recorded)
 
     async def ask_team(
@@ -467,9 +467,10 @@ class FaqService:
     # ------------------------------------------------------------------ internals
 
     async def _record(
-        self, tx: aiosqlite.Connection, norm: str, lang: str, text: str
+        self, tx: aiosqlite.Connection, norm: str, lang: str, text: str, asker: int
     ) -> int | None:
-        """Count a question the FAQ could not answer; None if it has no words."""
+        """Count a question the FAQ could not answer, asked by `asker` (a Telegram id); None if
+        it has no words."""
         if not words(norm):
             return None
         return await repo.record_unanswered(
@@ -478,6 +479,7 @@ class FaqService:
             lang,
             text[:MAX_QUESTION_LENGTH],
             iso(self._clock.now()),
+            asker,
         )
 
     async def _review(self, tx: aiosqlite.Connection, limit: int) -> Review:

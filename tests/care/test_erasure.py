@@ -3,10 +3,15 @@ by `export-one` and changed by an erase (a new table fails here until it is)."""
 
 from __future__ import annotations
 
-from care.erasure import TABLES, Identity
+from care.clock import iso
+from care.customers import CustomerService
+from care.erasure import TABLES, Identity, erase_customer
+from care.settings import LocaleSettings
+from storage import faq as faq_repo
 from storage import privacy as repo
 from storage.customers import CustomerRow
 from storage.db import Database
+from tests.fakes import FakeClock
 
 # Columns that hold a customer's (or a Telegram user's) identity.
 PERSONAL_COLUMNS = {"customer_id", "telegram_id", "chat_id", "actor_id", "phone"}
@@ -52,3 +57,32 @@ def test_mentions_are_found_however_they_are_written() -> None:
 
 def test_a_chinese_name_is_found_inside_a_sentence() -> None:
     assert Identity(_customer(name="李华")).scrub("我是李华，谢谢") == "我是[erased]，谢谢"
+
+
+async def test_an_erase_finds_unanswered_questions_the_inbox_no_longer_holds(
+    db: Database, clock: FakeClock
+) -> None:
+    customers = CustomerService(db, clock, LocaleSettings(), "Cafe")
+    wei = (await customers.register(424242, "wei", "Wei", "en")).customer
+    at = iso(clock.now())
+    async with db.transaction() as tx:  # asked twice, weeks ago: no stored update left
+        mine = await faq_repo.record_unanswered(
+            tx, "pudding recipe", "en", "pudding?", at, wei.telegram_id or 0
+        )
+        await faq_repo.record_unanswered(
+            tx, "pudding recipe", "en", "pudding??", at, wei.telegram_id or 0
+        )
+        await faq_repo.record_unanswered(tx, "parking", "en", "parking?", at, 555)
+        shared = await faq_repo.record_unanswered(
+            tx, "parking", "en", "Parking, Wei here", at, wei.telegram_id or 0
+        )
+    async with db.transaction() as tx:
+        await erase_customer(tx, wei, at, action="customers.erase", new_code=lambda: "ZZZ999")
+    async with db.read() as tx:
+        rows = await tx.execute_fetchall("SELECT id, count, example FROM unanswered ORDER BY id")
+        askers = await tx.execute_fetchall(
+            "SELECT unanswered_id, telegram_id FROM unanswered_askers"
+        )
+    # Their own question is gone with its last asker; the shared one lost them and their words.
+    assert [tuple(row) for row in rows] == [(shared, 1, "parking")] and mine != shared
+    assert [tuple(row) for row in askers] == [(shared, 555)]
