@@ -47,7 +47,7 @@ async def test_a_manager_gets_an_album_of_six_charts_with_a_summary(harness: Har
     assert len({m.media_group_id for m in album}) == 1
     assert all(m.photo for m in album)
     caption = album[0].caption or ""
-    assert caption.startswith("📊 ") and "4 customers" in caption
+    assert caption.startswith("📊 ") and "customers 4, purchases 2" in caption
     assert "• Points redeemed rose from 0 to 100" in caption
     await carol.expect_no_message(0.3)
 
