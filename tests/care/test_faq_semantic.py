@@ -59,7 +59,8 @@ def test_a_synonym_without_a_shared_word_is_answered_by_meaning() -> None:
     # meaning alone is 0.7 of the score, but far ahead of every other entry: answered
     assert (m.decision, m.entry_id) == (Decision.ANSWER, DOGS), m.why
     assert "carried by: meaning" in m.why and "semantic" in m.why
-    close = idx.match("can i bring my puppy", "en", replace(SEMANTIC_DEFAULTS, margin=30.0))
+    # a margin above its lead in both the blended score and the semantic part: suggested
+    close = idx.match("can i bring my puppy", "en", replace(SEMANTIC_DEFAULTS, margin=40.0))
     assert (close.decision, close.suggestions) == (Decision.SUGGEST, (DOGS,)), close.why
 
 
@@ -73,6 +74,42 @@ def test_semantic_function_words_alone_neither_answer_nor_suggest(question: str)
     idx = FaqIndex.build(DOCS, vectors=VectorCache(encoder))
     m = idx.match(question, "en", SEMANTIC_DEFAULTS)
     assert m.decision is Decision.FALLBACK and m.suggestions == (), m.why
+
+
+WHERE_DOCS = [
+    FaqDoc(TOILET, "en", ("Do you have a toilet?",)),
+    FaqDoc(TOILET, "zh", ("有洗手间吗？", "厕所在哪里")),
+    FaqDoc(BEANS, "en", ("Where are you located?", "What is your address?")),
+    FaqDoc(DOGS, "en", ("Is there parking nearby?", "Where can I park?")),
+]
+
+
+@semantic_only
+def test_a_lead_in_meaning_answers_a_near_tie_made_by_shared_words() -> None:
+    encoder = load_encoder()
+    assert encoder is not None
+    idx = FaqIndex.build(WHERE_DOCS, vectors=VectorCache(encoder))
+    # "where" pulls the address and parking entries close in the blended score (margin < 12),
+    # but in meaning the toilet entry leads by far more than the margin: answered
+    m = idx.match("where is the restroom", "en", SEMANTIC_DEFAULTS)
+    assert (m.decision, m.entry_id) == (Decision.ANSWER, TOILET), m.why
+    assert "semantic part's margin" in m.why
+    # the calibration sees the same margin as the decision
+    evidence = idx.evidence("where is the restroom", "en")
+    assert evidence is not None and evidence[0] == TOILET
+    assert evidence[1] - evidence[2] >= SEMANTIC_DEFAULTS.margin
+    # a margin above both leads: only suggested
+    strict = idx.match("where is the restroom", "en", replace(SEMANTIC_DEFAULTS, margin=30.0))
+    assert strict.decision is Decision.SUGGEST and TOILET in strict.suggestions, strict.why
+
+
+@semantic_only
+def test_a_near_tie_in_both_scores_is_only_suggested() -> None:
+    encoder = load_encoder()
+    assert encoder is not None
+    idx = FaqIndex.build(WHERE_DOCS, vectors=VectorCache(encoder))
+    m = idx.match("where is the loo", "en", SEMANTIC_DEFAULTS)
+    assert m.decision is Decision.SUGGEST and m.entry_id is None, m.why
 
 
 @semantic_only
