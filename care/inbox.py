@@ -233,10 +233,13 @@ async def _done_notice(
     query = _field(raw, "callback_query")
     if isinstance(message, dict):
         sender, chat_id = _field(message, "from"), _id_of(_field(message, "chat"))
-        reply_to, what = _field(message, "message_id"), str(_field(message, "text") or "")
+        reply_to = _field(message, "message_id")
+        what = str(_field(message, "text") or _field(message, "caption") or "")
+        bare = "common.done_before_restart_message"  # a photo, a contact: nothing to quote
     elif isinstance(query, dict):
         sender, chat_id = _field(query, "from"), _id_of(_field(_field(query, "message"), "chat"))
         reply_to, what = _field(_field(query, "message"), "message_id"), ""
+        bare = "common.done_before_restart_button"
         chat_id = chat_id if chat_id is not None else _id_of(sender)
     else:
         return None
@@ -257,7 +260,7 @@ async def _done_notice(
     what = what.replace("\n", " ")
     return OutboundMessage(
         chat_id,
-        "common.done_before_restart" if what else "common.done_before_restart_button",
+        "common.done_before_restart" if what else bare,
         lang,
         {"what": what[:60] + ("…" if len(what) > 60 else "")},
         reply_to_message_id=reply_to if isinstance(reply_to, int) else None,

@@ -126,3 +126,35 @@ def test_chat_key_orders_by_chat_then_sender() -> None:
     query = {"update_id": 1, "callback_query": {"id": "q", "from": {"id": 7}, "data": "x"}}
     assert chat_key(query) == "u7"
     assert chat_key({"update_id": 1, "poll": {"id": "p"}}) == "-"
+
+
+async def test_a_done_photo_is_told_without_a_quote_and_a_button_press_as_a_tap(
+    db: Database, clock: FakeClock
+) -> None:
+    inbox, messenger = Inbox(db, clock), RecordingMessenger()
+    outbox = Outbox(db, clock, messenger)
+    photo = {
+        "update_id": 1,
+        "message": {"message_id": 3, "date": 0, "chat": {"id": 5}, "photo": [{"file_id": "p"}]},
+    }
+    press = {
+        "update_id": 2,
+        "callback_query": {
+            "id": "q",
+            "from": {"id": 6, "is_bot": False, "first_name": "Bo"},
+            "message": {"message_id": 9, "date": 0, "chat": {"id": 6}},
+            "data": "x",
+        },
+    }
+    await inbox.store(BOT, [photo, press])
+    for update_id in (1, 2):
+        with riding():
+            inbox.mark_done_with_change(BOT, update_id)
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO audit_log VALUES (NULL, 1, 'a', '', 'ok', 'now')")
+    assert await inbox.tell_unanswered(BOT, outbox, "en") == 2
+    await outbox.drain()
+    assert {(m.chat_id, m.key, m.reply_to_message_id) for m in messenger.sent} == {
+        (5, "common.done_before_restart_message", 3),
+        (6, "common.done_before_restart_button", 9),
+    }
