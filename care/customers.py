@@ -19,6 +19,7 @@ from care.errors import InvalidArgument, NotRegistered, UnknownCustomer
 from care.phones import normalise_phone, region_for, stored_forms
 from care.settings import LANGUAGES, LocaleSettings
 from storage import customers as repo
+from storage import outreach as outreach_repo
 from storage.customers import CustomerRow
 from storage.db import Database, ride_along
 from storage.errors import DuplicateKey
@@ -275,10 +276,12 @@ class CustomerService:
             return self._preferences(await self._require(tx, telegram_id))
 
     async def set_opted_out(self, telegram_id: int, opted_out: bool) -> Preferences:
-        """Stop (True) or resume (False) outreach; `changed` is False if it already was so."""
+        """Stop (True) or resume (False) outreach; `changed` is False if it already was so.
+        Resuming also undoes every per-kind mute and a campaign's "stop these"."""
         async with self._db.transaction() as tx:
             customer = await self._require(tx, telegram_id)
-            if customer.opted_out == opted_out:
+            unmuted = 0 if opted_out else await outreach_repo.clear_optouts(tx, customer.id)
+            if customer.opted_out == opted_out and not unmuted:
                 return self._preferences(customer)
             await repo.set_opted_out(tx, customer.id, opted_out)
             return self._preferences(await repo.get(tx, customer.id), changed=True)

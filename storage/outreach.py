@@ -396,6 +396,12 @@ async def set_optout(tx: aiosqlite.Connection, customer_id: int, kind: str, at: 
     return cursor.rowcount > 0
 
 
+async def clear_optouts(tx: aiosqlite.Connection, customer_id: int) -> int:
+    """Every kind of outreach back on for the customer (mutes and "stop these"); how many."""
+    cursor = await tx.execute("DELETE FROM outreach_optouts WHERE customer_id = ?", (customer_id,))
+    return cursor.rowcount
+
+
 async def stats(tx: aiosqlite.Connection, since: str, until: str) -> list[tuple[str, str, int]]:
     """(kind, measure, count) for occasions due in [since, until]: statuses, reasons, replies."""
     cursor = await tx.execute(

@@ -62,6 +62,11 @@ async def test_staff_define_a_segment_preview_and_send(harness: Harness) -> None
     assert [a["result"].split(" ")[0] for a in audit] == ["draft", "queued", "stats"]
     await owner.send("/campaign new everyone | en Again")
     assert "opted out of promotions 1" in ((await owner.next_message()).text or "")
+    # /resume is the way back: promotions (and any per-kind mute) are on again.
+    await alice.send("/resume")
+    assert "you'll hear from us again" in ((await alice.next_message()).text or "")
+    await owner.send("/campaign new everyone | en Once more")
+    assert "opted out of promotions" not in ((await owner.next_message()).text or "")
 
 
 async def test_a_customer_is_refused_campaign(harness: Harness) -> None:
