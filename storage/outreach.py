@@ -98,23 +98,10 @@ async def birthday_candidates(
     unplanned_only: bool,
 ) -> list[Candidate]:
     """Customers born on `month_day` ('MM-DD'), by the birthday index, in id batches."""
-    only = " AND o.id IS NULL" if unplanned_only else ""
-    cursor = await tx.execute(
-        f"SELECT {_CUSTOMER}, o.status AS o_status, o.reason AS o_reason FROM customers c"  # noqa: S608
-        " LEFT JOIN outreach o ON o.customer_id = c.id AND o.kind = 'birthday'"
-        " AND o.occasion = :occasion"
-        f" WHERE substr(c.birthday, -5) = :md AND c.id > :after AND c.forgotten_at IS NULL{only}"
-        " ORDER BY c.id LIMIT :limit",
-        {
-            "kind": "birthday",
-            "promotional": promotional,
-            "occasion": occasion,
-            "md": month_day,
-            "after": after_id,
-            "limit": limit,
-        },
-    )
-    return [_candidate(row, "birthday") for row in await cursor.fetchall()]
+    return await _occasion_candidates(
+        tx, "birthday", occasion, "substr(c.birthday, -5) = :md", {"md": month_day},
+        promotional=promotional, after_id=after_id, limit=limit, unplanned_only=unplanned_only,
+    )  # fmt: skip
 
 
 async def holiday_candidates(
@@ -127,22 +114,42 @@ async def holiday_candidates(
     unplanned_only: bool,
 ) -> list[Candidate]:
     """Every customer with a chat, for one holiday's occasion, in id batches."""
+    return await _occasion_candidates(
+        tx, "holiday", occasion, "c.telegram_id IS NOT NULL", {},
+        promotional=promotional, after_id=after_id, limit=limit, unplanned_only=unplanned_only,
+    )  # fmt: skip
+
+
+async def _occasion_candidates(
+    tx: aiosqlite.Connection,
+    kind: str,
+    occasion: str,
+    who: str,
+    params: dict[str, Any],
+    *,
+    promotional: str,
+    after_id: int,
+    limit: int,
+    unplanned_only: bool,
+) -> list[Candidate]:
+    """Customers matching `who` (a fixed SQL condition), with this occasion's row if planned."""
     only = " AND o.id IS NULL" if unplanned_only else ""
     cursor = await tx.execute(
         f"SELECT {_CUSTOMER}, o.status AS o_status, o.reason AS o_reason FROM customers c"  # noqa: S608
-        " LEFT JOIN outreach o ON o.customer_id = c.id AND o.kind = 'holiday'"
+        " LEFT JOIN outreach o ON o.customer_id = c.id AND o.kind = :kind"
         " AND o.occasion = :occasion"
-        " WHERE c.id > :after AND c.telegram_id IS NOT NULL AND c.forgotten_at IS NULL"
-        f"{only} ORDER BY c.id LIMIT :limit",
+        f" WHERE {who} AND c.id > :after AND c.forgotten_at IS NULL{only}"
+        " ORDER BY c.id LIMIT :limit",
         {
-            "kind": "holiday",
+            **params,
+            "kind": kind,
             "promotional": promotional,
             "occasion": occasion,
             "after": after_id,
             "limit": limit,
         },
     )
-    return [_candidate(row, "holiday") for row in await cursor.fetchall()]
+    return [_candidate(row, kind) for row in await cursor.fetchall()]
 
 
 async def due_candidates(
