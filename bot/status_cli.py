@@ -41,7 +41,12 @@ def parse_at(text: str | None) -> datetime | None:
     """An ISO-8601 moment with its offset; ValueError without one."""
     if text is None:
         return None
-    moment = datetime.fromisoformat(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"not an ISO-8601 moment: {text!r} (e.g. 2026-11-22T10:00+00:00)"
+        ) from None
     if moment.tzinfo is None:
         raise ValueError(f"needs a UTC offset, e.g. {text}+00:00")
     return moment

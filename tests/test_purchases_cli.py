@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.status_cli import parse_at
 
 
 def _config(tmp_path: Path) -> str:
@@ -61,3 +62,10 @@ def test_import_then_status_round_trips_and_names_bad_lines(
     [before] = json.loads(capsys.readouterr().out)["customers"]
     assert before["purchases"] == 1 and before["last_purchase_at"] == "2026-09-01T06:30:00+00:00"
     assert main(["customers", "status", "--at", "2026-09-05", "--config", config]) == 2
+
+
+def test_a_bad_status_moment_is_named_with_an_example() -> None:
+    with pytest.raises(ValueError, match="not an ISO-8601 moment: 'nonsense'"):
+        parse_at("nonsense")
+    with pytest.raises(ValueError, match="needs a UTC offset"):
+        parse_at("2026-11-22T10:00")
