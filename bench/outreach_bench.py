@@ -34,14 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from care.clock import Clock, iso
 from care.outreach.service import OutreachService
+from care.services import CareServices
 from care.settings import (
     STAGES,
-    LocaleSettings,
+    BusinessSettings,
+    CareSettings,
     OutreachSettings,
     ShopDaySettings,
-    StaffSettings,
 )
-from care.staff import StaffService
 from storage.db import Database
 from storage.migrate import migrate
 
@@ -66,8 +66,17 @@ class FixedClock:
         return self.moment
 
 
-def _staff(db: Database, clock: Clock) -> StaffService:
-    return StaffService(db, clock, StaffSettings())
+def _outreach(
+    db: Database, clock: Clock, settings: OutreachSettings, messenger: Any
+) -> OutreachService:
+    """The outreach service as the bot wires it (with the loyalty service its bonuses use)."""
+    care = CareServices.build(
+        db,
+        clock,
+        CareSettings(outreach=settings, business=BusinessSettings(name="Bench")),
+        messenger,
+    )
+    return care.outreach
 
 
 def generate(path: Path, customers: int) -> None:
@@ -155,9 +164,7 @@ async def plan_day(path: Path, holiday: bool) -> None:
     settings = OutreachSettings(
         shop_days=[ShopDaySettings("bench day", tomorrow)] if holiday else []
     )
-    service = OutreachService(
-        db, clock, settings, LocaleSettings(), messenger, _staff(db, clock), "Bench"
-    )
+    service = _outreach(db, clock, settings, messenger)
     began = time.perf_counter()
     first = await service.plan()
     first_s = time.perf_counter() - began
@@ -219,15 +226,7 @@ async def send_rate(messages: int, rate: float, tmp: Path) -> None:
         bot = Bot(sandbox.token, base_url=sandbox.base_url)
         async with bot:
             settings = OutreachSettings(send_rate=rate)
-            service = OutreachService(
-                db,
-                clock,
-                settings,
-                LocaleSettings(),
-                TelegramMessenger(bot),
-                _staff(db, clock),
-                "Bench",
-            )
+            service = _outreach(db, clock, settings, TelegramMessenger(bot))
             await service.plan()
             began = time.perf_counter()
             counts = await service.drain()

@@ -336,29 +336,6 @@ async def requeue(
     return cursor.rowcount == 1
 
 
-async def bonus_granted(tx: aiosqlite.Connection, customer_id: int, reference: str) -> int | None:
-    """The points already granted for this reference (a resent birthday), if any."""
-    cursor = await tx.execute(
-        "SELECT delta FROM points_ledger WHERE customer_id = ? AND reference = ?",
-        (customer_id, reference),
-    )
-    row = await cursor.fetchone()
-    return None if row is None else int(row[0])
-
-
-async def add_bonus(
-    tx: aiosqlite.Connection, customer_id: int, points: int, reference: str, at: str
-) -> bool:
-    """A bonus on the points ledger, once per reference: a repeat adds nothing (False)."""
-    cursor = await tx.execute(
-        "INSERT INTO points_ledger (customer_id, delta, kind, reason, reference, created_at)"
-        " VALUES (?, ?, 'bonus', 'birthday', ?, ?)"
-        " ON CONFLICT (customer_id, reference) DO NOTHING",
-        (customer_id, points, reference, at),
-    )
-    return cursor.rowcount == 1
-
-
 async def record_checkin_answer(
     tx: aiosqlite.Connection, outreach_id: int, customer_id: int, score: int, at: str
 ) -> int:

@@ -78,12 +78,12 @@ class OutreachSender:
         messenger: Messenger,
         business_name: str,
         promotional: str,
-        loyalty: LoyaltyService | None = None,
+        loyalty: LoyaltyService,
     ) -> None:
         self._db, self._clock, self._s = db, clock, settings
         self._locale, self._messenger, self._business = locale, messenger, business_name
         self._promotional = promotional
-        self._loyalty = loyalty  # grants holiday bonuses; without it a greeting carries none
+        self._loyalty = loyalty  # grants birthday and holiday bonuses
         self._calendar = settings.holiday_calendar()
         self._drain_lock = asyncio.Lock()
         self.pacer = Pacer(settings.send_rate)
@@ -149,25 +149,23 @@ class OutreachSender:
                     return "missed"
                 await repo.hold(tx, row.id, iso(until), at)
                 return "held"
-            points = 0
-            if row.kind == "birthday":
-                reference = row.occasion  # birthday:<year>: one bonus per birthday
-                granted = await repo.bonus_granted(tx, c.customer_id, reference)
-                points = self._s.birthday_bonus.get(c.stage, 0) if granted is None else granted
-                if granted is None and _birthday_too_new(c, now):
-                    points = 0
-            if holiday is not None and self._loyalty is not None:
+            wanted = 0
+            if row.kind == "birthday" and not _birthday_too_new(c, now):
+                wanted = self._s.birthday_bonus.get(c.stage, 0)
+            elif holiday is not None:
                 wanted = self._s.holiday_bonus.get(c.stage, 0)
+            points = 0
+            if row.kind == "birthday" or holiday is not None:
+                # Once per occasion (birthday:<year>, holiday:<name>:<year>): a resend carries
+                # the points granted the first time.
                 points = await self._loyalty.grant_bonus_in(
-                    tx, c.customer_id, wanted, row.occasion, "holiday"
+                    tx, c.customer_id, wanted, row.occasion, row.kind
                 )
             message = self._message(row.id, row.kind, c, now, zone, points, holiday)
             valid_until = None
             if row.kind == "winback":
                 valid_until = iso(now + timedelta(days=self._s.winback_offer_valid_days))
             await repo.mark(tx, row.id, "sending", at=at, stage=c.stage, valid_until=valid_until)
-            if points and row.kind == "birthday":
-                await repo.add_bonus(tx, c.customer_id, points, row.occasion, at)
         await self.pacer.wait(message.chat_id)
         result = await self._messenger.send(message)
         finished = self._clock.now()

@@ -89,7 +89,7 @@ class OutreachService:
         staff: StaffService,
         business_name: str = "",
         *,
-        loyalty: LoyaltyService | None = None,
+        loyalty: LoyaltyService,
     ) -> None:
         self._db, self._clock, self._s = db, clock, settings
         self._staff = staff
