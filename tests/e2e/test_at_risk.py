@@ -36,7 +36,7 @@ async def test_staff_page_through_the_at_risk_customers_highest_value_first(
     await owner.send("/customers at-risk")
     first = await owner.next_message()
     text = first.text or ""
-    assert text.startswith("⚠️ At risk: 10 customers, highest value first (page 1/2)")
+    assert text.startswith("⚠️ Customers at risk: 10, highest value first (page 1/2)")
     assert text.index("Guest09") < text.index("Guest08")  # highest value first
     assert "usually every 8 days, now 35 days" in text and "Guest01" not in text
     await owner.press(first, "Next ▶")
