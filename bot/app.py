@@ -28,7 +28,7 @@ from bot.database import open_database
 from bot.errors import on_error
 from bot.messenger import TelegramMessenger
 from bot.pipeline import ChatOrderedProcessor, UpdateFeeder
-from bot.request import RetryingRequest
+from bot.request import AiohttpRequest, RetryingRequest
 from care.clock import Clock, SystemClock
 from care.ops import STAFF_CHAT_FACT
 from care.services import CareServices
@@ -174,6 +174,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
         .token(settings.telegram.token)
         .context_types(ContextTypes(context=CareContext, bot_data=BotData))
         .request(RetryingRequest())
+        .get_updates_request(AiohttpRequest(pool_size=1))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .concurrent_updates(processor)

@@ -1,8 +1,9 @@
 """Logging for the carebot command: one stderr handler whose filter keeps secrets out of it.
 
-python-telegram-bot and httpx put the Bot API URL, which holds the token, in their DEBUG and
-INFO lines (and in some exceptions), so every record passes through `SecretFilter` on the root
-handler: whichever library logs, and whatever it logs, the line is redacted before it is written.
+python-telegram-bot and the Bot API client (bot/request.py) put the Bot API URL, which holds
+the token, in their DEBUG lines (and in some exceptions), so every record passes through
+`SecretFilter` on the root handler: whichever library logs, and whatever it logs, the line is
+redacted before it is written.
 """
 
 from __future__ import annotations

@@ -59,5 +59,5 @@ owners = [700000001]
     out, err = stdout.decode(), stderr.decode()
     assert process.returncode == 0, err[-2000:]
     assert " DEBUG telegram" in err  # python-telegram-bot's own debug lines are there
-    assert "bot7123456789:***/getUpdates" in err  # httpx logged the URL, redacted
+    assert "bot7123456789:***/getUpdates" in err  # the Bot API client logged the URL, redacted
     assert SECRET not in out and SECRET not in err

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from bot.messenger import TelegramMessenger
-from bot.request import RetryingRequest
+from bot.request import AiohttpRequest, RetryingRequest
 from care.ports import OutboundMessage, SendStatus
 from storage import customers as customers_repo
 from tests.conftest import Harness
@@ -116,7 +115,7 @@ async def test_messenger_maps_each_failure(harness: Harness) -> None:
 async def test_a_timed_out_send_is_reported_not_repeated(harness: Harness) -> None:
     sandbox = harness.sandbox
     alice = harness.customer("Alice")
-    request = HTTPXRequest(read_timeout=0.2)
+    request = AiohttpRequest(read_timeout=0.2)
     async with Bot(sandbox.token, base_url=sandbox.base_url, request=request) as bot:
         messenger = TelegramMessenger(bot)
         sandbox.delay("sendMessage", 0.6)
