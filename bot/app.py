@@ -207,7 +207,11 @@ async def start_embedded(
 ) -> None:
     """Start the application in a running event loop: database, jobs, then the feeder that
     handles what an earlier run left and polls (or serves the webhook, with `webhook`)."""
-    await app.initialize()
+    try:
+        await app.initialize()
+    except BaseException:
+        await app.bot.shutdown()  # its HTTP sessions opened before the bot failed to start
+        raise
     if app.post_init is not None:
         await app.post_init(app)
     await app.start()

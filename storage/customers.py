@@ -8,6 +8,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.db import Reads
 from storage.errors import DuplicateKey, NotFound
 
 _COLUMNS = (
@@ -49,16 +50,14 @@ def _row(row: Any) -> CustomerRow:
     return CustomerRow(**values)
 
 
-async def _one(
-    tx: aiosqlite.Connection, where: str, params: tuple[Any, ...]
-) -> CustomerRow | None:
+async def _one(tx: Reads, where: str, params: tuple[Any, ...]) -> CustomerRow | None:
     # One round trip to the database thread (execute + fetchone would take two).
     sql = f"SELECT {_COLUMNS} FROM customers WHERE {where}"  # noqa: S608
     rows = list(await tx.execute_fetchall(sql, params))
     return _row(rows[0]) if rows else None
 
 
-async def find_by_telegram_id(tx: aiosqlite.Connection, telegram_id: int) -> CustomerRow | None:
+async def find_by_telegram_id(tx: Reads, telegram_id: int) -> CustomerRow | None:
     """The customer with this Telegram id, or None."""
     return await _one(tx, "telegram_id = ?", (telegram_id,))
 

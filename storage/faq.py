@@ -8,6 +8,8 @@ from typing import Any
 
 import aiosqlite
 
+from storage.db import Reads
+
 _FAQ_COLUMNS = (
     "entry_id, language, question, alternates, answer, tags, enabled, helpful, unhelpful,"
     " updated_at, stale"
@@ -176,7 +178,7 @@ async def vote(
     return True
 
 
-async def generation(tx: aiosqlite.Connection) -> int:
+async def generation(tx: Reads) -> int:
     """The FAQ's generation: it changes whenever an entry is added, changed or removed."""
     [row] = await tx.execute_fetchall("SELECT generation FROM faq_generation WHERE id = 1")
     return int(row[0])

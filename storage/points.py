@@ -10,6 +10,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.db import Reads
 from storage.errors import DuplicateKey
 
 KINDS = ("earn", "redeem", "adjust", "expire", "bonus")
@@ -84,7 +85,7 @@ class NewEntry:
     staff_id: int | None = None
 
 
-async def _first(tx: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Any:
+async def _first(tx: Reads, sql: str, params: tuple[Any, ...]) -> Any:
     """The first row, in one call to the database thread (these queries are on hot paths)."""
     rows = list(await tx.execute_fetchall(sql, params))
     return rows[0] if rows else None
@@ -150,7 +151,7 @@ async def balance(tx: aiosqlite.Connection, customer_id: int) -> int:
 
 
 async def balance_and_earned(
-    tx: aiosqlite.Connection, customer_id: int, earned_since: str, until: str = _END
+    tx: Reads, customer_id: int, earned_since: str, until: str = _END
 ) -> tuple[int, int]:
     """The balance and the points earned (earn, bonus; not voided) since `earned_since`, both
     as they stood at `until` (an imported purchase of the past; default: everything)."""

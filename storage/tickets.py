@@ -8,6 +8,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.db import Reads
 from storage.errors import NotFound
 
 FIRST_NUMBER = 1000  # the first ticket is #1001
@@ -267,7 +268,7 @@ async def list_active(tx: aiosqlite.Connection) -> list[TicketRow]:
     return await _many(tx, "status IN (?, ?)", ACTIVE, "ORDER BY id")
 
 
-async def any_waiting_for(tx: aiosqlite.Connection, telegram_id: int) -> bool:
+async def any_waiting_for(tx: Reads, telegram_id: int) -> bool:
     """Whether a ticket of the customer with this Telegram id waits for their answer."""
     rows = await tx.execute_fetchall(
         "SELECT 1 FROM tickets t JOIN customers c ON c.id = t.customer_id"

@@ -66,7 +66,7 @@ from storage import customers as customers_repo
 from storage import points as points_repo
 from storage.customer_admin import open_ticket_count
 from storage.customers import CustomerRow
-from storage.db import Database
+from storage.db import Database, Reads
 from storage.errors import DuplicateKey
 from storage.points import LedgerEntry
 
@@ -692,7 +692,7 @@ class LoyaltyService:
         recency = await self._status.status_in(tx, customer.id) if self._status else None
         return CustomerCard(customer, standing_, tickets, recent, recency)
 
-    async def _read_standing(self, tx: aiosqlite.Connection, customer_id: int) -> Standing:
+    async def _read_standing(self, tx: Reads, customer_id: int) -> Standing:
         since = iso(add_months(self._clock.now(), -TIER_WINDOW_MONTHS))
         balance, earned = await points_repo.balance_and_earned(tx, customer_id, since)
         return standing(self._settings, balance, earned)

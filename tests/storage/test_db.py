@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 
@@ -41,3 +42,39 @@ async def test_concurrent_transactions_do_not_interleave(db: Database) -> None:
     assert sum(isinstance(r, ValueError) for r in results) == 10
     assert await db.scalar("SELECT COUNT(*) FROM audit_log") == 20
     assert await db.scalar("SELECT COUNT(*) FROM audit_log WHERE actor_id % 2 = 1") == 0
+
+
+async def test_a_statement_sees_what_committed_and_not_an_open_transaction(db: Database) -> None:
+    count = "SELECT COUNT(*) FROM audit_log"
+    inside = asyncio.Event()
+    release = asyncio.Event()
+
+    async def write() -> None:
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO audit_log (actor_id, action, result, created_at)"
+                " VALUES (1, 'x', 'ok', 't')"
+            )
+            inside.set()
+            await release.wait()
+
+    async def read() -> int:
+        async with db.statement() as reads:
+            [[n]] = await reads.execute_fetchall(count)
+            return int(n)
+
+    writer = asyncio.create_task(write())
+    await inside.wait()
+    during = await asyncio.wait_for(read(), 5)  # it does not wait for the open transaction
+    release.set()
+    await writer
+    assert (during, await read()) == (0, 1)
+
+
+async def test_a_statement_cannot_write(db: Database) -> None:
+    async with db.statement() as reads:
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await reads.execute_fetchall(
+                "INSERT INTO audit_log (actor_id, action, result, created_at)"
+                " VALUES (1, 'x', 'ok', 't')"
+            )
