@@ -21,7 +21,7 @@ from care.settings import LANGUAGES, LocaleSettings
 from storage import customers as repo
 from storage import outreach as outreach_repo
 from storage.customers import CustomerRow
-from storage.db import Database, ride_along
+from storage.db import Database, Writes, ride_along
 from storage.errors import DuplicateKey
 
 # No 0/O, 1/I/L: the code is read aloud and typed at the counter.
@@ -225,7 +225,7 @@ class CustomerService:
             return existing
         at = iso(now)
 
-        async def touch(tx: aiosqlite.Connection) -> None:
+        async def touch(tx: Writes) -> None:
             await repo.touch(tx, existing.id, username=username, name=name, at=at)
 
         if not ride_along(touch):

@@ -24,7 +24,7 @@ from care.outbox import Outbox
 from care.ports import OutboundMessage
 from storage import customers as customers_repo
 from storage import inbox as repo
-from storage.db import Database, ride_along
+from storage.db import Database, Writes, ride_along
 
 MAX_ATTEMPTS = 3
 KEEP_DONE = timedelta(days=2)  # Telegram keeps an unconfirmed update for 24 hours
@@ -59,11 +59,11 @@ class DoneMark:
     at: str
     answered: bool = False
 
-    async def __call__(self, tx: aiosqlite.Connection) -> None:
+    async def __call__(self, tx: Writes) -> None:
         """Write the mark (the rider runs it inside the transaction it joins)."""
         await repo.mark_done(tx, self.bot_id, self.update_id, self.at, answered=self.answered)
 
-    async def answer(self, tx: aiosqlite.Connection) -> None:
+    async def answer(self, tx: Writes) -> None:
         """The reply went out after the change had committed with `answered` still False."""
         await repo.mark_answered(tx, self.bot_id, [self.update_id])
 
@@ -122,7 +122,7 @@ class Inbox:
         """Commit a batch from Telegram; returns the updates not seen before, in order."""
         fresh: list[Received] = []
         now = iso(self._clock.now())
-        async with self._db.transaction() as tx:
+        async with self._db.plain_write() as tx:
             for raw in updates:
                 update_id = raw.get("update_id")
                 if not isinstance(update_id, int) or isinstance(update_id, bool):

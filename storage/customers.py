@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import Reads
+from storage.db import Reads, Writes
 from storage.errors import DuplicateKey, NotFound
 
 _COLUMNS = (
@@ -116,7 +116,7 @@ async def add(
 
 
 async def touch(
-    tx: aiosqlite.Connection, customer_id: int, *, username: str | None, name: str | None, at: str
+    tx: Writes, customer_id: int, *, username: str | None, name: str | None, at: str
 ) -> None:
     """Record that the customer was seen now, refreshing their Telegram name and username."""
     await tx.execute(

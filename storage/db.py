@@ -16,11 +16,11 @@ from storage.errors import NotADatabase
 
 BUSY_TIMEOUT_MS = 5000
 
-Work = Callable[[aiosqlite.Connection], Awaitable[None]]
+Work = Callable[["Writes"], Awaitable[None]]
 
 
 class Reads(Protocol):
-    """What a single read statement needs: an aiosqlite connection, or the inline reader."""
+    """What a single read statement needs: an aiosqlite connection, or an inline one."""
 
     async def execute_fetchall(
         self, sql: str, parameters: Iterable[Any] | None = None
@@ -29,23 +29,40 @@ class Reads(Protocol):
         ...
 
 
-class InlineReads:
-    """Single read statements run on the caller's thread by a read-only connection of their
-    own: in WAL a reader never waits for a writer, so the event loop is not held up, and the
-    round trip to aiosqlite's thread (tens of microseconds of CPU each) is saved."""
+class Writes(Protocol):
+    """What the pipeline's plain writes need: an aiosqlite connection, or an inline one."""
+
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Awaitable[Any]:
+        """Run one statement (its cursor has `rowcount`)."""
+        ...
+
+    def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Awaitable[Any]:
+        """Run one statement for each set of parameters."""
+        ...
+
+
+class InlineConnection:
+    """Statements run on the caller's thread by a connection of its own, with aiosqlite's
+    interface: no round trip to aiosqlite's thread (tens of microseconds of CPU each, more
+    under load). Only for what cannot wait on another process: a read (in WAL a reader never
+    waits for a writer) or the statements of a write transaction that already holds the lock."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+        self.conn = conn
 
     async def execute_fetchall(
         self, sql: str, parameters: Iterable[Any] | None = None
     ) -> list[sqlite3.Row]:
         """Run one statement now and return all its rows."""
-        return self._conn.execute(sql, tuple(parameters or ())).fetchall()
+        return self.conn.execute(sql, tuple(parameters or ())).fetchall()
 
-    def close(self) -> None:
-        """Close the reader's connection."""
-        self._conn.close()
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> sqlite3.Cursor:
+        """Run one statement now."""
+        return self.conn.execute(sql, tuple(parameters or ()))
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> sqlite3.Cursor:
+        """Run one statement now for each set of parameters."""
+        return self.conn.executemany(sql, (tuple(row) for row in parameters))
 
 
 class Rider:
@@ -96,11 +113,15 @@ class Database:
     """The process's single connection; every use case runs inside `transaction()`."""
 
     def __init__(
-        self, conn: aiosqlite.Connection, path: str, reads: InlineReads | None = None
+        self,
+        conn: aiosqlite.Connection,
+        path: str,
+        inline: tuple[InlineConnection, InlineConnection] | None = None,
     ) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
-        self._reads = reads
+        self._reads: InlineConnection | None = inline[0] if inline else None
+        self._writes: InlineConnection | None = inline[1] if inline else None
         self.path = path
 
     @classmethod
@@ -119,14 +140,15 @@ class Database:
         except sqlite3.DatabaseError as exc:
             await conn.close()  # else aiosqlite's thread keeps the process alive
             raise NotADatabase(f"{path} is not a usable SQLite database ({exc})") from exc
-        return cls(conn, path, None if path == ":memory:" else _inline_reads(path))
+        return cls(conn, path, None if path == ":memory:" else _inline(path))
 
     async def close(self) -> None:
         """Close the connection, waiting for a running transaction to finish."""
         async with self._lock:
             await self._conn.close()
-            if self._reads is not None:
-                self._reads.close()
+            for inline in (self._reads, self._writes):
+                if inline is not None:
+                    inline.conn.close()
 
     @asynccontextmanager
     async def transaction(
@@ -156,18 +178,30 @@ class Database:
         waiting = [rider for rider in riders if not rider.committed and rider.works]
         if not waiting:
             return
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for rider in waiting:
-                    for work in rider.works:
-                        await work(self._conn)
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            await self._conn.execute("COMMIT")
+        async with self.plain_write() as tx:
+            for rider in waiting:
+                for work in rider.works:
+                    await work(tx)
         for rider in waiting:
             rider.committed = True
+
+    @asynccontextmanager
+    async def plain_write(self) -> AsyncIterator[Writes]:
+        """A write transaction of plain statements on the update pipeline's hot path (the
+        inbox, done marks): run inline once it holds the write lock, and in aiosqlite's thread
+        only when another process holds it (the wait must not stop the event loop)."""
+        async with self._lock:
+            tx: Writes = self._conn
+            if self._writes is not None and _begin_now(self._writes.conn):
+                tx = self._writes
+            else:
+                await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield tx
+            except BaseException:
+                await tx.execute("ROLLBACK")
+                raise
+            await tx.execute("COMMIT")
 
     def read(self) -> Any:
         """A read-only transaction: a consistent snapshot, no write lock on the file."""
@@ -178,7 +212,7 @@ class Database:
         """Somewhere to run exactly one read statement, which SQLite runs as its own snapshot.
 
         Cheaper than `read()` on hot paths: no BEGIN/COMMIT, and on a file no round trip to the
-        database thread at all (`InlineReads`). It sees what is committed, never the open
+        database thread at all (`InlineConnection`). It sees what is committed, never the open
         transaction of another coroutine.
         """
         if self._reads is not None:
@@ -206,10 +240,27 @@ class Database:
         return None if row is None else row[0]
 
 
-def _inline_reads(path: str) -> InlineReads:
-    """A read-only connection to the file for `InlineReads` (opened after WAL is on)."""
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA query_only = ON")
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    return InlineReads(conn)
+def _inline(path: str) -> tuple[InlineConnection, InlineConnection]:
+    """The inline reader (read-only) and writer (never waits for a lock) of the file; opened
+    after WAL is on."""
+    reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    reader.row_factory = sqlite3.Row
+    reader.execute("PRAGMA query_only = ON")
+    reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    writer = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    writer.row_factory = sqlite3.Row
+    writer.execute("PRAGMA synchronous = NORMAL")
+    writer.execute("PRAGMA foreign_keys = ON")
+    writer.execute("PRAGMA busy_timeout = 0")
+    return InlineConnection(reader), InlineConnection(writer)
+
+
+def _begin_now(conn: sqlite3.Connection) -> bool:
+    """Take the write lock if it is free this instant; False if another process holds it."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return False
+        raise
+    return True

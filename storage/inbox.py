@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from storage.db import Writes
+
 COLUMNS = "bot_id, update_id, chat_key, raw, status, attempts, error, received_at, done_at"
 
 
@@ -24,9 +26,7 @@ class InboxRow:
     done_at: str | None
 
 
-async def add(
-    tx: aiosqlite.Connection, bot_id: int, update_id: int, chat_key: str, raw: str, at: str
-) -> bool:
+async def add(tx: Writes, bot_id: int, update_id: int, chat_key: str, raw: str, at: str) -> bool:
     """Store an update; False if this bot already has it (Telegram delivered it again)."""
     cursor = await tx.execute(
         "INSERT INTO inbox (bot_id, update_id, chat_key, raw, received_at)"
@@ -47,7 +47,7 @@ async def pending(tx: aiosqlite.Connection, bot_id: int) -> list[InboxRow]:
 
 
 async def mark_done(
-    tx: aiosqlite.Connection, bot_id: int, update_id: int, at: str, *, answered: bool = True
+    tx: Writes, bot_id: int, update_id: int, at: str, *, answered: bool = True
 ) -> None:
     """The update was handled; `answered` False while its reply may still be unsent."""
     await tx.execute(
@@ -57,7 +57,7 @@ async def mark_done(
     )
 
 
-async def mark_answered(tx: aiosqlite.Connection, bot_id: int, update_ids: list[int]) -> None:
+async def mark_answered(tx: Writes, bot_id: int, update_ids: list[int]) -> None:
     """The replies of these handled updates went out (or were given up on)."""
     await tx.executemany(
         "UPDATE inbox SET answered = 1 WHERE bot_id = ? AND update_id = ?",

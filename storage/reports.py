@@ -11,6 +11,8 @@ from typing import Any
 
 import aiosqlite
 
+from storage.db import Writes
+
 
 @dataclass(frozen=True, slots=True)
 class CustomerValue:
@@ -351,7 +353,7 @@ async def customers_before(tx: aiosqlite.Connection, moment: str) -> int:
     return int(row[0])
 
 
-async def add_faq_outcome(tx: aiosqlite.Connection, hour: str, outcome: str) -> None:
+async def add_faq_outcome(tx: Writes, hour: str, outcome: str) -> None:
     """Count one FAQ question's outcome in its hour."""
     await tx.execute(
         "INSERT INTO faq_outcomes (hour, outcome, count) VALUES (?, ?, 1)"

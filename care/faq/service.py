@@ -46,7 +46,7 @@ from care.tickets.service import TicketService
 from storage import customers as customers_repo
 from storage import faq as repo
 from storage import reports as reports_repo
-from storage.db import Database, ride_along
+from storage.db import Database, Writes, ride_along
 from storage.faq import FaqRow, UnansweredRow
 
 MAX_QUESTION_LENGTH = 300
@@ -136,7 +136,7 @@ class FaqService:
             return
         hour = _hour(self._clock.now())
 
-        async def work(tx: aiosqlite.Connection) -> None:
+        async def work(tx: Writes) -> None:
             await reports_repo.add_faq_outcome(tx, hour, outcome)
 
         if not ride_along(work):

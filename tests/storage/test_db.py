@@ -78,3 +78,42 @@ async def test_a_statement_cannot_write(db: Database) -> None:
                 "INSERT INTO audit_log (actor_id, action, result, created_at)"
                 " VALUES (1, 'x', 'ok', 't')"
             )
+
+
+async def _audit_count(db: Database) -> int:
+    return int(await db.scalar("SELECT COUNT(*) FROM audit_log"))
+
+
+async def test_a_plain_write_commits_or_leaves_nothing(db: Database) -> None:
+    insert = (
+        "INSERT INTO audit_log (actor_id, action, result, created_at) VALUES (1, 'x', 'ok', 't')"
+    )
+    async with db.plain_write() as tx:
+        await tx.execute(insert)
+    with pytest.raises(RuntimeError):
+        async with db.plain_write() as tx:
+            await tx.execute(insert)
+            raise RuntimeError("boom")
+    assert await _audit_count(db) == 1
+
+
+async def test_a_plain_write_waits_for_another_process_without_stopping_the_loop(
+    db: Database,
+) -> None:
+    other = sqlite3.connect(db.path, isolation_level=None)  # as another process would
+    other.execute("BEGIN IMMEDIATE")
+
+    async def write() -> None:
+        async with db.plain_write() as tx:
+            await tx.execute(
+                "INSERT INTO audit_log (actor_id, action, result, created_at)"
+                " VALUES (2, 'x', 'ok', 't')"
+            )
+
+    writer = asyncio.create_task(write())
+    await asyncio.sleep(0.05)  # the loop runs on (a blocking wait here would never end)
+    assert not writer.done()
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(writer, 10)
+    assert await _audit_count(db) == 1
