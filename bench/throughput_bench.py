@@ -231,8 +231,9 @@ def windows(trace: Path, bounds: Sequence[float]) -> list[Window]:
     return found
 
 
-async def count_transactions(seed_db: Path, count: int) -> dict[str, list[Window]]:
-    """Trace carebot's SQL while one customer asks questions and the owner earns, one by one."""
+async def count_transactions(seed_db: Path, count: int) -> tuple[dict[str, list[Window]], Burst]:
+    """Trace carebot's SQL while one customer asks questions and the owner earns, one by one,
+    then while `BURST_USERS` customers ask at once."""
     with tempfile.TemporaryDirectory(prefix="carebot-bench-") as tmp:
         async with Sandbox() as sandbox:
             owner = sandbox.create_user("Olivia", username="olivia", user_id=OWNER_ID)
@@ -270,13 +271,50 @@ async def count_transactions(seed_db: Path, count: int) -> dict[str, list[Window
                         await asyncio.sleep(0.15)  # its last statements come after the reply
                     bounds[kind].append(time.time())
                 await asyncio.sleep(0.2)
+                burst = await traced_burst(process, sandbox, questions)
             finally:
                 await process.stop()
-            return {
+            [burst.window] = windows(trace, burst.bounds)
+            found = {
                 "none (the jobs' first runs)": windows(trace, idle),
                 "FAQ question": windows(trace, bounds["question"]),
                 "staff /earn": windows(trace, bounds["earn"]),
             }
+            return found, burst
+
+
+BURST_USERS = 20
+
+
+@dataclass
+class Burst:
+    """A closed loop of many users under the trace: its time bounds and replies."""
+
+    bounds: list[float]
+    replies: int
+    window: Window = field(default_factory=Window)
+
+
+async def traced_burst(
+    process: BotProcess, sandbox: Sandbox, questions: Sequence[str], seconds: float = 3.0
+) -> Burst:
+    """`BURST_USERS` users ask at once in a closed loop for `seconds` (after a short warm-up)."""
+    users = [sandbox.create_user(f"Burst{i}", username=f"burst{i}") for i in range(BURST_USERS)]
+    for user in users:
+        await user.send("/start")
+    for user in users:
+        await user.next_message(timeout=30)
+    await wait_quiet(sandbox, quiet=0.5)
+    for user in users:
+        user.skip_pending()
+    run = Run("carebot", False, seconds)
+    warmup = 0.5
+    start = time.time() + warmup
+    await closed_loop(
+        process, users, questions, warmup=warmup, duration=seconds, expected="answer", seed=1,
+        run=run,
+    )  # fmt: skip
+    return Burst([start, start + seconds], run.replies)
 
 
 def print_table(runs: list[Run], args: argparse.Namespace) -> None:
@@ -313,7 +351,7 @@ def print_table(runs: list[Run], args: argparse.Namespace) -> None:
     )
 
 
-def print_transactions(found: dict[str, list[Window]]) -> None:
+def print_transactions(found: dict[str, list[Window]], burst: Burst) -> None:
     """Transactions and statements per update, median and mean over the updates traced."""
     print("\n## SQLite per update (carebot, traced with sqlite3's trace callback)\n")
     print("| update | n | write tx (BEGIN IMMEDIATE) | read tx (BEGIN DEFERRED) | statements |")
@@ -333,6 +371,13 @@ def print_transactions(found: dict[str, list[Window]]) -> None:
         "(median per update, mean in brackets; the first row is one window without updates, "
         f"from the first /start's reply to {JOBS_SETTLED:g} s after the process started.)"
     )
+    w, n = burst.window, max(burst.replies, 1)
+    print(
+        f"\nUnder load ({BURST_USERS} users asking at once, closed loop, "
+        f"{burst.bounds[1] - burst.bounds[0]:g} s traced): {burst.replies} answers, "
+        f"{w.writes} write transactions ({w.writes / n:.2f} per question), {w.reads} read "
+        f"transactions, {w.statements} statements ({w.statements / n:.1f} per question)."
+    )
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -350,7 +395,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     )
                     runs[bot, limiter] = runs[bot, limiter].merge(run) if round_ > 1 else run
         print_table(list(runs.values()), args)
-        print_transactions(await count_transactions(seed_db, args.traced))
+        print_transactions(*await count_transactions(seed_db, args.traced))
 
 
 def main() -> None:
