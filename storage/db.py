@@ -1,4 +1,5 @@
-"""One aiosqlite connection per process, tuned for a small always-on bot, and its transactions."""
+"""The process's database: one aiosqlite connection for the use cases' transactions, and two
+inline connections for the update pipeline's hot path (single reads, plain writes)."""
 
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ def ride_along(work: Work) -> bool:
 
 
 class Database:
-    """The process's single connection; every use case runs inside `transaction()`."""
+    """The process's connections; every use case runs inside `transaction()`."""
 
     def __init__(
         self,
