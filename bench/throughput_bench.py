@@ -155,6 +155,17 @@ async def closed_loop(
     )
 
 
+async def press_start(sandbox: Sandbox, users: Sequence[SandboxUser]) -> None:
+    """Every user presses /start and gets the menu; then quiet, with nothing left pending."""
+    for user in users:
+        await user.send("/start")
+    for user in users:
+        await user.next_message(timeout=30)
+    await wait_quiet(sandbox, quiet=1.0)
+    for user in users:
+        user.skip_pending()
+
+
 async def measure(
     bot: str,
     limiter: bool,
@@ -182,13 +193,7 @@ async def measure(
             await process.start(sandbox)
             try:
                 if bot == "carebot":
-                    for user in users:
-                        await user.send("/start")
-                    for user in users:
-                        await user.next_message(timeout=30)
-                    await wait_quiet(sandbox, quiet=1.0)
-                    for user in users:
-                        user.skip_pending()
+                    await press_start(sandbox, users)
                 await closed_loop(
                     process,
                     users,
@@ -300,13 +305,7 @@ async def traced_burst(
 ) -> Burst:
     """`BURST_USERS` users ask at once in a closed loop for `seconds` (after a short warm-up)."""
     users = [sandbox.create_user(f"Burst{i}", username=f"burst{i}") for i in range(BURST_USERS)]
-    for user in users:
-        await user.send("/start")
-    for user in users:
-        await user.next_message(timeout=30)
-    await wait_quiet(sandbox, quiet=0.5)
-    for user in users:
-        user.skip_pending()
+    await press_start(sandbox, users)
     run = Run("carebot", False, seconds)
     warmup = 0.5
     start = time.time() + warmup

@@ -28,7 +28,7 @@ from bot.database import open_database
 from bot.errors import on_error
 from bot.messenger import TelegramMessenger
 from bot.pipeline import ChatOrderedProcessor, UpdateFeeder
-from bot.request import AiohttpRequest, RetryingRequest
+from bot.request import BotApiRequest
 from care.clock import Clock, SystemClock
 from care.ops import STAFF_CHAT_FACT
 from care.services import CareServices
@@ -173,8 +173,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Care
         .application_class(CareApplication)
         .token(settings.telegram.token)
         .context_types(ContextTypes(context=CareContext, bot_data=BotData))
-        .request(RetryingRequest())
-        .get_updates_request(AiohttpRequest(pool_size=1))
+        .request(BotApiRequest())
+        .get_updates_request(BotApiRequest(pool_size=1, retry=False))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .concurrent_updates(processor)

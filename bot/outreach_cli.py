@@ -13,7 +13,7 @@ from telegram import Bot
 from bot.config import Settings
 from bot.database import migrated_database
 from bot.messenger import TelegramMessenger
-from bot.request import RetryingRequest
+from bot.request import BotApiRequest
 from care.clock import Clock, SystemClock
 from care.ports import OutboundMessage, SendResult, SendStatus
 from care.services import CareServices
@@ -82,7 +82,7 @@ async def run_once(
             settings.telegram.token,
             base_url=settings.telegram.base_url or "https://api.telegram.org/bot",
             base_file_url=settings.telegram.base_file_url or "https://api.telegram.org/file/bot",
-            request=RetryingRequest(),
+            request=BotApiRequest(),
         )
         async with bot:
             care = CareServices.build(db, clock, care_settings(settings), TelegramMessenger(bot))

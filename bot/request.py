@@ -25,12 +25,16 @@ TIMEOUT = 5.0  # PTB's default read and connect timeouts
 MEDIA_TIMEOUT = 20.0  # PTB's default write timeout for uploads (photos, documents)
 
 
-class AiohttpRequest(BaseRequest):
-    """Bot API calls over one aiohttp session with a pool of keep-alive connections."""
+class BotApiRequest(BaseRequest):
+    """Bot API calls over one aiohttp session with a pool of keep-alive connections; with
+    `retry`, what certainly did not arrive (a 5xx, a refused connection) is tried again."""
 
-    def __init__(self, pool_size: int = POOL_SIZE, read_timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self, pool_size: int = POOL_SIZE, read_timeout: float = TIMEOUT, *, retry: bool = True
+    ) -> None:
         self._pool_size = pool_size
         self._read_timeout = read_timeout
+        self._delays = RETRY_DELAYS if retry else ()
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -61,9 +65,39 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
         pool_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
+        """Call the Bot API; repeat a 5xx or a refused connection a few times, then give up."""
+        for delay in (*self._delays, None):
+            try:
+                code, payload = await self._once(
+                    url, method, request_data, read_timeout, write_timeout,
+                    connect_timeout, pool_timeout,
+                )  # fmt: skip
+            except TimedOut:
+                raise
+            except NetworkError as exc:
+                if delay is None:
+                    raise
+                log.info("bot api retry error=%s in=%.1fs", type(exc).__name__, delay)
+            else:
+                if code < 500 or delay is None:
+                    return code, payload
+                log.info("bot api retry status=%s in=%.1fs", code, delay)
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _once(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None,
+        read_timeout: float | None | object,
+        write_timeout: float | None | object,
+        connect_timeout: float | None | object,
+        pool_timeout: float | None | object,
+    ) -> tuple[int, bytes]:
         """One HTTP call; aiohttp's errors become PTB's TimedOut and NetworkError."""
         if self._session is None or self._session.closed:
-            raise RuntimeError("AiohttpRequest is not initialized")
+            raise RuntimeError("BotApiRequest is not initialized")
         files = request_data.multipart_data if request_data else None
         fields = request_data.json_parameters if request_data else None
         body: aiohttp.FormData | dict[str, str] | None = fields
@@ -101,37 +135,3 @@ def _given(value: float | None | object, default: float | None) -> float | None:
         return default
     assert value is None or isinstance(value, int | float)
     return float(value) if value is not None else None
-
-
-class RetryingRequest(AiohttpRequest):
-    """AiohttpRequest that retries what certainly did not arrive."""
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
-        write_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
-        connect_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
-        pool_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        """Call the Bot API; repeat a 5xx or a refused connection a few times, then give up."""
-        for delay in (*RETRY_DELAYS, None):
-            try:
-                code, payload = await super().do_request(
-                    url, method, request_data, read_timeout, write_timeout,
-                    connect_timeout, pool_timeout,
-                )  # fmt: skip
-            except TimedOut:
-                raise
-            except NetworkError as exc:
-                if delay is None:
-                    raise
-                log.info("bot api retry error=%s in=%.1fs", type(exc).__name__, delay)
-            else:
-                if code < 500 or delay is None:
-                    return code, payload
-                log.info("bot api retry status=%s in=%.1fs", code, delay)
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")

@@ -7,7 +7,7 @@ import asyncio
 from telegram import Bot
 
 from bot.messenger import TelegramMessenger
-from bot.request import AiohttpRequest, RetryingRequest
+from bot.request import BotApiRequest
 from care.ports import OutboundMessage, SendStatus
 from storage import customers as customers_repo
 from tests.conftest import Harness
@@ -81,7 +81,7 @@ async def test_restart_loses_nothing(harness: Harness) -> None:
 async def test_messenger_maps_each_failure(harness: Harness) -> None:
     sandbox = harness.sandbox
     alice = harness.customer("Alice")
-    async with Bot(sandbox.token, base_url=sandbox.base_url, request=RetryingRequest()) as bot:
+    async with Bot(sandbox.token, base_url=sandbox.base_url, request=BotApiRequest()) as bot:
         messenger = TelegramMessenger(bot)
         message = OutboundMessage(alice.id, "menu.ask_prompt", "en")
         unstarted = await messenger.send(message)  # Alice never opened the bot's chat
@@ -115,7 +115,7 @@ async def test_messenger_maps_each_failure(harness: Harness) -> None:
 async def test_a_timed_out_send_is_reported_not_repeated(harness: Harness) -> None:
     sandbox = harness.sandbox
     alice = harness.customer("Alice")
-    request = AiohttpRequest(read_timeout=0.2)
+    request = BotApiRequest(read_timeout=0.2)
     async with Bot(sandbox.token, base_url=sandbox.base_url, request=request) as bot:
         messenger = TelegramMessenger(bot)
         sandbox.delay("sendMessage", 0.6)
