@@ -231,6 +231,62 @@ def test_the_alive_model_weighs_the_recent_rhythm_and_has_a_prior() -> None:
         assert a is not None and b is not None and b.probability <= a.probability
 
 
+async def test_lengthening_gaps_are_evidence_of_cooling(db: Database, clock: FakeClock) -> None:
+    stages, _, _ = build(db, clock)
+    steady, cooling = (
+        await add_customer(db, clock, 11, "Steady"),
+        await add_customer(db, clock, 12),
+    )
+    for gap in [3] * 20 + [9, 9, 9]:  # every three days, then the last three gaps tripled
+        await add_purchase(db, cooling, clock.now())
+        await add_purchase(db, steady, clock.now())
+        clock.advance(days=3 if gap == 3 else 0)
+    for _ in range(3):
+        clock.advance(days=9)
+        await add_purchase(db, cooling, clock.now())
+    for _ in range(9):
+        clock.advance(days=3)
+        await add_purchase(db, steady, clock.now())
+    clock.advance(days=8)  # both bought 8 days ago: unusual for either, worse for the cooler
+    seen_steady, seen_cooling = await stages.report(steady), await stages.report(cooling)
+    assert seen_steady.probability is not None and seen_cooling.probability is not None
+    assert seen_cooling.probability < seen_steady.probability / 2
+    assert seen_cooling.at_risk_at is not None and seen_steady.at_risk_at is not None
+    assert seen_cooling.at_risk_at <= seen_steady.at_risk_at
+
+
+def test_cooling_evidence_only_counts_gaps_that_lengthened_within_the_window() -> None:
+    s = StageSettings()
+    cooled = _days(*([3] * 20 + [9, 9, 9]))
+    steady = _days(*([3] * 30))
+    assert rhythm(gaps_in_days(cooled), s).cooling > 100 * rhythm(gaps_in_days(steady), s).cooling
+    long_ago = _days(*([3] * 20 + [9, 9, 9] + [3] * 30))  # cooled, then back for three months
+    assert (
+        rhythm(gaps_in_days(long_ago), s).cooling < rhythm(gaps_in_days(cooled), s).cooling / 1000
+    )
+
+
+def test_a_rhythm_seen_few_times_is_less_certain() -> None:
+    s = StageSettings()
+    few, many = _days(*[6] * 3), _days(*[6] * 40)
+    assert rhythm(gaps_in_days(few), s).sigma > rhythm(gaps_in_days(many), s).sigma * 1.1
+    a = assess(few, few[-1] + timedelta(days=15), s)
+    b = assess(many, many[-1] + timedelta(days=15), s)
+    assert a is not None and b is not None and a.probability > b.probability
+
+
+def test_the_stored_moments_are_where_the_probability_crosses_the_cut_offs() -> None:
+    s = StageSettings(at_risk_min_days=1, lapsed_min_days=1)
+    for purchases in (_days(*[6] * 12), _days(*([3] * 20 + [9, 9])), _days(5, 40, 12)):
+        seen = assess(purchases, purchases[-1], s)
+        assert seen is not None
+        for moment, cut in ((seen.at_risk_at, s.at_risk_below), (seen.lapsed_at, s.lapsed_below)):
+            before = assess(purchases, moment - timedelta(hours=1), s)
+            after = assess(purchases, moment + timedelta(minutes=1), s)
+            assert before is not None and after is not None
+            assert before.probability >= cut > after.probability
+
+
 async def test_an_at_risk_customer_carries_the_models_reason(
     db: Database, clock: FakeClock
 ) -> None:
