@@ -195,8 +195,7 @@ def test_stored_reasons_read_back_and_free_text_stays_as_it_is() -> None:
         assert (old.key, old.stored(), old.by_rule) == (None, text, False)
 
 
-def _days(*gaps: float) -> list[datetime]:
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+def _days(*gaps: float, start: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> list[datetime]:
     moments = [start]
     for gap in gaps:
         moments.append(moments[-1] + timedelta(days=gap))
@@ -237,17 +236,12 @@ async def test_lengthening_gaps_are_evidence_of_cooling(db: Database, clock: Fak
         await add_customer(db, clock, 11, "Steady"),
         await add_customer(db, clock, 12),
     )
-    for gap in [3] * 20 + [9, 9, 9]:  # every three days, then the last three gaps tripled
-        await add_purchase(db, cooling, clock.now())
-        await add_purchase(db, steady, clock.now())
-        clock.advance(days=3 if gap == 3 else 0)
-    for _ in range(3):
-        clock.advance(days=9)
-        await add_purchase(db, cooling, clock.now())
-    for _ in range(9):
-        clock.advance(days=3)
-        await add_purchase(db, steady, clock.now())
-    clock.advance(days=8)  # both bought 8 days ago: unusual for either, worse for the cooler
+    start = clock.now()
+    for moment in _days(*([3] * 20 + [9, 9, 9]), start=start):  # then the gaps tripled
+        await add_purchase(db, cooling, moment)
+    for moment in _days(*[3] * 29, start=start):  # every three days to the same last day
+        await add_purchase(db, steady, moment)
+    clock.advance(days=87 + 4)  # both bought 4 days ago: a little late for the steady one
     seen_steady, seen_cooling = await stages.report(steady), await stages.report(cooling)
     assert seen_steady.probability is not None and seen_cooling.probability is not None
     assert seen_cooling.probability < seen_steady.probability / 2
