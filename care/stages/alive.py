@@ -5,8 +5,9 @@ purchases are log-normal with their own centre and spread, estimated from their 
 recent ones weighted more (a weight halving every `alive_half_life_gaps` gaps back) and shrunk
 towards a prior (`alive_prior_gap_days`, `alive_prior_spread`, worth `alive_prior_weight` gaps),
 so a customer with one or two purchases is judged by the shop's usual rhythm and a regular by
-their own. The spread used is the predictive one, widened by √(1 + 1/n) for n gaps' worth of
-evidence: a rhythm seen a few times is less certain than one seen fifty times.
+their own. The spread used is the predictive one, widened by √(1 + n/(n + k)²) for n gaps' worth
+of the customer's own evidence and a prior worth k: a rhythm seen a few times is less certain
+than one seen fifty times, and the prior alone is the shop's spread as it is.
 
 Two ways to be drifting away are weighed against "still on their rhythm":
 
@@ -89,7 +90,10 @@ def rhythm(gaps: list[float], s: StageSettings) -> Rhythm:
     total = k0 + sum(weights)
     mu = (k0 * mu0 + sum(w * x for w, x in zip(weights, logs, strict=True))) / total
     var = (k0 * var0 + sum(w * (x - mu) ** 2 for w, x in zip(weights, logs, strict=True))) / total
-    sigma = max(_MIN_SPREAD, math.sqrt(var)) * math.sqrt(1.0 + 1.0 / total)
+    # Predictive spread: the centre is uncertain by the customer's own evidence (the prior is
+    # already the shop's spread, so a one-purchase customer is judged by it unwidened).
+    own = total - k0
+    sigma = max(_MIN_SPREAD, math.sqrt(var)) * math.sqrt(1.0 + own / total**2)
     slower = math.log(s.alive_cooling_factor)
     per_day = s.alive_cooling_per_month / 30.0
     cooling, log_ratio, end = 0.0, 0.0, 0.0

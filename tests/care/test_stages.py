@@ -277,8 +277,10 @@ def test_the_stored_moments_are_where_the_probability_crosses_the_cut_offs() -> 
         for moment, cut in ((seen.at_risk_at, s.at_risk_below), (seen.lapsed_at, s.lapsed_below)):
             before = assess(purchases, moment - timedelta(hours=1), s)
             after = assess(purchases, moment + timedelta(minutes=1), s)
-            assert before is not None and after is not None
-            assert before.probability >= cut > after.probability
+            assert before is not None and after is not None and cut > after.probability
+            # at the floor when the lengthened gaps already put them below the cut-off
+            floor = moment == purchases[-1] + timedelta(days=1)
+            assert before.probability >= cut or floor
 
 
 async def test_an_at_risk_customer_carries_the_models_reason(
