@@ -261,11 +261,11 @@ def test_cooling_evidence_only_counts_gaps_that_lengthened_within_the_window() -
 
 
 def test_a_rhythm_seen_few_times_is_less_certain() -> None:
-    s = StageSettings()
+    s = StageSettings(alive_prior_gap_days=6, alive_prior_spread=0.15)  # prior = their rhythm
     few, many = _days(*[6] * 3), _days(*[6] * 40)
-    assert rhythm(gaps_in_days(few), s).sigma > rhythm(gaps_in_days(many), s).sigma * 1.1
-    a = assess(few, few[-1] + timedelta(days=15), s)
-    b = assess(many, many[-1] + timedelta(days=15), s)
+    assert rhythm(gaps_in_days(few), s).sigma > rhythm(gaps_in_days(many), s).sigma * 1.05
+    a = assess(few, few[-1] + timedelta(days=8), s)
+    b = assess(many, many[-1] + timedelta(days=8), s)
     assert a is not None and b is not None and a.probability > b.probability
 
 
