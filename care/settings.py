@@ -267,7 +267,7 @@ class StageSettings:
     demote_after_days: int = 14  # a stage drops only once the drop has been due this long
     # Recency model: "alive" (care.stages.alive, P(still coming back)) or "gap" (the factor rule).
     recency_model: str = "alive"
-    at_risk_below: float = 0.5
+    at_risk_below: float = 0.4
     lapsed_below: float = 0.02
     alive_prior: float = 0.98
     alive_prior_gap_days: float = 14.0
