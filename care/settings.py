@@ -274,6 +274,9 @@ class StageSettings:
     alive_prior_spread: float = 0.8
     alive_prior_weight: float = 1.0
     alive_half_life_gaps: float = 32.0
+    alive_cooling_factor: float = 3.0
+    alive_cooling_per_month: float = 0.03
+    alive_cooling_window_days: float = 56.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -316,9 +319,13 @@ class StageSettings:
             "alive_prior_spread",
             "alive_prior_weight",
             "alive_half_life_gaps",
+            "alive_cooling_per_month",
+            "alive_cooling_window_days",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: must be positive")
+        if self.alive_cooling_factor <= 1.0:
+            raise ValueError("alive_cooling_factor: a cooling customer's gaps are longer (> 1)")
 
 
 def _clock_time(text: str, name: str) -> tuple[int, int]:

@@ -5,14 +5,27 @@ purchases are log-normal with their own centre and spread, estimated from their 
 recent ones weighted more (a weight halving every `alive_half_life_gaps` gaps back) and shrunk
 towards a prior (`alive_prior_gap_days`, `alive_prior_spread`, worth `alive_prior_weight` gaps),
 so a customer with one or two purchases is judged by the shop's usual rhythm and a regular by
-their own. After each purchase a customer leaves for good with chance 1 − `alive_prior`
-(the BG/NBD dropout idea); a customer who stayed comes back after a gap drawn from their
-distribution. So after a silence of t days:
+their own. The spread used is the predictive one, widened by √(1 + n/(n + k)²) for n gaps' worth
+of the customer's own evidence and a prior worth k: a rhythm seen a few times is less certain
+than one seen fifty times, and the prior alone is the shop's spread as it is.
 
-    P(alive | t) = q·S(t) / (q·S(t) + 1 − q),   S(t) = P(a gap this customer makes exceeds t)
+Two ways to be drifting away are weighed against "still on their rhythm":
 
-with q = `alive_prior`. Below `at_risk_below` the customer is at risk, below `lapsed_below`
-lapsed; both moments are solved in closed form, so they are stored and selected by index.
+* after each purchase a customer leaves for good with chance 1 − `alive_prior` (the BG/NBD
+  dropout idea);
+* a customer starts to cool with chance `alive_cooling_per_month` a month, after which their
+  gaps run `alive_cooling_factor` times longer. The gaps of the last `alive_cooling_window_days`
+  are the evidence: each weighs in by how much likelier it is under the slower rhythm, so a
+  regular whose last gaps lengthened stays suspect after a purchase (cooling, not back).
+
+After a silence of t days, with S(t) the chance one of their gaps runs longer than t and S_c(t)
+the same for the slower rhythm:
+
+    P(alive | t) = q·S(t) / (q·S(t) + 1 − q + q·C·S_c(t))
+
+with q = `alive_prior` and C the odds of cooling from the recent gaps (0 without any). Below
+`at_risk_below` the customer is at risk, below `lapsed_below` lapsed; P only falls with the
+silence, so both moments are found by bisection, stored, and selected by index.
 """
 
 from __future__ import annotations
@@ -28,34 +41,32 @@ _NORMAL = NormalDist()
 _MIN_GAP_DAYS = 0.25  # two purchases on one visit are one visit
 _MIN_SPREAD = 0.15  # even a clockwork regular is not exactly punctual
 _MAX_DAYS = 3650.0
+_MIN_DAYS = 0.01
+_MAX_LOG_ODDS = 50.0  # beyond this a gap is decisive; keeps exp() finite
+_STEPS = 40  # bisection on log days: 3650 / 0.01 over 2^40, far below a second
 
 
 @dataclass(frozen=True, slots=True)
 class Rhythm:
-    """A customer's gap distribution: log-normal with median `typical_days` and `spread`."""
+    """A customer's gap distribution: log-normal with median `typical_days` and `spread`
+    (the predictive one), from `gaps` gaps; `cooling` the odds that they have started to cool."""
 
     mu: float
     sigma: float
     gaps: int
+    cooling: float = 0.0
+    slower: float = 0.0  # log of the cooling factor
 
     @property
     def typical_days(self) -> float:
         """The median gap in days."""
         return math.exp(self.mu)
 
-    def survival(self, days: float) -> float:
-        """The chance that a gap this customer makes lasts longer than `days`."""
+    def survival(self, days: float, shift: float = 0.0) -> float:
+        """The chance that one of their gaps (slowed by e^`shift`) outlasts `days`."""
         if days <= 0:
             return 1.0
-        return 1.0 - _NORMAL.cdf((math.log(days) - self.mu) / self.sigma)
-
-    def days_for_survival(self, chance: float) -> float:
-        """The silence in days after which only `chance` of this customer's gaps still run."""
-        if chance >= 1.0:
-            return 0.0
-        if chance <= 0.0:
-            return _MAX_DAYS
-        return min(_MAX_DAYS, math.exp(self.mu + self.sigma * _NORMAL.inv_cdf(1.0 - chance)))
+        return 1.0 - _NORMAL.cdf((math.log(days) - self.mu - shift) / self.sigma)
 
 
 def gaps_in_days(purchases: list[datetime]) -> list[float]:
@@ -69,7 +80,9 @@ def gaps_in_days(purchases: list[datetime]) -> list[float]:
 
 
 def rhythm(gaps: list[float], s: StageSettings) -> Rhythm:
-    """The customer's rhythm from their gaps (oldest first), recent ones weighted more."""
+    """The customer's rhythm from their gaps (oldest first), recent ones weighted more, and the
+    odds that the gaps of the `alive_cooling_window_days` before the last purchase show them
+    cooling (anchored there, so the moments depend on the purchases alone)."""
     k0 = s.alive_prior_weight
     mu0, var0 = math.log(s.alive_prior_gap_days), s.alive_prior_spread**2
     weights = [0.5 ** ((len(gaps) - 1 - i) / s.alive_half_life_gaps) for i in range(len(gaps))]
@@ -77,21 +90,45 @@ def rhythm(gaps: list[float], s: StageSettings) -> Rhythm:
     total = k0 + sum(weights)
     mu = (k0 * mu0 + sum(w * x for w, x in zip(weights, logs, strict=True))) / total
     var = (k0 * var0 + sum(w * (x - mu) ** 2 for w, x in zip(weights, logs, strict=True))) / total
-    return Rhythm(mu, max(_MIN_SPREAD, math.sqrt(var)), len(gaps))
+    # Predictive spread: the centre is uncertain by the customer's own evidence (the prior is
+    # already the shop's spread, so a one-purchase customer is judged by it unwidened).
+    own = total - k0
+    sigma = max(_MIN_SPREAD, math.sqrt(var)) * math.sqrt(1.0 + own / total**2)
+    slower = math.log(s.alive_cooling_factor)
+    per_day = s.alive_cooling_per_month / 30.0
+    cooling, log_ratio, end = 0.0, 0.0, 0.0
+    for x in reversed(logs):
+        if end >= s.alive_cooling_window_days:
+            break
+        # Cooling began before this gap: it and every later one ran at the slower rhythm.
+        log_ratio += slower * (2 * (x - mu) - slower) / (2 * sigma * sigma)
+        start = min(end + math.exp(x), s.alive_cooling_window_days)
+        cooling += per_day * (start - end) * math.exp(min(_MAX_LOG_ODDS, log_ratio))
+        end = start
+    return Rhythm(mu, sigma, len(gaps), cooling, slower)
 
 
 def p_alive(r: Rhythm, silent_days: float, prior: float) -> float:
     """The probability that a customer silent for `silent_days` still comes back."""
     kept = prior * r.survival(silent_days)
-    return kept / (kept + 1.0 - prior)
+    drifting = 1.0 - prior + prior * r.cooling * r.survival(silent_days, r.slower)
+    return kept / (kept + drifting)
 
 
 def silence_for(r: Rhythm, below: float, prior: float) -> float:
-    """The silence in days after which P(alive) falls to `below` (closed form of `p_alive`)."""
-    if below >= prior:
+    """The silence in days after which P(alive) falls below `below` (P only falls with it)."""
+    if p_alive(r, _MIN_DAYS, prior) < below:
         return 0.0
-    chance = below * (1.0 - prior) / (prior * (1.0 - below))
-    return r.days_for_survival(chance)
+    if p_alive(r, _MAX_DAYS, prior) >= below:
+        return _MAX_DAYS
+    lo, hi = math.log(_MIN_DAYS), math.log(_MAX_DAYS)
+    for _ in range(_STEPS):
+        mid = (lo + hi) / 2
+        if p_alive(r, math.exp(mid), prior) < below:
+            hi = mid
+        else:
+            lo = mid
+    return math.exp(hi)
 
 
 @dataclass(frozen=True, slots=True)

@@ -195,8 +195,7 @@ def test_stored_reasons_read_back_and_free_text_stays_as_it_is() -> None:
         assert (old.key, old.stored(), old.by_rule) == (None, text, False)
 
 
-def _days(*gaps: float) -> list[datetime]:
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+def _days(*gaps: float, start: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> list[datetime]:
     moments = [start]
     for gap in gaps:
         moments.append(moments[-1] + timedelta(days=gap))
@@ -229,6 +228,59 @@ def test_the_alive_model_weighs_the_recent_rhythm_and_has_a_prior() -> None:
         a = assess(once, once[0] + timedelta(days=days), s)
         b = assess(once, once[0] + timedelta(days=days + 1), s)
         assert a is not None and b is not None and b.probability <= a.probability
+
+
+async def test_lengthening_gaps_are_evidence_of_cooling(db: Database, clock: FakeClock) -> None:
+    stages, _, _ = build(db, clock)
+    steady, cooling = (
+        await add_customer(db, clock, 11, "Steady"),
+        await add_customer(db, clock, 12),
+    )
+    start = clock.now()
+    for moment in _days(*([3] * 20 + [9, 9, 9]), start=start):  # then the gaps tripled
+        await add_purchase(db, cooling, moment)
+    for moment in _days(*[3] * 29, start=start):  # every three days to the same last day
+        await add_purchase(db, steady, moment)
+    clock.advance(days=87 + 4)  # both bought 4 days ago: a little late for the steady one
+    seen_steady, seen_cooling = await stages.report(steady), await stages.report(cooling)
+    assert seen_steady.probability is not None and seen_cooling.probability is not None
+    assert seen_cooling.probability < seen_steady.probability / 2
+    assert seen_cooling.at_risk_at is not None and seen_steady.at_risk_at is not None
+    assert seen_cooling.at_risk_at <= seen_steady.at_risk_at
+
+
+def test_cooling_evidence_only_counts_gaps_that_lengthened_within_the_window() -> None:
+    s = StageSettings()
+    cooled = _days(*([3] * 20 + [9, 9, 9]))
+    steady = _days(*([3] * 30))
+    assert rhythm(gaps_in_days(cooled), s).cooling > 100 * rhythm(gaps_in_days(steady), s).cooling
+    long_ago = _days(*([3] * 20 + [9, 9, 9] + [3] * 30))  # cooled, then back for three months
+    assert (
+        rhythm(gaps_in_days(long_ago), s).cooling < rhythm(gaps_in_days(cooled), s).cooling / 1000
+    )
+
+
+def test_a_rhythm_seen_few_times_is_less_certain() -> None:
+    s = StageSettings(alive_prior_gap_days=6, alive_prior_spread=0.15)  # prior = their rhythm
+    few, many = _days(*[6] * 3), _days(*[6] * 40)
+    assert rhythm(gaps_in_days(few), s).sigma > rhythm(gaps_in_days(many), s).sigma * 1.05
+    a = assess(few, few[-1] + timedelta(days=8), s)
+    b = assess(many, many[-1] + timedelta(days=8), s)
+    assert a is not None and b is not None and a.probability > b.probability
+
+
+def test_the_stored_moments_are_where_the_probability_crosses_the_cut_offs() -> None:
+    s = StageSettings(at_risk_min_days=1, lapsed_min_days=1)
+    for purchases in (_days(*[6] * 12), _days(*([3] * 20 + [9, 9])), _days(5, 40, 12)):
+        seen = assess(purchases, purchases[-1], s)
+        assert seen is not None
+        for moment, cut in ((seen.at_risk_at, s.at_risk_below), (seen.lapsed_at, s.lapsed_below)):
+            before = assess(purchases, moment - timedelta(hours=1), s)
+            after = assess(purchases, moment + timedelta(minutes=1), s)
+            assert before is not None and after is not None and cut > after.probability
+            # at the floor when the lengthened gaps already put them below the cut-off
+            floor = moment == purchases[-1] + timedelta(days=1)
+            assert before.probability >= cut or floor
 
 
 async def test_an_at_risk_customer_carries_the_models_reason(
