@@ -12,7 +12,6 @@ import asyncio
 import logging
 
 import aiohttp
-from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -23,6 +22,7 @@ POOL_SIZE = 256  # PTB's default for bot calls; handlers run concurrently across
 POOL_TIMEOUT = 10.0  # waiting for a free connection under load is not a failure
 TIMEOUT = 5.0  # PTB's default read and connect timeouts
 MEDIA_TIMEOUT = 20.0  # PTB's default write timeout for uploads (photos, documents)
+_UNSET = type(BaseRequest.DEFAULT_NONE)  # what PTB passes for a timeout the call did not name
 
 
 class BotApiRequest(BaseRequest):
@@ -131,7 +131,7 @@ class BotApiRequest(BaseRequest):
 
 def _given(value: float | None | object, default: float | None) -> float | None:
     """A call's own timeout, or the default when it named none."""
-    if isinstance(value, DefaultValue):
+    if isinstance(value, _UNSET):
         return default
     assert value is None or isinstance(value, int | float)
     return float(value) if value is not None else None
