@@ -16,6 +16,7 @@ import aiosqlite
 from storage.errors import NotADatabase
 
 BUSY_TIMEOUT_MS = 5000
+CONNECTION_PRAGMAS = ("synchronous = NORMAL", "foreign_keys = ON")  # each writing connection's
 
 Work = Callable[["Writes"], Awaitable[None]]
 
@@ -135,8 +136,8 @@ class Database:
         conn.row_factory = aiosqlite.Row
         try:
             await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
+            for pragma in CONNECTION_PRAGMAS:
+                await conn.execute(f"PRAGMA {pragma}")
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         except sqlite3.DatabaseError as exc:
             await conn.close()  # else aiosqlite's thread keeps the process alive
@@ -250,8 +251,8 @@ def _inline(path: str) -> tuple[InlineConnection, InlineConnection]:
     reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     writer = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     writer.row_factory = sqlite3.Row
-    writer.execute("PRAGMA synchronous = NORMAL")
-    writer.execute("PRAGMA foreign_keys = ON")
+    for pragma in CONNECTION_PRAGMAS:
+        writer.execute(f"PRAGMA {pragma}")
     writer.execute("PRAGMA busy_timeout = 0")
     return InlineConnection(reader), InlineConnection(writer)
 
