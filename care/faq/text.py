@@ -214,6 +214,20 @@ def query_content(norm: str) -> QueryContent:
     return tuple(out)
 
 
+def content_text(norm: str) -> str:
+    """The content words of normalised text, in order, as text to encode ("" when none):
+    "do you have a bathroom" -> "bathroom"; "有没有厕所" -> "厕所"."""
+    out: list[str] = []
+    for tok in words(norm):
+        if is_function(tok):
+            continue
+        if out and is_cjk(tok[0]) and is_cjk(out[-1][-1]):
+            out[-1] += tok
+        else:
+            out.append(tok)
+    return " ".join(out)
+
+
 def shared_content(query: QueryContent, entry: ContentTerms) -> list[str]:
     """The question's content words/characters that the entry has (misspelt ones marked '~')."""
     out: list[str] = []

@@ -424,8 +424,12 @@ async def test_function_words_alone_fall_back_and_are_recorded(faq: FaqService) 
     await faq.add(OWNER, "en", "Do you have a toilet?", (), "Yes, at the back.")
     for question in ("do you have sushi", "do you have a kids menu", "do you sell beer"):
         result = await faq.answer(question, "en", asker=ALICE)
-        assert result.outcome is Outcome.FALLBACK, question
-        assert result.match is not None and "only function words" in result.match.why
+        assert result.outcome is Outcome.FALLBACK and not result.suggestions, question
+        assert result.match is not None
+        why = result.match.why
+        # the toilet entry may top the ranking only as the function words' match
+        if "'Do you have a toilet?'" in why.split("; top:")[0]:
+            assert "only function words" in why, why
     assert {row.example for row in await faq.unanswered(OWNER)} == {
         "do you have sushi",
         "do you have a kids menu",

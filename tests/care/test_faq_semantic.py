@@ -119,10 +119,10 @@ def test_an_edit_encodes_only_the_phrasings_that_changed() -> None:
     encoder = CountingEncoder(real)
     cache = VectorCache(encoder)
     FaqIndex.build(DOCS, vectors=cache)
-    assert encoder.texts == 4
+    assert encoder.texts == 8  # four phrasings and their content words
     edited = [*DOCS[:2], FaqDoc(DOGS, "en", ("Are dogs allowed?", "Can I bring my dog?")), DOCS[3]]
     FaqIndex.build(edited, vectors=cache)
-    assert encoder.texts == 5  # one new phrasing
+    assert encoder.texts == 10  # one new phrasing ("Can I bring my dog?") and "dog"
 
 
 @semantic_only
@@ -162,3 +162,29 @@ async def test_lexical_is_used_when_asked_for_even_if_installed(
     result = await faq.answer("do you have a toilet", "en", asker=ALICE)
     assert result.match is not None and "(semantic)" not in result.match.why
     assert faq.matcher == "lexical"
+
+
+VEGETARIAN = 4
+MEANING_DOCS = [*DOCS, FaqDoc(VEGETARIAN, "zh", ("有素食选择吗？", "素食"))]
+
+
+@semantic_only
+def test_the_meaning_of_the_content_words_carries_an_entry_without_a_shared_word() -> None:
+    encoder = load_encoder()
+    assert encoder is not None
+    idx = FaqIndex.build(MEANING_DOCS, vectors=VectorCache(encoder))
+    m = idx.match("is there a bathroom?", "en", SEMANTIC_DEFAULTS)
+    assert m.decision is not Decision.FALLBACK and TOILET in (m.entry_id, *m.suggestions), m.why
+    assert "carried by: meaning of 'bathroom'" in m.why
+
+
+@semantic_only
+def test_a_content_word_close_only_to_another_languages_phrasing_carries_nothing() -> None:
+    encoder = load_encoder()
+    assert encoder is not None
+    # "sushi" sounds like 素食 (vegetarian food) to the encoder (cosine 0.47): an English
+    # question's content words are weighed against English phrasings only
+    idx = FaqIndex.build(MEANING_DOCS, vectors=VectorCache(encoder))
+    m = idx.match("do you have sushi", "en", SEMANTIC_DEFAULTS)
+    assert m.decision is Decision.FALLBACK and m.suggestions == (), m.why
+    assert "only function words matched" in m.why

@@ -52,12 +52,12 @@ async def test_a_did_you_mean_press_is_answered(harness: Harness) -> None:
 
 async def test_unrelated_question_falls_back_and_staff_teach_the_bot(harness: Harness) -> None:
     alice = await _customer(harness)
-    await alice.send("Can I plug in my phone charger?")
+    await alice.send("Can I charge my e-scooter here?")
     fallback = await alice.next_message()
     assert "don't know" in (fallback.text or "")
     await alice.press(fallback, "Ask our team")
     staff_post = await harness.staff_chat.next_message()
-    assert "Can I plug in my phone charger?" in (staff_post.text or "")
+    assert "Can I charge my e-scooter here?" in (staff_post.text or "")
     assert (await alice.next_message()).buttons() == []  # the button is gone once pressed
     assert "passed your question to our team as #1001" in ((await alice.next_message()).text or "")
     async with harness.care.db.read() as tx:
@@ -67,13 +67,13 @@ async def test_unrelated_question_falls_back_and_staff_teach_the_bot(harness: Ha
     owner = harness.owner
     await owner.send("/unanswered")
     listing = (await owner.next_message()).text or ""
-    assert "“Can I plug in my phone charger?” [en] ×1" in listing
+    assert "“Can I charge my e-scooter here?” [en] ×1" in listing
     number = listing.splitlines()[1].split(".")[0]
     await owner.send(f"/faq teach {number} 18")
     assert "now answers with entry #18" in ((await owner.next_message()).text or "")
 
     bob = harness.customer("Bob")
-    await bob.send("can i plug my phone charger in")
+    await bob.send("can i charge my e-scooter here please")
     assert "Sockets are along the window bench" in ((await bob.next_message()).text or "")
 
 
@@ -414,7 +414,7 @@ async def test_faq_add_with_an_unknown_id_is_refused(harness: Harness) -> None:
 
 async def test_a_double_tap_on_ask_our_team_opens_one_ticket_quietly(harness: Harness) -> None:
     alice = await _customer(harness)
-    await alice.send("Can I plug in my phone charger?")
+    await alice.send("Can I charge my e-scooter here?")
     fallback = await alice.next_message()
     first = await alice.press(fallback, "Ask our team")
     second = await alice.press(fallback, "Ask our team")  # before the bot removed the button
