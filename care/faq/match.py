@@ -42,6 +42,7 @@ from care.faq.text import (
     content_text,
     detect_language,
     features,
+    is_cjk,
     is_function,
     normalise,
     query_content,
@@ -335,9 +336,12 @@ class FaqIndex:
         sem = self._semantic
         li = self._pick_lang(qlang)
         lexical: dict[int, float] = {}
-        if li is not None:
-            scored, _, _ = score_entries(li, norm, max(limit, 10), self._params)
-            lexical = {int(li.entry_ids[s.slot]): s.score for s in scored}
+        searched = self._lexical_indexes(norm, li)
+        for lang_index in searched:
+            scored, _, _ = score_entries(lang_index, norm, max(limit, 10), self._params)
+            for s in scored:
+                entry_id = int(lang_index.entry_ids[s.slot])
+                lexical[entry_id] = max(lexical.get(entry_id, 0.0), s.score)
         content_words = content_text(norm)
         vecs = self._encoder.encode([norm, content_words] if content_words else [norm])
         qv = np.asarray(vecs[0], dtype=np.float32)
@@ -353,18 +357,17 @@ class FaqIndex:
         slot_of = self._sem_slots
         ids = dict.fromkeys([*(int(sem.entry_ids[i]) for i in top.tolist()), *lexical])
         out: list[Blended] = []
-        lex_slots = self._slots.get(li.lang, {}) if li is not None else {}
         content = query_content(norm)
         for entry_id in ids:
             slot = slot_of[entry_id]
             lex = lexical.get(entry_id, 0.0)
             semantic = 100.0 * float(entry[slot])
-            lex_slot = lex_slots.get(entry_id)
-            carried = (
-                shared_content(content, li.content[lex_slot])
-                if li is not None and lex_slot is not None
-                else []
-            )
+            carried: list[str] = []
+            for lang_index in searched:
+                lex_slot = self._slots[lang_index.lang].get(entry_id)
+                if lex_slot is not None:
+                    words = shared_content(content, lang_index.content[lex_slot])
+                    carried.extend(w for w in words if w not in carried)
             row = sem.best_row(slot, sims)
             out.append(
                 Blended(
@@ -381,6 +384,15 @@ class FaqIndex:
             )
         out.sort(key=lambda b: -b.score)
         return out
+
+    def _lexical_indexes(self, norm: str, li: LangIndex | None) -> list[LangIndex]:
+        """The question's language's lexical index and, for a question mixing Chinese and Latin
+        words ("gift card 多少钱"), the other language's too."""
+        if li is None:
+            return []
+        if any(is_cjk(c) for c in norm) and any("a" <= c <= "z" for c in norm):
+            return list(self._langs.values())
+        return [li]
 
     def _decide_blend(self, norm: str, qlang: str, thresholds: MatchThresholds) -> Match:
         """`decide` with the semantic score blended in."""

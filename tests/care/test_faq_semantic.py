@@ -188,3 +188,32 @@ def test_a_content_word_close_only_to_another_languages_phrasing_carries_nothing
     m = idx.match("do you have sushi", "en", SEMANTIC_DEFAULTS)
     assert m.decision is Decision.FALLBACK and m.suggestions == (), m.why
     assert "only function words matched" in m.why
+
+
+GIFT, PRICE, CAKE, GLUTEN, DECAF = 11, 12, 13, 14, 15
+MIXED_DOCS = [
+    FaqDoc(GIFT, "en", ("Do you sell gift cards?",)),
+    FaqDoc(GIFT, "zh", ("有礼品卡吗？",)),
+    FaqDoc(PRICE, "en", ("How much is a latte?",)),
+    FaqDoc(PRICE, "zh", ("拿铁多少钱？",)),
+    FaqDoc(CAKE, "en", ("Can I order a whole cake?",)),
+    FaqDoc(CAKE, "zh", ("可以订整个蛋糕吗？",)),
+    FaqDoc(GLUTEN, "en", ("Do you have gluten-free food?",)),
+    FaqDoc(GLUTEN, "zh", ("有无麸质的食物吗？",)),
+    FaqDoc(DECAF, "en", ("Do you have decaf?",)),
+    FaqDoc(DECAF, "zh", ("有低因咖啡吗？",)),
+]
+
+
+@semantic_only
+def test_a_question_mixing_chinese_and_english_is_matched_in_both_languages_words() -> None:
+    encoder = load_encoder()
+    assert encoder is not None
+    idx = FaqIndex.build(MIXED_DOCS, vectors=VectorCache(encoder))
+    # detected Chinese, but its English word is what names the entry
+    decaf = idx.match("decaf 有吗", "zh", SEMANTIC_DEFAULTS)
+    assert (decaf.decision, decaf.entry_id) == (Decision.ANSWER, DECAF), decaf.why
+    assert "carried by: decaf" in decaf.why
+    # "gluten free" now counts beside 蛋糕: a near-tie, not the cake entry answered
+    cake = idx.match("有gluten free的蛋糕吗", "zh", SEMANTIC_DEFAULTS)
+    assert cake.decision is Decision.SUGGEST and GLUTEN in cake.suggestions, cake.why
