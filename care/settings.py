@@ -267,12 +267,16 @@ class StageSettings:
     demote_after_days: int = 14  # a stage drops only once the drop has been due this long
     # Recency model: "alive" (care.stages.alive, P(still coming back)) or "gap" (the factor rule).
     recency_model: str = "alive"
-    at_risk_below: float = 0.4
+    at_risk_below: float = 0.45
     lapsed_below: float = 0.02
+    # A customer whose gaps vary widely (predictive spread >= alive_wide_spread) is at risk only
+    # below alive_wide_at_risk_below: their long silences are common and their P(alive) weaker.
+    alive_wide_spread: float = 0.6
+    alive_wide_at_risk_below: float = 0.25
     alive_prior: float = 0.98
     alive_prior_gap_days: float = 14.0
     alive_prior_spread: float = 0.8
-    alive_prior_weight: float = 1.0
+    alive_prior_weight: float = 0.5
     alive_half_life_gaps: float = 32.0
     alive_cooling_factor: float = 3.0
     alive_cooling_per_month: float = 0.03
@@ -314,6 +318,8 @@ class StageSettings:
             raise ValueError(
                 "at_risk_below: need 0 < lapsed_below < at_risk_below < alive_prior < 1"
             )
+        if not self.lapsed_below < self.alive_wide_at_risk_below < self.alive_prior:
+            raise ValueError("alive_wide_at_risk_below: need lapsed_below < it < alive_prior")
         for name in (
             "alive_prior_gap_days",
             "alive_prior_spread",
@@ -321,6 +327,7 @@ class StageSettings:
             "alive_half_life_gaps",
             "alive_cooling_per_month",
             "alive_cooling_window_days",
+            "alive_wide_spread",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: must be positive")

@@ -24,8 +24,11 @@ the same for the slower rhythm:
     P(alive | t) = q·S(t) / (q·S(t) + 1 − q + q·C·S_c(t))
 
 with q = `alive_prior` and C the odds of cooling from the recent gaps (0 without any). Below
-`at_risk_below` the customer is at risk, below `lapsed_below` lapsed; P only falls with the
-silence, so both moments are found by bisection, stored, and selected by index.
+`at_risk_below` the customer is at risk (below `alive_wide_at_risk_below` if their predictive
+spread is at least `alive_wide_spread`: for a customer whose gaps vary widely a long silence is
+common, and on the bench their P(alive) proved a weaker warning), below `lapsed_below` lapsed;
+P only falls with the silence, so both moments are found by bisection, stored, and selected by
+index.
 """
 
 from __future__ import annotations
@@ -157,6 +160,11 @@ def _percent(value: float) -> str:
     return "<1" if 0 < pct < 1 else str(round(pct))
 
 
+def at_risk_below(r: Rhythm, s: StageSettings) -> float:
+    """The at-risk cut-off for this rhythm: stricter for a customer whose gaps vary widely."""
+    return s.alive_wide_at_risk_below if r.sigma >= s.alive_wide_spread else s.at_risk_below
+
+
 def assess(purchases: list[datetime], now: datetime, s: StageSettings) -> Assessment | None:
     """P(alive) now and the at-risk and lapsed moments for a customer with these purchases."""
     if not purchases:
@@ -164,7 +172,7 @@ def assess(purchases: list[datetime], now: datetime, s: StageSettings) -> Assess
     r = rhythm(gaps_in_days(purchases), s)
     last = purchases[-1]
     silent = max(0.0, (now - last).total_seconds() / 86400)
-    at_risk = max(float(s.at_risk_min_days), silence_for(r, s.at_risk_below, s.alive_prior))
+    at_risk = max(float(s.at_risk_min_days), silence_for(r, at_risk_below(r, s), s.alive_prior))
     lapsed = max(at_risk, float(s.lapsed_min_days), silence_for(r, s.lapsed_below, s.alive_prior))
     return Assessment(
         probability=p_alive(r, silent, s.alive_prior),

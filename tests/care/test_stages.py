@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from care.settings import StageSettings
-from care.stages.alive import assess, gaps_in_days, rhythm
+from care.stages.alive import assess, at_risk_below, gaps_in_days, rhythm
 from care.stages.reasons import Reason, rule_reason, staff_reason
 from handlers.stages import report_text
 from handlers.texts import t
@@ -274,7 +274,8 @@ def test_the_stored_moments_are_where_the_probability_crosses_the_cut_offs() -> 
     for purchases in (_days(*[6] * 12), _days(*([3] * 20 + [9, 9])), _days(5, 40, 12)):
         seen = assess(purchases, purchases[-1], s)
         assert seen is not None
-        for moment, cut in ((seen.at_risk_at, s.at_risk_below), (seen.lapsed_at, s.lapsed_below)):
+        cuts = ((seen.at_risk_at, at_risk_below(seen.rhythm, s)), (seen.lapsed_at, s.lapsed_below))
+        for moment, cut in cuts:
             before = assess(purchases, moment - timedelta(hours=1), s)
             after = assess(purchases, moment + timedelta(minutes=1), s)
             assert before is not None and after is not None and cut > after.probability
@@ -304,6 +305,38 @@ async def test_an_at_risk_customer_carries_the_models_reason(
 def test_the_cut_offs_must_be_ordered() -> None:
     with pytest.raises(ValueError, match="at_risk_below"):
         StageSettings(at_risk_below=0.01, lapsed_below=0.05)
+    with pytest.raises(ValueError, match="alive_wide_at_risk_below"):
+        StageSettings(alive_wide_at_risk_below=0.01, lapsed_below=0.02)
+    with pytest.raises(ValueError, match="alive_wide_spread"):
+        StageSettings(alive_wide_spread=0)
+
+
+async def test_a_customer_whose_gaps_vary_widely_needs_stronger_evidence(
+    db: Database, clock: FakeClock
+) -> None:
+    stages, _, _ = build(db, clock)
+    s = StageSettings()
+    gaps = (3, 25, 8, 40, 12, 30, 5, 20, 35, 9, 28, 15)
+    cid = await add_customer(db, clock, 21, "Wide")
+    start = clock.now()
+    moments = _days(*gaps, start=start)
+    for moment in moments:
+        await add_purchase(db, cid, moment)
+    seen = assess(moments, moments[-1], s)
+    assert seen is not None and seen.rhythm.sigma >= s.alive_wide_spread
+    # the silence where their P(alive) falls below the usual cut-off: not yet at risk for them
+    usual = StageSettings(alive_wide_spread=10.0)  # everyone judged by at_risk_below
+    early = assess(moments, moments[-1], usual)
+    assert early is not None and early.at_risk_at < seen.at_risk_at
+    clock.advance(seconds=(early.at_risk_at - clock.now()).total_seconds() + 86400)
+    report = await stages.report(cid)
+    assert report.probability is not None and report.probability < s.at_risk_below
+    assert report.evaluation.status == "active"
+    clock.advance(seconds=(seen.at_risk_at - clock.now()).total_seconds() + 60)
+    report = await stages.report(cid)
+    assert report.probability is not None and report.probability < s.alive_wide_at_risk_below
+    assert report.evaluation.status == "at_risk"
+    assert report.recency_reason is not None and report.recency_reason.code == "at_risk_alive"
 
 
 async def test_the_stage_report_says_why_a_customer_is_at_risk(

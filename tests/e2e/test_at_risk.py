@@ -38,7 +38,7 @@ async def test_staff_page_through_the_at_risk_customers_highest_value_first(
     text = first.text or ""
     assert text.startswith("⚠️ Customers at risk: 10, highest value first (page 1/2)")
     assert text.index("Guest09") < text.index("Guest08")  # highest value first
-    assert "usually every 8 days, now 35 days" in text and "Guest01" not in text
+    assert "usually every 7 days, now 35 days" in text and "Guest01" not in text
     await owner.press(first, "Next ▶")
     second = await owner.next_message()
     assert second.edited and second.message_id == first.message_id
@@ -49,7 +49,7 @@ async def test_staff_page_through_the_at_risk_customers_highest_value_first(
 
     await owner.send(f"/customer {codes[9]}")
     card = (await owner.next_message()).text or ""
-    assert "Recency: at risk (usually every 8 days, now 35 days" in card
+    assert "Recency: at risk (usually every 7 days, now 35 days" in card
 
 
 async def test_customers_are_refused_and_staff_read_it_in_chinese(
@@ -68,6 +68,6 @@ async def test_customers_are_refused_and_staff_read_it_in_chinese(
     await harness.owner.send("/customers at-risk")
     text = (await harness.owner.next_message()).text or ""
     assert text.startswith("⚠️ 有流失风险：1 位顾客")
-    assert "通常每 8 天来一次，已 35 天未来" in text
+    assert "通常每 7 天来一次，已 35 天未来" in text
     await harness.owner.send("/customers everyone")
     assert "/customers at-risk" in ((await harness.owner.next_message()).text or "")
