@@ -13,7 +13,7 @@ from storage.faq import FaqRow, UnansweredRow
 class Outcome(StrEnum):
     """What the bot does with a customer's message."""
 
-    NO_WORDS = "no-words"  # only emoji or punctuation: ask for words
+    NO_WORDS = "no-words"  # only emoji or punctuation, or code (SQL, markup): ask for words
     SMALL_TALK = "small-talk"  # "hi", "thanks", "再见": a friendly word
     COMPLAINT = "complaint"  # reads like a complaint: offer to file it
     ANSWER = "answer"

@@ -35,7 +35,7 @@ from care.faq.results import (
     VoteResult,
 )
 from care.faq.teach import group_questions
-from care.faq.text import detect_language, normalise, words
+from care.faq.text import detect_language, looks_like_code, normalise, words
 from care.outbox import Outbox
 from care.ports import OutboundMessage
 from care.roles import Role
@@ -93,7 +93,7 @@ class FaqService:
         """
         norm = normalise(text)  # once: everything below works on this
         customer_lang = lang if lang in LANGUAGES else "en"
-        if not words(norm):
+        if not words(norm) or looks_like_code(text):  # nothing to answer: ask for words
             return FaqReply(Outcome.NO_WORDS, customer_lang, text)
         qlang = detect_language(norm, default=customer_lang)
         key = smalltalk.reply_key(norm)

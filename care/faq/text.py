@@ -272,6 +272,26 @@ def words(norm: str) -> list[str]:
     return out
 
 
+# SQL statements and markup: probes, pasted code or a bot, not a customer's question. The words
+# in them are real ("drop table" shares "table" with bookings), so the matcher alone would answer.
+_CODE = re.compile(
+    r"""\b(?:drop|alter|truncate)\s+(?:table|database|schema)\b
+    |\b(?:delete\s+from|insert\s+into|union\s+(?:all\s+)?select|select\s+\*\s+from)\b
+    |\bupdate\s+\w+\s+set\s+\w+\s*=
+    |'\s*(?:or|and)\s+'?\w+'?\s*=\s*'?\w+
+    |;\s*--|/\*.*\*/
+    |<\s*/?\s*(?:script|iframe|img|svg|object|embed|style|a|div)\b[^>]*>
+    |\bjavascript\s*:|\$\{|\{\{.*\}\}""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def looks_like_code(text: str) -> bool:
+    """Whether the raw text reads as SQL or markup rather than a question: "'; DROP TABLE
+    customers; --", "<script>alert(1)</script>" (not "can I select a drink from the menu")."""
+    return _CODE.search(text) is not None
+
+
 Features = list[Counter[str]]
 
 

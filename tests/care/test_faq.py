@@ -172,6 +172,21 @@ async def test_text_without_words_is_not_recorded(faq: FaqService) -> None:
     assert await faq.unanswered(OWNER) == []
 
 
+async def test_code_is_asked_for_words_and_not_recorded(
+    db: Database, clock: FakeClock, faq: FaqService
+) -> None:
+    tables = "id,question,alternates,answer\n4,Can I book a table?,reserve a table,Call us.\n"
+    assert (await import_faq(db, clock, faq, tables, "en")).imported == 1
+    code = ("'; DROP TABLE customers; --", "drop table bookings", "<script>alert(1)</script>")
+    for text in code:
+        result = await faq.answer(text, "en", asker=ALICE)
+        assert result.outcome is Outcome.NO_WORDS and result.unanswered_id is None, text
+    for text in ("can I reserve a table?", "can I select a table from the floor plan"):
+        result = await faq.answer(text, "en", asker=ALICE)
+        assert result.entry is not None and result.entry.entry_id == 4, text
+    assert await faq.unanswered(OWNER) == []
+
+
 async def test_votes_count_once_per_answer_message(faq: FaqService) -> None:
     assert (await faq.vote(2, "en", True, chat_id=5, message_id=10)).counted
     assert not (await faq.vote(2, "en", True, chat_id=5, message_id=10)).counted  # double tap
