@@ -86,15 +86,24 @@ def parse_row(number: int, raw: dict[str, str], zone: ZoneInfo, now: datetime) -
     try:
         cents = parse_amount(cells["amount"])
     except InvalidAmount as exc:
-        raise RowRejected(
-            f"amount: {exc.key.rpartition('amount_')[2]} ({cells['amount']!r})"
-        ) from None
+        problem = _AMOUNT_PROBLEMS.get(exc.key.rpartition("amount_")[2], "not an amount")
+        raise RowRejected(f"amount: {problem} ({cells['amount']!r})") from None
     receipt = normal_receipt(cells["receipt"])
     if not receipt:
         raise RowRejected("receipt: empty (it makes a second import harmless)")
     if len(receipt) > MAX_RECEIPT or not receipt.isprintable():
         raise RowRejected(f"receipt: not a receipt number ({cells['receipt'][:80]!r})")
     return _Row(number, cells["customer"], at, cents, receipt)
+
+
+# InvalidAmount's problems, as a row's reason reads them
+_AMOUNT_PROBLEMS = {
+    "not_a_number": "not a number (write it like 12.50)",
+    "negative": "negative",
+    "zero": "zero",
+    "too_many_decimals": "more than two decimals",
+    "too_large": "too large",
+}
 
 
 class PurchaseImport:

@@ -41,7 +41,7 @@ def test_import_then_status_round_trips_and_names_bad_lines(
     capsys.readouterr()
     assert main(["purchases", "import", str(history), "--config", config]) == 1
     out, err = capsys.readouterr()
-    assert f"{history}:5: row 5: amount: not_a_number ('four')" in err
+    assert f"{history}:5: row 5: amount: not a number (write it like 12.50) ('four')" in err
     assert f"{history}:6: row 6: customer: no customer 'ZZZZ99'" in err
     assert "recorded 3 purchases for 1 customers" in out and "rejected 2" in out
     assert main(["purchases", "import", str(history), "--config", config]) == 1
