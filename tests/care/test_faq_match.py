@@ -7,7 +7,7 @@ import pytest
 from care.faq import match as faq_match
 from care.faq.index import FaqDoc
 from care.faq.match import Decision, FaqIndex, Match, MatchThresholds
-from care.faq.text import detect_language, normalise, words
+from care.faq.text import content_text, detect_language, normalise, words
 
 HOURS, WIFI, VEGAN, GLUTEN, PARKING, POINTS, PETS = 1, 2, 3, 4, 5, 6, 7
 
@@ -52,6 +52,13 @@ def test_normalise_strips_emoji_and_collapses_whitespace() -> None:
 
 def test_normalise_apostrophes_join_words() -> None:
     assert normalise("What’s your café's wifi?") == "whats your cafés wifi"
+
+
+def test_chat_spellings_read_as_the_words_they_stand_for() -> None:
+    # "where's" without its apostrophe is a function word, not a topic; "ppl" is "people"
+    assert content_text(normalise("wheres the loo")) == "where loo"
+    assert content_text(normalise("can 6 ppl book tmrw")) == "people book tomorrow"
+    assert content_text(normalise("theres no milk")) == "milk"
 
 
 def test_normalise_chinese_punctuation() -> None:
