@@ -87,7 +87,9 @@ def calibrate(
     cached, so the six builds encode nothing new.
     """
     matcher = "lexical" if vectors is None else "semantic"
-    docs = _sample(docs)
+    # Without the answers: their words, on the entries kept in, make a left-out entry's
+    # phrasings look answerable (café set: suggest 20 -> 45, "answered or suggested" 93 -> 80%).
+    docs = [FaqDoc(d.entry_id, d.lang, d.phrasings) for d in _sample(docs)]
     held = _held_out(docs)
     oos = _left_out(docs)
     if len(held) < MIN_IN_SCOPE or len(oos) < MIN_OUT_OF_SCOPE:

@@ -34,6 +34,7 @@ class FaqDoc:
     entry_id: int
     lang: str
     phrasings: tuple[str, ...]
+    answer: str = ""  # indexed lexically as one more phrasing (see build_lang)
 
 
 @dataclass(slots=True)
@@ -49,7 +50,7 @@ class LangIndex:
     entry_ids: np.ndarray  # (E,) entry id of each entry slot
     start: np.ndarray  # (E,) first phrasing row of each entry
     n_rows: np.ndarray  # (E,) its number of phrasing rows
-    phrasings: list[str]  # (P,) original phrasing text
+    phrasings: list[str]  # (P,) original phrasing text; the answer's is marked "(answer) "
     norms: list[str]  # (P,) normalised phrasing text
     vocabs: list[dict[str, int]]  # per feature block: term -> feature id
     idf: list[float]  # (F,)
@@ -128,6 +129,12 @@ def build_lang(lang: str, docs: Sequence[FaqDoc], p: ScoringParams) -> LangIndex
         rows = [(ph, n) for ph, n in rows if n]
         if not rows:
             continue
+        # The answer is one more phrasing, for the words customers ask with that its
+        # question lacks ("do u take bookings" -> "we take bookings for groups"); the semantic
+        # index leaves it out (a statement is not a question).
+        answer = normalise(doc.answer)
+        if answer:
+            rows.append((f"(answer) {doc.answer}", answer))
         slot = len(entry_ids)
         entry_ids.append(doc.entry_id)
         start_l.append(len(phrasings))

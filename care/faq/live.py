@@ -49,7 +49,7 @@ class LiveIndex:
         self._encoder_loaded = False
         # The last calibration and the phrasings it was made from: a change that leaves every
         # phrasing as it was (a vote, an answer's wording) does not recalibrate.
-        self._last: tuple[tuple[FaqDoc, ...], Calibration] | None = None
+        self._last: tuple[tuple[tuple[int, str, tuple[str, ...]], ...], Calibration] | None = None
         self._snapshot: Snapshot | None = None
         self._invalidations = 0  # so that a rebuild racing with invalidate() is not kept
         self._rebuild_lock = asyncio.Lock()
@@ -83,7 +83,9 @@ class LiveIndex:
                 # the next question rebuilds it.
                 built_from = await repo.generation(tx)
                 rows = await repo.list_enabled(tx)
-            docs = tuple(FaqDoc(r.entry_id, r.language, (r.question, *r.alternates)) for r in rows)
+            docs = tuple(
+                FaqDoc(r.entry_id, r.language, (r.question, *r.alternates), r.answer) for r in rows
+            )
             # A large FAQ takes a while to index: keep the event loop answering meanwhile.
             index, calibration = await asyncio.to_thread(self._build, docs)
             snapshot = Snapshot(
@@ -125,14 +127,15 @@ class LiveIndex:
 
     def _calibrate(self, docs: tuple[FaqDoc, ...]) -> Calibration:
         last = self._last
-        if last is not None and last[0] == docs:
+        phrasings = tuple((d.entry_id, d.lang, d.phrasings) for d in docs)
+        if last is not None and last[0] == phrasings:
             return last[1]
         calibration = calibrate(docs, self._defaults, vectors=self._vectors)
         # Thresholds set in [faq] win over calibrated ones.
         calibration = replace(
             calibration, thresholds=_override(calibration.thresholds, self._settings)
         )
-        self._last = (docs, calibration)
+        self._last = (phrasings, calibration)
         return calibration
 
     @property

@@ -376,3 +376,15 @@ def test_a_chinese_content_character_carries_it(traps: FaqIndex) -> None:
     m = traps.match("洗手间在哪", "zh")
     assert (m.decision, m.entry_id) == (Decision.ANSWER, TOILET), m.why
     assert "carried by: 洗, 手, 间" in m.why
+
+
+def test_the_answer_words_carry_its_entry() -> None:
+    halal = "Yes, all our meat is halal and we serve no pork."
+    docs = [*CAFE_EN, FaqDoc(8, "en", ("Is your food halal?",), halal)]
+    with_answers = FaqIndex.build(docs).match("do you serve pork", "en")
+    assert (with_answers.decision, with_answers.suggestions) == (Decision.SUGGEST, (8,))
+    assert "via phrasing '(answer) Yes, all our meat" in with_answers.why
+    assert "carried by: pork" in with_answers.why
+    # the question alone shares no content word with "do you serve pork"
+    without = FaqIndex.build([*CAFE_EN, FaqDoc(8, "en", ("Is your food halal?",))])
+    assert without.match("do you serve pork", "en").decision is Decision.FALLBACK
