@@ -102,6 +102,7 @@ _SYNONYMS: dict[str, str] = {
     "ur": "your",
     "r": "are",
     "wat": "what",
+    "wen": "when",
     "wot": "what",
     "whats": "what is",
     "hows": "how is",
