@@ -130,8 +130,8 @@ def build_lang(lang: str, docs: Sequence[FaqDoc], p: ScoringParams) -> LangIndex
         if not rows:
             continue
         # The answer is one more phrasing, for the words customers ask with that its
-        # question lacks ("do u take bookings" -> "we take bookings for groups"); the semantic
-        # index leaves it out (a statement is not a question).
+        # question lacks ("do you serve pork" -> "all our meat is halal, no pork"); the
+        # semantic index leaves it out (a statement is not a question).
         answer = normalise(doc.answer)
         if answer:
             rows.append((f"(answer) {doc.answer}", answer))
