@@ -76,6 +76,47 @@ def test_semantic_function_words_alone_neither_answer_nor_suggest(question: str)
     assert m.decision is Decision.FALLBACK and m.suggestions == (), m.why
 
 
+SHOP_PHRASINGS = [
+    ("When are you open?", "What are your opening hours?"),
+    ("Is there free wifi?", "What's the wifi password?"),
+    ("Can I book a table?", "How do I make a reservation?"),
+    ("Do you have a toilet?",),
+    ("Do you have vegan options?",),
+    ("Do you sell coffee beans?",),
+    ("Where can I park?",),
+    ("Are dogs allowed?",),
+    ("Can I pay by card?", "Do you take cash?"),
+    ("Do you deliver?",),
+    ("Are you hiring?", "Any jobs available?"),
+    ("I left something at the café. Did you find it?", "Lost property?"),
+]
+LOST = len(SHOP_PHRASINGS)
+SHOP_DOCS = [
+    *(FaqDoc(i, "en", p) for i, p in enumerate(SHOP_PHRASINGS, start=1)),
+    FaqDoc(LOST, "zh", ("我把东西落在店里了", "失物招领")),
+]
+
+
+@semantic_only
+def test_a_clear_lead_in_meaning_suggests_an_entry_no_word_carried() -> None:
+    encoder = load_encoder()
+    assert encoder is not None
+    idx = FaqIndex.build(SHOP_DOCS, vectors=VectorCache(encoder))
+    # no content word is shared with "Lost property?", but the meaning leads every entry
+    m = idx.match("i forgot my umbrella there yesterday", "en", SEMANTIC_DEFAULTS)
+    assert (m.decision, m.suggestions[:1]) == (Decision.SUGGEST, (LOST,)), m.why
+    assert "no content word carried it" in m.why
+    # suggested, never answered, even with no answer threshold
+    loose = idx.match(
+        "i forgot my umbrella there yesterday", "en", replace(SEMANTIC_DEFAULTS, answer=0)
+    )
+    assert loose.decision is Decision.SUGGEST, loose.why
+    # a shared frame leads nowhere: these still fall back
+    for question in ("do you have sushi", "do you sell beer", "有寿司吗", "can i get a haircut"):
+        other = idx.match(question, "en", SEMANTIC_DEFAULTS)
+        assert (other.decision, other.suggestions) == (Decision.FALLBACK, ()), other.why
+
+
 WHERE_DOCS = [
     FaqDoc(TOILET, "en", ("Do you have a toilet?",)),
     FaqDoc(TOILET, "zh", ("有洗手间吗？", "厕所在哪里")),
