@@ -407,6 +407,20 @@ async def test_complaint_wording_is_a_complaint_before_any_suggestion(
     assert await faq.unanswered(OWNER) == []  # a complaint is not an FAQ gap
 
 
+async def test_a_complaint_about_what_an_entry_answers_is_still_a_complaint(
+    faq: FaqService, db: Database, clock: FakeClock
+) -> None:
+    milk = (
+        "id,question,alternates,answer\n12,What milk do you use?,which milk,Organic whole milk.\n"
+    )
+    await import_faq(db, clock, faq, milk, "en")
+    assert (await faq.answer("which milk do you use", "en", asker=ALICE)).outcome is Outcome.ANSWER
+    result = await faq.answer("the milk was sour", "en", asker=ALICE)
+    # not answered with the milk entry: the complaint first, the entry offered after it
+    assert result.outcome is Outcome.COMPLAINT and result.entry is None
+    assert [row.entry_id for row in result.suggestions] == [12]
+
+
 async def test_add_with_an_unknown_id_is_refused_and_creates_nothing(
     faq: FaqService, db: Database
 ) -> None:

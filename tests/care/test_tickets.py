@@ -458,6 +458,24 @@ async def test_number_allocation_is_max_plus_one(db: Database) -> None:
         "我要投诉",
         "请给我退款",
         "服务太差了",
+        # what was served, what was in it, what it did
+        "the milk was sour",
+        "my latte tasted burnt",
+        "found a hair in my sandwich",
+        "the sandwich made me sick",
+        # waiting, orders, money, loyalty
+        "i ordered 40 min ago and still nothing",
+        "the delivery was an hour late",
+        "ordered a cappuccino got a latte",
+        "you forgot the cookies in my order",
+        "the receipt is wrong, you charged me for 3 cakes",
+        "my points were not added",
+        "the app wont show my stamps",
+        "not happy at all with how i was treated",
+        "牛奶变质了",
+        "三明治里有头发",
+        "外卖送晚了一个小时",
+        "积分没有到账",
     ],
 )
 def test_complaint_wording_is_detected(text: str) -> None:
@@ -472,6 +490,15 @@ def test_complaint_wording_is_detected(text: str) -> None:
         "我想预订座位",
         "Is the chocolate cake vegan?",
         "Are you open late on Friday?",
+        # the same words in questions
+        "is the cake dry or moist",
+        "do you have sour cherry juice",
+        "are you closed on mondays",
+        "i forgot my umbrella yesterday",
+        "can i get my latte extra hot",
+        "how long is the wait for a table on saturday",
+        "你们的咖啡苦吗",
+        "我把伞忘在店里了",
     ],
 )
 def test_ordinary_questions_are_not_complaints(text: str) -> None:
