@@ -99,13 +99,23 @@ async def cmd_feedback(update: Update, context: CareContext) -> int:
     """/feedback or the menu's Feedback button: ask for a 1–5 rating."""
     await _registered(update, context)
     _start_flow(context)
+    return await _ask_rating(update, context, "tickets.feedback_ask_rating")
+
+
+async def _ask_rating(update: Update, context: CareContext, key: str) -> int:
     stars = [(f"{n} ⭐", callbacks.build("tickets", "rating", n)) for n in range(1, 6)]
-    await reply(
-        update.effective_message,
-        t("tickets.feedback_ask_rating", context.lang),
-        reply_markup=keyboard([stars]),
-    )
+    await reply(update.effective_message, t(key, context.lang), reply_markup=keyboard([stars]))
     return Flow.RATING
+
+
+async def on_text_before_rating(update: Update, context: CareContext) -> int:
+    """A comment typed before the rating was chosen: kept as the comment; the rating is asked
+    again, and its press files the feedback."""
+    message = update.effective_message
+    assert message is not None and context.user_data is not None
+    earlier = str(context.user_data.get(TEXT_KEY) or "")
+    context.user_data[TEXT_KEY] = f"{earlier}\n{message.text}" if earlier else message.text or ""
+    return await _ask_rating(update, context, "tickets.feedback_rating_after_text")
 
 
 async def on_rating(update: Update, context: CareContext) -> int | None:
@@ -120,6 +130,9 @@ async def on_rating(update: Update, context: CareContext) -> int | None:
         return STAY
     await query.answer()
     context.user_data[RATING_KEY] = rating
+    if context.user_data.get(TEXT_KEY):  # the comment came first
+        await query.edit_message_reply_markup(None)
+        return await _file_feedback(update, context, str(context.user_data[TEXT_KEY]))
     skip = keyboard(
         [[(t("tickets.button_skip", context.lang), callbacks.build("tickets", "skip", "comment"))]]
     )
@@ -134,6 +147,10 @@ async def on_comment(update: Update, context: CareContext) -> int | None:
     comment = message.text if message is not None and update.callback_query is None else None
     if update.callback_query is not None and not await _skipped(update, context, "comment"):
         return STAY
+    return await _file_feedback(update, context, comment)
+
+
+async def _file_feedback(update: Update, context: CareContext, comment: str | None) -> int:
     assert context.user_data is not None and update.effective_user is not None
     rating = int(context.user_data.get(RATING_KEY, 5))
     created = await context.care.tickets.open_feedback(update.effective_user.id, rating, comment)
@@ -172,18 +189,26 @@ async def on_offer(update: Update, context: CareContext) -> int | None:
     return await _ask_category(update, context)
 
 
-async def _ask_category(update: Update, context: CareContext) -> int:
+async def _ask_category(
+    update: Update, context: CareContext, key: str = "tickets.complaint_ask_category"
+) -> int:
     names = [
         (t(f"tickets.category_{c}", context.lang), callbacks.build("tickets", "category", c))
         for c in CATEGORIES
     ]
     rows = [names[0:2], names[2:4], names[4:]]
-    await reply(
-        update.effective_message,
-        t("tickets.complaint_ask_category", context.lang),
-        reply_markup=keyboard(rows),
-    )
+    await reply(update.effective_message, t(key, context.lang), reply_markup=keyboard(rows))
     return Flow.CATEGORY
+
+
+async def on_text_before_category(update: Update, context: CareContext) -> int:
+    """The description typed before a category was chosen: kept (nothing the customer wrote is
+    lost), and only the category is asked again."""
+    message = update.effective_message
+    assert message is not None and context.user_data is not None
+    earlier = str(context.user_data.get(TEXT_KEY) or "")
+    context.user_data[TEXT_KEY] = f"{earlier}\n{message.text}" if earlier else message.text or ""
+    return await _ask_category(update, context, "tickets.complaint_category_after_text")
 
 
 async def on_category(update: Update, context: CareContext) -> int | None:
@@ -337,14 +362,16 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
     ]
     states = {
         Flow.RATING: [
-            CallbackQueryHandler(on_rating, pattern=callbacks.pattern("tickets", "rating"))
+            CallbackQueryHandler(on_rating, pattern=callbacks.pattern("tickets", "rating")),
+            MessageHandler(text, on_text_before_rating),
         ],
         Flow.COMMENT: [
             MessageHandler(text, on_comment),
             CallbackQueryHandler(on_comment, pattern=callbacks.pattern("tickets", "skip")),
         ],
         Flow.CATEGORY: [
-            CallbackQueryHandler(on_category, pattern=callbacks.pattern("tickets", "category"))
+            CallbackQueryHandler(on_category, pattern=callbacks.pattern("tickets", "category")),
+            MessageHandler(text, on_text_before_category),
         ],
         Flow.DESCRIPTION: [
             MessageHandler(text | filters.PHOTO, on_description),

@@ -147,6 +147,31 @@ async def test_feedback_with_and_without_comment(harness: Harness) -> None:
     assert "#1002 · Feedback · open" in listing and "#1001" in listing
 
 
+async def test_text_typed_before_the_buttons_is_kept(harness: Harness) -> None:
+    alice, staff = await _register(harness), harness.staff_chat
+    await alice.send("/complaint")
+    await alice.next_message()  # the categories
+    await alice.send("The milk in my flat white was sour")  # before choosing one
+    again = await alice.next_message()
+    assert "noted" in again.content and ("Product", "tickets:category:product") in again.buttons()
+    await alice.press(again, "Product")
+    # the description is not asked for again: on to the optional photo
+    await alice.press(await _until(alice, "photo"), "tickets:skip:photo")
+    assert "#1001" in (await _until(alice, "logged as")).content
+    post = await staff.next_message()
+    assert "Complaint #1001 · Product" in post.content and "was sour" in post.content
+
+    await alice.send("/feedback")
+    await alice.next_message()  # the stars
+    await alice.send("Lovely staff, slow wifi")
+    stars = await alice.next_message()
+    assert "noted" in stars.content
+    await alice.press(stars, "tickets:rating:4")
+    assert "#1002" in (await _until(alice, "feedback is logged")).content
+    feedback = await staff.next_message()
+    assert "★★★★☆" in feedback.content and "slow wifi" in feedback.content
+
+
 async def test_sla_reminder_fires_once_then_escalates_to_owners(harness: Harness) -> None:
     alice, staff = await _register(harness), harness.staff_chat
     await harness.owner.send("/help")  # the owner has a private chat with the bot
