@@ -309,6 +309,13 @@ class StageService:
             stored = parse_iso(facts.next_checkin_at) if facts.next_checkin_at else None
             if stored is None or stored > checkin:
                 checkin = now
+        if checkin is not None and checkin + timedelta(hours=self._o.grace("checkin")) < now:
+            # Past its grace already when first worked out (history imported, outreach switched
+            # on for old customers): "how was your visit?" months later is not owed, and it was
+            # never missed. One stored earlier stays, so a real downtime is still recorded.
+            stored = parse_iso(facts.next_checkin_at) if facts.next_checkin_at else None
+            if stored != checkin:
+                checkin = None
         last = facts.purchases[-1] if facts.purchases else None
         winback = None
         if last is not None and winback_occasion(last) not in facts.winback_occasions:

@@ -611,6 +611,28 @@ async def test_a_winback_planned_before_a_purchase_is_not_sent_after_it(
     assert (row["status"], row["reason"]) == ("skipped", "purchased_since")
 
 
+async def test_a_checkin_past_its_grace_when_first_known_is_not_owed_nor_missed(
+    db: Database, clock: FakeClock
+) -> None:
+    cid = await add_customer(db, clock, 73, "Ola")
+    for days in (12, 8):  # history imported today: the check-in was due 9 days ago
+        await add_purchase(db, cid, clock.now() - timedelta(days=days))
+    stages, outreach, sent = build(db, clock)
+    await stages.evaluate(cid)
+    await outreach.run_once()
+    checkins = await rows(db, "SELECT status, reason FROM outreach WHERE kind = 'checkin'")
+    assert checkins == []  # not "missed (downtime)": the bot was never down
+    assert [m for m in sent.sent if m.key.startswith("outreach.checkin")] == []
+    # the next visit brings the next check-in as usual
+    await add_purchase(db, cid, clock.now())
+    await stages.evaluate(cid)
+    clock.advance(days=4)
+    await outreach.run_once()
+    assert [m.key for m in sent.sent if m.key.startswith("outreach.checkin")] == [
+        "outreach.checkin.understanding"
+    ]
+
+
 async def test_a_demotion_never_puts_a_checkin_in_the_past(db: Database, clock: FakeClock) -> None:
     cid = await add_customer(db, clock, 72, "Nia")
     now = clock.now()
