@@ -108,13 +108,18 @@ async def _ask_rating(update: Update, context: CareContext, key: str) -> int:
     return Flow.RATING
 
 
-async def on_text_before_rating(update: Update, context: CareContext) -> int:
-    """A comment typed before the rating was chosen: kept as the comment; the rating is asked
-    again, and its press files the feedback."""
+def _keep_text(update: Update, context: CareContext) -> None:
+    """Add the message's text to what the flow collected (it was typed before a button)."""
     message = update.effective_message
     assert message is not None and context.user_data is not None
     earlier = str(context.user_data.get(TEXT_KEY) or "")
     context.user_data[TEXT_KEY] = f"{earlier}\n{message.text}" if earlier else message.text or ""
+
+
+async def on_text_before_rating(update: Update, context: CareContext) -> int:
+    """A comment typed before the rating was chosen: kept as the comment; the rating is asked
+    again, and its press files the feedback."""
+    _keep_text(update, context)
     return await _ask_rating(update, context, "tickets.feedback_rating_after_text")
 
 
@@ -204,10 +209,7 @@ async def _ask_category(
 async def on_text_before_category(update: Update, context: CareContext) -> int:
     """The description typed before a category was chosen: kept (nothing the customer wrote is
     lost), and only the category is asked again."""
-    message = update.effective_message
-    assert message is not None and context.user_data is not None
-    earlier = str(context.user_data.get(TEXT_KEY) or "")
-    context.user_data[TEXT_KEY] = f"{earlier}\n{message.text}" if earlier else message.text or ""
+    _keep_text(update, context)
     return await _ask_category(update, context, "tickets.complaint_category_after_text")
 
 
