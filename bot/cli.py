@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import os
@@ -135,6 +136,12 @@ def _main(args: argparse.Namespace) -> int:
         return 5
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (`carebot report --json | head`): stop quietly, as Unix tools do
+        # (and keep Python's exit-time flush from failing on the closed pipe again)
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def telegram_problem(exc: TelegramError) -> str:

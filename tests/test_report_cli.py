@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import cli
 from bot.cli import main
 from handlers.report_charts import CHARTS
 from storage.db import Database
@@ -81,3 +82,14 @@ def test_bad_dates_and_no_output_are_refused(
     assert main(["report", "--config", str(config), "--from", "2026-11-22", "--to",
                  "2026-11-01", "--json"]) == 2  # fmt: skip
     assert capsys.readouterr().out == ""
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def closed_pipe(args: object) -> int:
+        raise BrokenPipeError  # what print() raises once `| head` has exited
+
+    monkeypatch.setattr(cli, "_dispatch", closed_pipe)
+    assert cli.main(["status"]) == 141  # 128 + SIGPIPE, like a Unix tool
+    assert "Traceback" not in capsys.readouterr().err
