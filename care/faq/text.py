@@ -151,6 +151,14 @@ _SYNONYMS: dict[str, str] = {
     "cuz": "because",
     "coz": "because",
     "bc": "because",
+    # everyday words the encoder does not bring close to the FAQ's own ("loo" / "toilet" is
+    # below the content-meaning cut-off; "do u take visa" is about cards)
+    "loo": "toilet",
+    "wc": "toilet",
+    "internet": "wifi",
+    "visa": "card",
+    "mastercard": "card",
+    "amex": "card",
     "open": "opening",
     "opens": "opening",
     "close": "closing",

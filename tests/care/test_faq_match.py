@@ -55,8 +55,10 @@ def test_normalise_apostrophes_join_words() -> None:
 
 
 def test_chat_spellings_read_as_the_words_they_stand_for() -> None:
-    # "where's" without its apostrophe is a function word, not a topic; "ppl" is "people"
-    assert content_text(normalise("wheres the loo")) == "where loo"
+    # "where's" without its apostrophe is a function word, not a topic; "ppl" is "people"; the
+    # everyday "loo" is the FAQ's "toilet"
+    assert content_text(normalise("wheres the loo")) == "where toilet"
+    assert content_text(normalise("do u take visa")) == "card"
     assert content_text(normalise("can 6 ppl book tmrw")) == "people book tomorrow"
     assert content_text(normalise("theres no milk")) == "milk"
 
