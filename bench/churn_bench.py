@@ -1,6 +1,6 @@
 """Churn bench: a simulated café with a hidden truth, fed to carebot and read back by its commands.
 
-    .venv/bin/python bench/churn_bench.py [--customers 2000] [--seed 2] [--tune-seed 1]
+    .venv/bin/python bench/churn_bench.py [--customers 2000] [--seed 2] [--tune-seed 1] [--oracle]
 
 Simulation (seeded; the assumptions, also in the README): customers join over the first six
 months of an 18-month run; 55% are regulars (median gap 2–14 days, tight spread), the rest
@@ -25,7 +25,9 @@ Rules compared, week by week:
   rfm-r1   RFM quintiles over the customers with purchases: R = 1;
   rfm-r2f3 R ≤ 2 and F ≥ 3 (purchases in the last 365 days);
   carebot  `recency` of `customers status` (the probability-alive model), its cut-offs chosen on
-           the tune seed among a few and reported on another seed.
+           the tune seed among a few and reported on another seed;
+  oracle c (`--oracle`) the ceiling, not a rule anyone can run: P(still active) from each
+           customer's true rhythm and the simulation's own leaving process, flagged below c.
 Metrics: a flag is a customer going from not-flagged to flagged; it is right if the customer is
 cooling or gone then or within four weeks. Recall: the share of leave episodes (start of cooling
 or an abrupt stop) flagged from four weeks before to four weeks after they start. False alarms
@@ -52,6 +54,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import customers_cli, purchases_cli, status_cli
@@ -77,6 +81,8 @@ class Customer:
     state: list[str] = field(default_factory=list)  # per day: active | cooling | gone
     onsets: list[int] = field(default_factory=list)  # days a leave episode began
     gone_at: int | None = None
+    median: float = 0.0  # the rhythm they joined with (hidden; the oracle's knowledge)
+    spread: float = 0.0
 
 
 def simulate(n: int, seed: int) -> list[Customer]:
@@ -87,7 +93,7 @@ def simulate(n: int, seed: int) -> list[Customer]:
         regular = rng.random() < 0.55
         median = rng.uniform(2, 14) if regular else rng.uniform(10, 60)
         spread = rng.uniform(0.2, 0.45) if regular else rng.uniform(0.6, 1.0)
-        c = Customer(cid, rng.randrange(0, 180))
+        c = Customer(cid, rng.randrange(0, 180), median=median, spread=spread)
         change_at = rng.randrange(c.joined, DAYS) if rng.random() < 0.15 else None
         state, cooling_until, complaint_until = "active", 0, -1
         next_buy = c.joined + rng.random()
@@ -271,6 +277,67 @@ def measure(people: list[Customer], seen: Seen, rule: str) -> dict[str, float]:
     }
 
 
+LEAVE_PER_DAY = 0.03 / 30  # the simulation's rate of starting to leave (complaints aside)
+ABRUPT = 0.3  # the share of leavers who stop at once
+ORACLE_CUTS = (0.5, 0.6, 0.7)
+_GRID = [0.5 * (i + 1) for i in range(1600)]  # silences of 0.5 to 800 days
+
+
+def oracle_curve(median: float, spread: float) -> np.ndarray:
+    """P(still active | silent t) on `_GRID` for a customer known to have joined with this
+    rhythm and active at their last purchase, under the simulation's own leaving process: a
+    leave starts at any moment of the silence at `LEAVE_PER_DAY`, then they stop (`ABRUPT`) or
+    their next gap is drawn 3× longer from that moment."""
+    t = np.array(_GRID)
+    log_t = np.log(t)
+    z = (log_t - math.log(median)) / (spread * math.sqrt(2))
+    zc = (log_t - math.log(3 * median)) / (spread * math.sqrt(2))
+    survive = 0.5 * np.array([math.erfc(x) for x in z])
+    survive_slow = 0.5 * np.array([math.erfc(x) for x in zc])
+    # a leave starts in the half day at u (still in the ordinary gap then)
+    start = LEAVE_PER_DAY * np.exp(-LEAVE_PER_DAY * t) * survive * 0.5
+    drifting = ABRUPT * np.cumsum(start)
+    drifting += (1 - ABRUPT) * np.convolve(start, survive_slow)[: len(t)]
+    kept = np.exp(-LEAVE_PER_DAY * t) * survive
+    result: np.ndarray = kept / (kept + drifting)
+    return result
+
+
+def oracle_rule(people: list[Customer], seen: Seen, name: str, cut: float, s: Settings) -> None:
+    """The ceiling: flagged when `oracle_curve` falls below `cut` (at least `at_risk_min_days`
+    after the last purchase), lapsed below `lapsed_below` (at least `lapsed_min_days`); on the
+    purchases up to each week's end, like the read-back. It knows what no model can: each
+    customer's true rhythm and the simulation's leaving rates (rhythm changes and complaints
+    aside)."""
+    seen.weeks[name] = {c.cid: [] for c in people}
+    seen.winbacks[name] = {c.cid: [] for c in people}
+    for c in people:
+        curve = oracle_curve(c.median, c.spread)
+        at_risk = max(float(s.stages.at_risk_min_days), _first_below(curve, cut))
+        lapsed = max(at_risk, float(s.stages.lapsed_min_days))
+        lapsed = max(lapsed, _first_below(curve, s.stages.lapsed_below))
+        sent = -1
+        for day in range(WEEK, DAYS, WEEK):
+            k = bisect.bisect_left(c.purchases, day)
+            status = "active"
+            if k:
+                silent = day - c.purchases[k - 1]
+                if silent >= lapsed:
+                    status = "lapsed"
+                elif silent >= at_risk:
+                    status = "at_risk"
+                if status == "lapsed" and sent != k:
+                    sent = k
+                    seen.winbacks[name][c.cid].append(day)
+            seen.weeks[name][c.cid].append(status)
+
+
+def _first_below(curve: np.ndarray, cut: float) -> float:
+    """The first silence on `_GRID` where `curve` is below `cut` (never: a very long one)."""
+    below = np.flatnonzero(curve < cut)
+    return _GRID[int(below[0])] if len(below) else 1e9
+
+
 def bench_settings(work: Path, name: str) -> Settings:
     """A config for a fresh database in `work` (the shop's zone UTC, outreach off)."""
     return Settings(storage=StorageSettings(path=str(work / f"{name}.sqlite3")))
@@ -312,6 +379,9 @@ async def amain() -> None:
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--tune-seed", type=int, default=1)
     parser.add_argument("--no-tune", action="store_true", help="use the configured cut-offs")
+    parser.add_argument(
+        "--oracle", action="store_true", help="also the ceiling: a rule that knows the truth"
+    )
     args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="churn-bench-") as tmp:
@@ -333,9 +403,12 @@ async def amain() -> None:
         old = replace(base, stages=old_rule)
         report = {"carebot": variant(base, *chosen), "gap-2x": old}
         seen = await run_pipeline(people, base, report, work)
+    oracles = [f"oracle {cut}" for cut in ORACLE_CUTS] if args.oracle else []
+    for name, cut in zip(oracles, ORACLE_CUTS, strict=True):
+        oracle_rule(people, seen, name, cut, base)
     print(f"seed {args.seed}: {len(people)} customers, {total} purchases, {DAYS} days")
     print(f"{'rule':10s} precision recall false/100m warned winbacks to_active")
-    for name in ("gap-2x", "30d", "60d", "rfm-r1", "rfm-r2f3", "carebot"):
+    for name in ("gap-2x", "30d", "60d", "rfm-r1", "rfm-r2f3", "carebot", *oracles):
         print(f"{name:10s} {fmt(measure(people, seen, name))}")
     print(f"run time {time.monotonic() - started:.0f} s")
 
