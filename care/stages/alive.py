@@ -151,6 +151,7 @@ class Assessment:
             "days": int(self.silent_days),
             "chance": _percent(self.rhythm.survival(self.silent_days)),
             "alive": _percent(self.probability),
+            "gaps": self.rhythm.gaps,  # 0: one purchase so far, judged by the shop's rhythm
         }
 
 

@@ -66,6 +66,8 @@ class Recency:
         if self.at_risk_at is None:
             return rule_reason("no_purchase")
         code = "alive" if self.probability is not None else "gap"
+        if code == "alive" and dict(self.fields).get("gaps") == "0":
+            code = "alive_first"  # "usually every 14 days" would be the shop's, not theirs
         return Reason(f"{self.status(now)}_{code}", self.fields)
 
     def status(self, now: datetime) -> str:

@@ -302,6 +302,23 @@ async def test_an_at_risk_customer_carries_the_models_reason(
         assert "19" in t("stage.reason.at_risk_alive", lang, **fields)
 
 
+async def test_a_one_visit_customer_is_not_said_to_have_a_usual_rhythm(
+    db: Database, clock: FakeClock
+) -> None:
+    stages, _, _ = build(db, clock)
+    cid = await add_customer(db, clock, 11, "Una")
+    await add_purchase(db, cid, clock.now())
+    clock.advance(days=150)
+    report = await stages.report(cid)
+    assert report.evaluation.status == "at_risk"
+    reason = report.recency_reason
+    assert reason is not None and reason.code == "at_risk_alive_first"
+    fields = reason.values()
+    text = t("stage.reason.at_risk_alive_first", "en", **fields)
+    assert text.startswith("one visit so far, 150 days ago") and "usually every" not in text
+    assert "150" in t("stage.reason.at_risk_alive_first", "zh", **fields)
+
+
 def test_the_cut_offs_must_be_ordered() -> None:
     with pytest.raises(ValueError, match="at_risk_below"):
         StageSettings(at_risk_below=0.01, lapsed_below=0.05)
