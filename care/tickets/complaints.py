@@ -47,7 +47,8 @@ _COMPLAINT_EN = re.compile(
             r"disgusting|revolting|inedible|spilled|spilt|spill|leaked|dishwater)\b",
             rf"\b(?:an?|some|the|found|there\s+(?:was|is|were)\s+(?:an?|some))\s+{_THING}\s+"
             r"(?:in|on)\s+(?:my|the|our|his|her)\b",
-            rf"\b{_THING}\s+(?:in|on)\s+(?:my|our)\b|\bhad\s+(?:an?\s+|some\s+)?{_THING}\s+(?:in|on)\b",
+            rf"\b{_THING}\s+(?:in|on)\s+(?:my|our)\b|"
+            rf"\bhad\s+(?:an?\s+|some\s+)?{_THING}\s+(?:in|on)\b",
             r"\b(?:made|make|making)\s+(?:me|us|my\s+\w+)\s+(?:sick|ill|throw\s+up|vomit)|"
             r"\bfood\s+poisoning\b|\b(?:felt|feel|got|was|been)\s+(?:really\s+|so\s+|very\s+)?"
             r"(?:sick|ill)\s+after\b|\bstomach\s+(?:ache|pain|upset)|\bdiarrh?o?ea\b",
@@ -62,12 +63,12 @@ _COMPLAINT_EN = re.compile(
             r"answer(?:ed)?|call(?:ed)?\s+back|added|credited)\b",
             r"\bwrong\s+(?:order|item|drink|dish|size|change|milk|food|coffee|cake|table)\b",
             r"\b(?:someone|somebody)\s+else\W?s\s+order\b|"
-            r"\b(?:you|they|staff|he|she|someone|somebody)\s+forgot\b|\bforgot\s+to\s+(?:put|add|give|"
-            r"include|bring|charge|make|tell|send)\b",
+            r"\b(?:you|they|staff|he|she|someone|somebody)\s+forgot\b|"
+            r"\bforgot\s+to\s+(?:put|add|give|include|bring|charge|make|tell|send)\b",
             r"\b(?:\d+|an?|one|two|half\s+an?)\s+(?:minutes?|mins?|hours?|hrs?)\s+late\b|"
             r"\bburn(?:ed|t)\s+(?:my|me|our)\b",
-            r"\b(?:asked|ordered)\s+(?:for\s+)?(?:an?\s+)?[\w\s]{1,30}?(?:,\s*|\s+)(?:and\s+|but\s+)?"
-            r"(?:got|received|was\s+given|they\s+gave|you\s+gave)\b",
+            r"\b(?:asked|ordered)\s+(?:for\s+)?(?:an?\s+)?[\w\s]{1,30}?(?:,\s*|\s+)"
+            r"(?:and\s+|but\s+)?(?:got|received|was\s+given|they\s+gave|you\s+gave)\b",
             r"\bmade\s+with\s+(?:normal|regular|cow\W?s|dairy|full\s+fat)\b",
             r"\b(?:nobody|no\s+one|noone|none\s+of\s+the\s+staff)\s+(?:came|cleaned|answered|"
             r"picked|helped|served|replied|took|called|listened|cared)\b",
@@ -90,7 +91,8 @@ _COMPLAINT_EN = re.compile(
             r"horrible|worst|appalling|shameful|ridiculous|outrageous|disgraceful|furious|angry|"
             r"upset|unhappy|not\s+happy|not\s+(?:good\s+)?enough|bad\s+(?:service|experience)|"
             r"never\s+(?:coming|going)\s+back|won\W?t\s+(?:be\s+)?(?:coming|going)\s+back|"
-            r"complain(?:t|ts|ed|ing)?|(?:speak|talk)\s+to\s+(?:the|a|your)\s+manager|(?:was|were)\s+dirty|dirty\s+(?:cups?|tables?|floor))\b",
+            r"complain(?:t|ts|ed|ing)?|(?:speak|talk)\s+to\s+(?:the|a|your)\s+manager|"
+            r"(?:was|were)\s+dirty|dirty\s+(?:cups?|tables?|floor))\b",
         )
     ),
     re.IGNORECASE,
