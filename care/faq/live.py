@@ -13,7 +13,14 @@ from dataclasses import dataclass, replace
 from care.faq.calibrate import Calibration, calibrate
 from care.faq.index import FaqDoc
 from care.faq.match import SEMANTIC_DEFAULTS, FaqIndex, MatchThresholds
-from care.faq.semantic import PACKAGE, VectorCache, load_encoder, shared_cache
+from care.faq.semantic import (
+    PACKAGE,
+    SecondEncoder,
+    VectorCache,
+    load_encoder,
+    shared_cache,
+    shared_second,
+)
 from care.settings import FaqSettings
 from storage import faq as repo
 from storage.db import Database
@@ -46,6 +53,7 @@ class LiveIndex:
         self._settings = settings
         self._calibrated = settings.calibrate
         self._vectors: VectorCache | None = None  # phrasing vectors, when semantic
+        self._second: SecondEncoder | None = None  # the near-ties' second opinion, if any
         self._encoder_loaded = False
         # The last calibration and the phrasings it was made from: a change that leaves every
         # phrasing as it was (a vote, an answer's wording) does not recalibrate.
@@ -107,6 +115,8 @@ class LiveIndex:
                 f"'carebot[semantic]' ({PACKAGE})"
             )
         self._vectors = vectors
+        if vectors is not None and self._settings.second_opinion:
+            self._second = shared_second()
         self._encoder_loaded = True
 
     @property
@@ -119,7 +129,7 @@ class LiveIndex:
     def _build(self, docs: tuple[FaqDoc, ...]) -> tuple[FaqIndex, Calibration]:
         """The index, and the thresholds for it (recalibrated only if a phrasing changed)."""
         self._load_encoder()
-        index = FaqIndex.build(docs, vectors=self._vectors)
+        index = FaqIndex.build(docs, vectors=self._vectors, second=self._second)
         if not self._calibrated:
             reason = "[faq] calibrate = false"
             return index, Calibration(self._defaults, False, reason, matcher=self.matcher)

