@@ -30,7 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from care.faq.calibrate import calibrate
 from care.faq.index import FaqDoc
-from care.faq.match import SEMANTIC_DEFAULTS, Decision, FaqIndex, MatchThresholds
+from care.faq.match import (
+    SECOND_OPINION_DEFAULTS,
+    SEMANTIC_DEFAULTS,
+    Decision,
+    FaqIndex,
+    MatchThresholds,
+)
 from care.faq.semantic import PACKAGE, SECOND_PACKAGE, VectorCache, load_encoder, shared_second
 from care.faq.text import is_function, normalise, words
 
@@ -495,6 +501,7 @@ def semantic_latency(data: Path, n_queries: int) -> None:
             idx = FaqIndex.build(docs, vectors=vectors, second=second if "e5" in name else None)
             build_s = time.perf_counter() - t0
             th = SEMANTIC_DEFAULTS if vectors else MatchThresholds()
+            th = SECOND_OPINION_DEFAULTS if "e5" in name else th
             for q in qs[:20]:
                 idx.match(q, "en", th)
             ns: list[int] = []
@@ -661,6 +668,7 @@ def cafe(th: MatchThresholds, verbose: bool, path: Path = CAFE / "cafe_questions
         vectors = VectorCache(encoder) if name != "lexical" and encoder is not None else None
         idx = FaqIndex.build(docs, vectors=vectors, second=second if "e5" in name else None)
         use = th if name == "lexical" else SEMANTIC_DEFAULTS
+        use = SECOND_OPINION_DEFAULTS if "e5" in name else use
         for label, t in ((f"{name}, shipped", use), (f"{name}, calibrated", None)):
             if t is None:
                 t = calibrate(docs, use, vectors=vectors).thresholds

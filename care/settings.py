@@ -68,8 +68,8 @@ class FaqSettings:
 
     Precedence of the thresholds: set here, they are used as they are; unset (None), the
     matcher's shipped defaults (lexical 40 / 34 / margin 10, semantic: care.faq.match
-    SEMANTIC_DEFAULTS), or with `calibrate` the FAQ's own calibration when it has enough
-    alternate phrasings.
+    SEMANTIC_DEFAULTS, or SECOND_OPINION_DEFAULTS with the second opinion), or with `calibrate`
+    the FAQ's own calibration when it has enough alternate phrasings.
     """
 
     answer_threshold: float | None = None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from care.faq.calibrate import Calibration, calibrate
 from care.faq.index import FaqDoc
-from care.faq.match import SEMANTIC_DEFAULTS, FaqIndex, MatchThresholds
+from care.faq.match import SECOND_OPINION_DEFAULTS, SEMANTIC_DEFAULTS, FaqIndex, MatchThresholds
 from care.faq.semantic import (
     PACKAGE,
     SecondEncoder,
@@ -122,9 +122,10 @@ class LiveIndex:
     @property
     def _defaults(self) -> MatchThresholds:
         """The matcher's shipped thresholds, with those set in `[faq]` instead."""
-        return _override(
-            SEMANTIC_DEFAULTS if self._vectors is not None else MatchThresholds(), self._settings
-        )
+        if self._vectors is None:
+            return _override(MatchThresholds(), self._settings)
+        shipped = SEMANTIC_DEFAULTS if self._second is None else SECOND_OPINION_DEFAULTS
+        return _override(shipped, self._settings)
 
     def _build(self, docs: tuple[FaqDoc, ...]) -> tuple[FaqIndex, Calibration]:
         """The index, and the thresholds for it (recalibrated only if a phrasing changed)."""

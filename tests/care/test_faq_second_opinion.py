@@ -25,8 +25,9 @@ PHRASINGS = [
     ("Do you have decaf?", "Decaffeinated coffee available?"),
     ("Free refill on filter coffee?",),
     ("How late are you open on public holidays?",),
+    ("Do you do takeaway?", "Can I take it to go?"),
 ]
-REFILL, HOLIDAYS = len(SHOP_PHRASINGS) + 2, len(SHOP_PHRASINGS) + 3
+DECAF, REFILL, HOLIDAYS, TAKEAWAY = (len(SHOP_PHRASINGS) + i for i in (1, 2, 3, 4))
 DOCS = [FaqDoc(i, "en", p) for i, p in enumerate(PHRASINGS, start=1)]
 
 
@@ -57,6 +58,17 @@ def test_an_agreement_by_less_than_the_margin_is_still_only_suggested() -> None:
     assert f"second opinion (e5): entry {HOLIDAYS} first" in m.why
 
 
+def test_an_answer_the_second_encoder_ranks_below_another_entry_is_only_suggested() -> None:
+    alone, both = _indexes()
+    question = "takeaway coffee?"  # "coffee" carries decaf far ahead in the blended score
+    first = alone.match(question, "en", SEMANTIC_DEFAULTS)
+    assert (first.decision, first.entry_id) == (Decision.ANSWER, DECAF), first.why
+    m = both.match(question, "en", SEMANTIC_DEFAULTS)
+    # e5 prefers takeaway: not answered, and takeaway is offered first
+    assert m.decision is Decision.SUGGEST and m.suggestions[:2] == (TAKEAWAY, DECAF), m.why
+    assert f"second opinion (e5): entry {TAKEAWAY} first" in m.why
+
+
 def test_a_question_too_long_for_the_budget_is_not_asked() -> None:
     second = shared_second()
     assert second is not None
@@ -67,14 +79,17 @@ def test_a_question_too_long_for_the_budget_is_not_asked() -> None:
     assert m.decision is Decision.SUGGEST and "second opinion" not in m.why, m.why
 
 
-@pytest.mark.parametrize("question", ["do you have sushi", "do you sell beer", "有寿司吗"])
+@pytest.mark.parametrize("question", ["do you have sushi", "有寿司吗", "can i get a haircut"])
 def test_function_words_alone_still_fall_back(question: str) -> None:
-    _, both = _indexes()
+    alone, both = _indexes()
     m = both.match(question, "en", SEMANTIC_DEFAULTS)
     assert (m.decision, m.suggestions) == (Decision.FALLBACK, ()), m.why
+    assert alone.match(question, "en", SEMANTIC_DEFAULTS).decision is Decision.FALLBACK
 
 
-@pytest.mark.parametrize(("enabled", "outcome"), [(True, Outcome.ANSWER), (False, Outcome.SUGGEST)])
+@pytest.mark.parametrize(
+    ("enabled", "outcome"), [(True, Outcome.ANSWER), (False, Outcome.SUGGEST)]
+)
 async def test_the_service_asks_for_a_second_opinion_as_configured(
     db: Database, clock: FakeClock, enabled: bool, outcome: Outcome
 ) -> None:
