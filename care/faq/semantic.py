@@ -68,9 +68,15 @@ class _E5Queries:
         self._model = E5(num_threads=1)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """(len(texts), 384) unit vectors."""
-        vectors = self._model.query(texts)
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+        """(len(texts), 384) unit vectors, encoded a batch at a time (a whole FAQ in one
+        batch holds hundreds of MB of activations)."""
+        batches = [
+            np.asarray(self._model.query(texts[i : i + 64]), dtype=np.float32).reshape(
+                len(texts[i : i + 64]), -1
+            )
+            for i in range(0, len(texts), 64)
+        ]
+        return np.vstack(batches) if batches else np.zeros((0, 384), dtype=np.float32)
 
     def tokens(self, text: str) -> int:
         """The tokens the model would read for `text` as a query, specials included."""
