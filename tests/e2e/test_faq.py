@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.demo import seed_demo_faq
-from care.faq.semantic import load_encoder
+from care.faq.semantic import load_encoder, shared_second
 from care.roles import Role
 from handlers import faq_add
 from storage import audit as audit_repo
@@ -553,3 +553,23 @@ async def test_cli_calibrate_json_says_what_it_chose_and_why(
     assert chosen["calibrated"] is True and chosen["applied"] is True
     assert chosen["answer_accuracy"] >= 90.0 and "held-out" in chosen["reason"]
     assert set(chosen["thresholds"]) == {"answer", "margin", "suggest"}
+
+
+@pytest.mark.skipif(
+    load_encoder() is None or shared_second() is None, reason="carebot[semantic] not installed"
+)
+@pytest.mark.parametrize(("second_opinion", "answered"), [(True, True), (False, False)])
+async def test_a_near_tie_both_encoders_agree_on_is_answered_through_the_bot(
+    harness_factory: HarnessFactory, second_opinion: bool, answered: bool
+) -> None:
+    harness = await harness_factory(faq={"second_opinion": second_opinion})
+    alice = await _customer(harness)
+    # "coffee" pulls decaf, beans and refills together; e5 ranks decaf first too
+    await alice.send("can i get a coffee without caffeine")
+    reply = await alice.next_message()
+    labels = [text for text, _ in reply.buttons()]
+    if answered:
+        assert "made decaf" in (reply.text or "") and "👍 Helpful" in labels, reply.text
+    else:
+        assert "Did you mean" in (reply.text or "") and "Do you have decaf?" in labels
+    assert await harness.care.faq.unanswered(OWNER_ID) == []  # neither is a gap for staff
