@@ -41,6 +41,16 @@ def test_the_dockerfile_runs_slim_python_as_a_user_with_data_on_a_volume() -> No
     assert ("CMD", '["carebot", "run"]') in final
 
 
+def test_the_image_and_the_unit_install_the_semantic_matcher() -> None:
+    directives = _directives((ROOT / "Dockerfile").read_text("utf-8"))
+    installs = [args for name, args in directives if name == "RUN" and "pip install" in args]
+    assert len(installs) == 1 and "'.[semantic]'" in installs[0]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    assert "semantic" in project["project"]["optional-dependencies"]
+    unit = (ROOT / "deploy" / "carebot.service").read_text("utf-8")
+    assert "[semantic]" in unit
+
+
 def test_the_dockerfile_copies_every_package_the_project_ships() -> None:
     directives = _directives((ROOT / "Dockerfile").read_text("utf-8"))
     copied = set()
