@@ -217,16 +217,22 @@ class SemanticIndex:
 
 @dataclass(frozen=True, slots=True)
 class SecondOpinion:
-    """A second encoder's ranking of the entries, asked about near-ties only."""
+    """A second encoder's ranking of the entries, asked about a question's best-ranked entry
+    (care.faq.match decides when)."""
 
     index: SemanticIndex
     encoder: Encoder
     tokens: Callable[[str], int]
 
     @classmethod
-    def build(cls, docs: Sequence[FaqDoc], second: SecondEncoder) -> SecondOpinion:
-        """Encode (or take from its cache) every phrasing with the second encoder."""
-        index = SemanticIndex.build(docs, second.vectors, content=False)
+    def build(cls, docs: Sequence[FaqDoc], second: SecondEncoder) -> SecondOpinion | None:
+        """Encode (or take from its cache) every phrasing with the second encoder; None if it
+        fails (logged: the FAQ is then answered without a second opinion)."""
+        try:
+            index = SemanticIndex.build(docs, second.vectors, content=False)
+        except Exception:
+            log.exception("faq second opinion: index build failed; answering without it")
+            return None
         return cls(index, second.vectors.encoder, second.tokens)
 
     def leader(self, norm: str) -> tuple[int, float] | None:

@@ -160,3 +160,20 @@ def test_a_failing_second_encoder_leaves_the_first_score_to_decide(
             expected.suggestions,
         )
     assert "second opinion failed" in caplog.text
+
+
+def test_a_second_encoder_failing_at_build_leaves_an_index_without_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    second, encoder = shared_second(), load_encoder()
+    assert second is not None and encoder is not None
+    failing = FailingEncoder(second.vectors.encoder)
+    failing.broken = True
+    idx = FaqIndex.build(
+        DOCS,
+        vectors=VectorCache(encoder),
+        second=SecondEncoder(VectorCache(failing), second.tokens),
+    )
+    assert not idx.second_opinion and "index build failed" in caplog.text
+    m = idx.match("do you do refills on coffee", "en", SEMANTIC_DEFAULTS)
+    assert m.decision is Decision.SUGGEST and m.suggestions[0] == REFILL, m.why
