@@ -21,7 +21,7 @@ from care.outbox import Outbox
 from care.settings import FaqSettings, StaffSettings
 from care.staff import StaffService
 from storage.db import Database
-from tests.care.test_faq_semantic import SHOP_PHRASINGS
+from tests.care.test_faq_semantic import SHOP_PHRASINGS, semantic_index
 from tests.fakes import FakeClock, RecordingMessenger
 from tests.faq_support import faq_service
 
@@ -42,10 +42,9 @@ DOCS = [FaqDoc(i, "en", p) for i, p in enumerate(PHRASINGS, start=1)]
 
 def _indexes() -> tuple[FaqIndex, FaqIndex]:
     """The same FAQ without and with the second opinion."""
-    encoder, second = load_encoder(), shared_second()
-    assert encoder is not None and second is not None
-    alone = FaqIndex.build(DOCS, vectors=VectorCache(encoder))
-    return alone, FaqIndex.build(DOCS, vectors=VectorCache(encoder), second=second)
+    second = shared_second()
+    assert second is not None
+    return semantic_index(DOCS), semantic_index(DOCS, second)
 
 
 def test_a_near_tie_both_encoders_rank_alike_is_answered() -> None:
@@ -142,14 +141,10 @@ def test_a_failing_second_encoder_leaves_the_first_score_to_decide(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     alone, _ = _indexes()
-    second, encoder = shared_second(), load_encoder()
-    assert second is not None and encoder is not None
+    second = shared_second()
+    assert second is not None
     failing = FailingEncoder(second.vectors.encoder)
-    broken = FaqIndex.build(
-        DOCS,
-        vectors=VectorCache(encoder),
-        second=SecondEncoder(VectorCache(failing), second.tokens),
-    )
+    broken = semantic_index(DOCS, SecondEncoder(VectorCache(failing), second.tokens))
     failing.broken = True
     for question in ("do you do refills on coffee", "takeaway coffee?"):
         m = broken.match(question, "en", SEMANTIC_DEFAULTS)
@@ -165,15 +160,11 @@ def test_a_failing_second_encoder_leaves_the_first_score_to_decide(
 def test_a_second_encoder_failing_at_build_leaves_an_index_without_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    second, encoder = shared_second(), load_encoder()
-    assert second is not None and encoder is not None
+    second = shared_second()
+    assert second is not None
     failing = FailingEncoder(second.vectors.encoder)
     failing.broken = True
-    idx = FaqIndex.build(
-        DOCS,
-        vectors=VectorCache(encoder),
-        second=SecondEncoder(VectorCache(failing), second.tokens),
-    )
+    idx = semantic_index(DOCS, SecondEncoder(VectorCache(failing), second.tokens))
     assert not idx.second_opinion and "index build failed" in caplog.text
     m = idx.match("do you do refills on coffee", "en", SEMANTIC_DEFAULTS)
     assert m.decision is Decision.SUGGEST and m.suggestions[0] == REFILL, m.why

@@ -11,7 +11,7 @@ from care.faq import live
 from care.faq.index import FaqDoc
 from care.faq.match import SEMANTIC_DEFAULTS, Decision, FaqIndex
 from care.faq.results import Outcome
-from care.faq.semantic import Encoder, VectorCache, load_encoder
+from care.faq.semantic import Encoder, SecondEncoder, VectorCache, load_encoder
 from care.faq.service import FaqService
 from care.outbox import Outbox
 from care.settings import FaqSettings, StaffSettings
@@ -44,6 +44,13 @@ class CountingEncoder:
         return self.inner.encode(texts)
 
 
+def semantic_index(docs: list[FaqDoc], second: SecondEncoder | None = None) -> FaqIndex:
+    """An index of `docs` scored with the real encoder (and `second`'s opinion, if given)."""
+    encoder = load_encoder()
+    assert encoder is not None
+    return FaqIndex.build(docs, vectors=VectorCache(encoder), second=second)
+
+
 def _service(db: Database, clock: FakeClock, matcher: str) -> FaqService:
     staff = StaffService(db, clock, StaffSettings(owners=[OWNER], chat_id=-77))
     outbox = Outbox(db, clock, RecordingMessenger())
@@ -52,9 +59,7 @@ def _service(db: Database, clock: FakeClock, matcher: str) -> FaqService:
 
 @semantic_only
 def test_a_synonym_without_a_shared_word_is_answered_by_meaning() -> None:
-    encoder = load_encoder()
-    assert encoder is not None
-    idx = FaqIndex.build(DOCS, vectors=VectorCache(encoder))
+    idx = semantic_index(DOCS)
     m = idx.match("can i bring my puppy", "en", SEMANTIC_DEFAULTS)
     # meaning alone is 0.7 of the score, but far ahead of every other entry: answered
     assert (m.decision, m.entry_id) == (Decision.ANSWER, DOGS), m.why
@@ -69,9 +74,7 @@ def test_a_synonym_without_a_shared_word_is_answered_by_meaning() -> None:
     "question", ["do you have sushi", "do you have a kids menu", "do you sell beer", "有寿司吗"]
 )
 def test_semantic_function_words_alone_neither_answer_nor_suggest(question: str) -> None:
-    encoder = load_encoder()
-    assert encoder is not None
-    idx = FaqIndex.build(DOCS, vectors=VectorCache(encoder))
+    idx = semantic_index(DOCS)
     m = idx.match(question, "en", SEMANTIC_DEFAULTS)
     assert m.decision is Decision.FALLBACK and m.suggestions == (), m.why
 
@@ -99,9 +102,7 @@ SHOP_DOCS = [
 
 @semantic_only
 def test_a_clear_lead_in_meaning_suggests_an_entry_no_word_carried() -> None:
-    encoder = load_encoder()
-    assert encoder is not None
-    idx = FaqIndex.build(SHOP_DOCS, vectors=VectorCache(encoder))
+    idx = semantic_index(SHOP_DOCS)
     # no content word is shared with "Lost property?", but the meaning leads every entry
     m = idx.match("i forgot my umbrella there yesterday", "en", SEMANTIC_DEFAULTS)
     assert (m.decision, m.suggestions[:1]) == (Decision.SUGGEST, (LOST,)), m.why
@@ -127,9 +128,7 @@ WHERE_DOCS = [
 
 @semantic_only
 def test_a_lead_in_meaning_answers_a_near_tie_made_by_shared_words() -> None:
-    encoder = load_encoder()
-    assert encoder is not None
-    idx = FaqIndex.build(WHERE_DOCS, vectors=VectorCache(encoder))
+    idx = semantic_index(WHERE_DOCS)
     # "where" pulls the address and parking entries close in the blended score (margin < 12),
     # but in meaning the toilet entry leads by far more than the margin: answered
     m = idx.match("where is the restroom", "en", SEMANTIC_DEFAULTS)
@@ -146,9 +145,7 @@ def test_a_lead_in_meaning_answers_a_near_tie_made_by_shared_words() -> None:
 
 @semantic_only
 def test_a_near_tie_in_both_scores_is_only_suggested() -> None:
-    encoder = load_encoder()
-    assert encoder is not None
-    idx = FaqIndex.build(WHERE_DOCS, vectors=VectorCache(encoder))
+    idx = semantic_index(WHERE_DOCS)
     m = idx.match("where can i pee", "en", SEMANTIC_DEFAULTS)
     assert m.decision is Decision.SUGGEST and m.entry_id is None, m.why
     assert TOILET in m.suggestions
@@ -212,9 +209,7 @@ MEANING_DOCS = [*DOCS, FaqDoc(VEGETARIAN, "zh", ("有素食选择吗？", "素�
 
 @semantic_only
 def test_the_meaning_of_the_content_words_carries_an_entry_without_a_shared_word() -> None:
-    encoder = load_encoder()
-    assert encoder is not None
-    idx = FaqIndex.build(MEANING_DOCS, vectors=VectorCache(encoder))
+    idx = semantic_index(MEANING_DOCS)
     m = idx.match("is there a bathroom?", "en", SEMANTIC_DEFAULTS)
     assert m.decision is not Decision.FALLBACK and TOILET in (m.entry_id, *m.suggestions), m.why
     assert "carried by: meaning of 'bathroom'" in m.why
@@ -249,9 +244,7 @@ MIXED_DOCS = [
 
 @semantic_only
 def test_a_question_mixing_chinese_and_english_is_matched_in_both_languages_words() -> None:
-    encoder = load_encoder()
-    assert encoder is not None
-    idx = FaqIndex.build(MIXED_DOCS, vectors=VectorCache(encoder))
+    idx = semantic_index(MIXED_DOCS)
     # detected Chinese, but its English word is what names the entry
     decaf = idx.match("decaf 有吗", "zh", SEMANTIC_DEFAULTS)
     assert (decaf.decision, decaf.entry_id) == (Decision.ANSWER, DECAF), decaf.why
