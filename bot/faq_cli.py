@@ -108,8 +108,9 @@ def _calibration(c: Calibration, *, as_json: bool) -> str:
         f"{'calibrated' if c.calibrated and c.applied else 'configured'}: {c.reason}",
     ]
     if c.in_scope and c.out_of_scope and c.answered_right:
+        labelled = " and customers' labelled questions" if c.feedback_in else ""
         lines.append(
-            f"{'' if c.applied else 'calibration '}on the held-out phrasings: "
+            f"{'' if c.applied else 'calibration '}on the held-out phrasings{labelled}: "
             f"{c.answered_right:g}% answered right "
             f"({c.answer_accuracy:g}% of answers right), {c.helped:g}% answered or suggested; "
             f"out of scope: {c.oos_answered:g}% answered, {c.oos_fallback:g}% plain fallback"

@@ -202,8 +202,9 @@ def calibrate(
             f"({fb_in} for an entry, {fb_out} not to be answered)"
         )
         rule = (
-            f"<= {MAX_OOS_ANSWERED:g}% of those not to be answered answered and no more "
-            f"left-out phrasings than the defaults ({oos_cap:.0f}%); suggest as the defaults"
+            f"an answer for <= {MAX_OOS_ANSWERED:g}% of the questions not to answer and for no "
+            f"more left-out phrasings than the defaults answer ({oos_cap:.0f}%); suggest as the "
+            "defaults"
         )
     else:
         waiting = len(labelled) + len(unwanted)
