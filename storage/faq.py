@@ -346,10 +346,10 @@ class LabelledQuestion:
     entry_id: int | None
 
 
-async def labelled_questions(tx: Reads) -> list[LabelledQuestion]:
-    """Customers' questions labelled by what happened next, oldest first: an open proposal (a
-    pressed suggestion, or another entry after a 👎) and a 👍 name their entry; a 👎 nothing
-    followed and a question staff dismissed should not have been answered."""
+async def labelled_questions(tx: Reads, limit: int) -> list[LabelledQuestion]:
+    """The latest `limit` customers' questions labelled by what happened next, newest first: an
+    open proposal (a pressed suggestion, or another entry after a 👎) and a 👍 name their entry;
+    a 👎 nothing followed and a question staff dismissed should not have been answered."""
     rows = await tx.execute_fetchall(
         "SELECT example, language, entry_id, first_seen_at AS at FROM faq_proposals"
         " WHERE status = 'open'"
@@ -359,7 +359,8 @@ async def labelled_questions(tx: Reads) -> list[LabelledQuestion]:
         " WHERE helpful = 0 AND question IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
         " faq_proposal_seen s WHERE s.chat_id = v.chat_id AND s.message_id = v.message_id)"
         " UNION ALL SELECT example, language, NULL, dismissed_at FROM unanswered"
-        " WHERE dismissed_at IS NOT NULL ORDER BY at"
+        " WHERE dismissed_at IS NOT NULL ORDER BY at DESC LIMIT ?",
+        (limit,),
     )
     return [LabelledQuestion(r[0], r[1], r[2]) for r in rows]
 

@@ -39,6 +39,7 @@ from storage.faq import FaqRow, LabelledQuestion
 # match takes ~3 ms (semantic) or ~0.3 ms (lexical) and stays inline: a thread hop costs more
 # than it saves.
 _MATCHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faq-match")
+FEEDBACK_WINDOW = 2_000  # the latest labelled questions calibration reads (each build reads them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ class LiveIndex:
                 # the next question rebuilds it.
                 built_from = await repo.generation(tx)
                 rows = await repo.list_enabled(tx)
-                feedback = feedback_of(await repo.labelled_questions(tx))
+                feedback = feedback_of(await repo.labelled_questions(tx, FEEDBACK_WINDOW))
             docs = tuple(
                 FaqDoc(r.entry_id, r.language, (r.question, *r.alternates), r.answer) for r in rows
             )
@@ -179,7 +180,7 @@ class LiveIndex:
         dismissals do not change the FAQ's generation, so nothing else would notice them)."""
         snapshot = await self.current()
         async with self._db.read() as tx:
-            feedback = feedback_of(await repo.labelled_questions(tx))
+            feedback = feedback_of(await repo.labelled_questions(tx, FEEDBACK_WINDOW))
         if not self._calibrated or feedback == snapshot.feedback:
             return snapshot.calibration
         async with self._rebuild_lock:

@@ -214,11 +214,14 @@ async def test_customers_feedback_labels_their_questions(db: Database, clock: Fa
     await faq.suggestion_pressed(4, "en", ("Cakes today?", "en"), chat_id=ALICE, message_id=6)
     done = await faq.none_of_these(("do you sell stamps", "en"), chat_id=ALICE, message_id=7)
     assert done.unanswered_id is not None
+    clock.advance(hours=1)
     await faq.dismiss(OWNER, done.unanswered_id)
     await faq.none_of_these(("do you repair bikes", "en"), chat_id=ALICE, message_id=8)
     await faq.vote(2, "en", True, chat_id=ALICE, message_id=9)  # the question was forgotten
     async with db.read() as tx:
-        feedback = feedback_of(await repo.labelled_questions(tx))
+        feedback = feedback_of(await repo.labelled_questions(tx, 100))
+        latest = await repo.labelled_questions(tx, 1)
+    assert [q.text for q in latest] == ["do you sell stamps"]  # the window keeps the newest
     assert {(f.text.casefold(), f.entry_id) for f in feedback} == {
         ("free wifi?", 2),
         ("any oat milk", None),  # 👎 and nothing after it
