@@ -15,6 +15,7 @@ from care.faq.semantic import load_encoder, shared_second
 from care.roles import Role
 from handlers import faq_add
 from storage import audit as audit_repo
+from storage import faq as faq_repo
 from tests.conftest import OWNER_ID, Harness, HarnessFactory
 
 
@@ -37,6 +38,9 @@ async def test_a_question_with_a_typo_is_answered_and_voted(harness: Harness) ->
     assert edited.edited and edited.buttons() == []
     en, zh = await harness.care.faq.show(OWNER_ID, 2)
     assert (en.helpful, en.unhelpful, zh.helpful) == (1, 0, 0)
+    async with harness.care.db.read() as tx:  # kept for calibration with its question
+        labelled = await faq_repo.labelled_questions(tx, 10)
+    assert labelled == [faq_repo.LabelledQuestion("wifi pasword?", "en", 2)]
 
 
 async def test_a_did_you_mean_press_is_answered(harness: Harness) -> None:
