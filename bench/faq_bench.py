@@ -2,6 +2,7 @@
 
 Usage: python bench/faq_bench.py [--data /work/shared/data/faq] [--quick] [--tune]
        python bench/faq_bench.py --cafe   (the hand-written café set in bench/data/ only)
+       python bench/faq_bench.py --feedback   (café calibration with simulated feedback)
 
 For each set the FAQ has one entry per intent built from the FIRST K phrasings of that intent in
 train.csv file order (deterministic; `oos` excluded).  Top-1 accuracy is measured on the in-scope
